@@ -1,0 +1,23 @@
+# The two commands of the README. Each installs what it needs first, so that a
+# fresh machine needs nothing else.
+PYTHON ?= python3
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+
+.PHONY: install test lint demo
+
+install:
+	# torch first, pinned: the CPU wheel on disk. A looser range pulls a CUDA build.
+	$(PYTHON) -m pip install -q torch==2.13.0
+	$(PYTHON) -m pip install -q -e '.[dev]'
+	@if [ ! -d $(FASHION_DIR) ]; then \
+		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null; \
+	fi
+
+test: install
+	$(PYTHON) -m ruff check src tests benchmarks
+	$(PYTHON) -m ruff format --check src tests benchmarks
+	$(PYTHON) -m pytest -q
+
+lint:
+	$(PYTHON) -m ruff check src tests benchmarks
+	$(PYTHON) -m ruff format --check src tests benchmarks

@@ -1,0 +1,49 @@
+"""The spatially varying bias of the LRLC paper (Eq. 5) as a module of its own.
+
+Used after a convolution for the paper's "convolution + spatial bias" baseline, which equals
+an LRLC layer of rank 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .functional import Pair, spatial_bias_map, to_pair
+
+
+class SpatialBias(nn.Module):
+    """Adds b_row[i] + b_col[j] to every channel: (N, C, H, W) -> (N, C, H, W)."""
+
+    def __init__(self, size: int | Sequence[int], row: bool = True, column: bool = True) -> None:
+        super().__init__()
+        self.size: Pair = to_pair(size, "size")
+        self.bias_row = nn.Parameter(torch.empty(self.size[0])) if row else None
+        self.bias_col = nn.Parameter(torch.empty(self.size[1])) if column else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for p in (self.bias_row, self.bias_col):
+            if p is not None:
+                nn.init.zeros_(p)
+
+    def bias_map(self) -> Tensor:
+        """(1, H, W): the bias shared by all channels."""
+        like = self.bias_row if self.bias_row is not None else self.bias_col
+        return spatial_bias_map(1, self.size, self.bias_row, self.bias_col, None, like)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if tuple(x.shape[-2:]) != self.size:
+            raise ValueError(
+                f"SpatialBias was built for size {self.size}, got {tuple(x.shape[-2:])}"
+            )
+        if self.bias_row is None and self.bias_col is None:
+            return x
+        return x + self.bias_map().to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return (
+            f"size={self.size}, row={self.bias_row is not None}, column={self.bias_col is not None}"
+        )

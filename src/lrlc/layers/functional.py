@@ -1,0 +1,169 @@
+"""Pure functions shared by the layers: shape arithmetic, padding, normalisation, combining.
+
+Every formula that two layers need lives here once, so that the LRLC layer, its locally
+connected conversion and the tests cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+Pair = tuple[int, int]
+# (left, right, top, bottom), the order of F.pad for the last two dimensions.
+Padding4 = tuple[int, int, int, int]
+
+NORMALIZATIONS = ("softmax", "norm", "none")
+
+
+def to_pair(value: int | Sequence[int], name: str = "value") -> Pair:
+    """An int or a sequence of two ints as a pair (h, w)."""
+    if isinstance(value, int):
+        return (value, value)
+    pair = tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) for v in pair):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def effective_kernel(kernel_size: Pair, dilation: Pair) -> Pair:
+    """Extent of a dilated kernel: (k - 1) * d + 1 per axis."""
+    return tuple((k - 1) * d + 1 for k, d in zip(kernel_size, dilation))  # type: ignore[return-value]
+
+
+def resolve_padding(
+    padding: int | Sequence[int] | str,
+    input_size: Pair,
+    kernel_size: Pair,
+    stride: Pair,
+    dilation: Pair,
+) -> Padding4:
+    """Explicit (left, right, top, bottom) padding for an `nn.Conv2d`-style padding spec.
+
+    ``"same"`` follows TensorFlow: the output has ``ceil(in / stride)`` positions and any odd
+    leftover goes to the bottom/right. With stride 1 this equals ``nn.Conv2d(padding="same")``;
+    unlike it, strides above 1 are allowed.
+    """
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return (0, 0, 0, 0)
+        if mode != "same":
+            raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+        ext = effective_kernel(kernel_size, dilation)
+        pads = []
+        for size, k, s in zip(input_size, ext, stride):
+            out = -(-size // s)
+            total = max((out - 1) * s + k - size, 0)
+            pads.append((total // 2, total - total // 2))
+        (top, bottom), (left, right) = pads
+        return (left, right, top, bottom)
+    ph, pw = to_pair(padding, "padding")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    return (pw, pw, ph, ph)
+
+
+def conv_output_size(
+    input_size: Pair, kernel_size: Pair, stride: Pair, padding: Padding4, dilation: Pair
+) -> Pair:
+    """Output (H_out, W_out) of a cross-correlation, as `nn.Conv2d` computes it."""
+    left, right, top, bottom = padding
+    ext = effective_kernel(kernel_size, dilation)
+    h = (input_size[0] + top + bottom - ext[0]) // stride[0] + 1
+    w = (input_size[1] + left + right - ext[1]) // stride[1] + 1
+    if h < 1 or w < 1:
+        raise ValueError(
+            f"input of size {tuple(input_size)} is too small for kernel {tuple(kernel_size)} "
+            f"with dilation {tuple(dilation)} and padding {padding}: output would be ({h}, {w})"
+        )
+    return (h, w)
+
+
+def conv2d_padded(
+    x: Tensor, weight: Tensor, stride: Pair, padding: Padding4, dilation: Pair, groups: int = 1
+) -> Tensor:
+    """`F.conv2d` with explicit, possibly asymmetric or negative (cropping) padding."""
+    left, right, top, bottom = padding
+    if left == right and top == bottom and left >= 0 and top >= 0:
+        return F.conv2d(x, weight, None, stride, (top, left), dilation, groups)
+    return F.conv2d(F.pad(x, padding), weight, None, stride, 0, dilation, groups)
+
+
+def normalize_combining(logits: Tensor, mode: str, dim: int) -> Tensor:
+    """Normalise combining logits over the basis axis `dim` (paper's Eq. 4 for softmax).
+
+    Softmax and the L2 norm are computed in float32 (or float64 for float64 input) even under
+    bf16 autocast: a rounding error there would rescale every filter at that position.
+    """
+    if mode == "none":
+        return logits
+    work = logits if logits.dtype == torch.float64 else logits.float()
+    if mode == "softmax":
+        return torch.softmax(work, dim=dim)
+    if mode == "norm":
+        return F.normalize(work, p=2.0, dim=dim, eps=1e-12)
+    raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {mode!r}")
+
+
+def combine_bases(responses: Tensor, weights: Tensor) -> Tensor:
+    """Weighted sum of the basis responses (the loop body of the paper's Algorithm 1).
+
+    Args:
+        responses: (N, K, C_out, H, W), the K basis filter banks applied to the input.
+        weights: (K, H, W) fixed, or (N, K, H, W) input-dependent combining weights.
+
+    Returns:
+        (N, C_out, H, W) = sum_k weights[..., k, :, :] * responses[:, k].
+    """
+    weights = weights.to(responses.dtype)
+    if weights.dim() == 3:
+        weights = weights.unsqueeze(0)
+    # A running sum over k holds one (N, C_out, H, W) temporary at a time instead of the
+    # (N, K, C_out, H, W) product of a broadcast multiply; K is small in practice.
+    out = responses[:, 0] * weights[:, 0:1]
+    for k in range(1, responses.shape[1]):
+        out = out + responses[:, k] * weights[:, k : k + 1]
+    return out
+
+
+def spatial_bias_map(
+    out_channels: int,
+    output_size: Pair,
+    row: Tensor | None,
+    column: Tensor | None,
+    channel: Tensor | None,
+    like: Tensor,
+) -> Tensor:
+    """The paper's Eq. 5, B[c, i, j] = b_row[i] + b_col[j] + b_channel[c]: (C_out, H, W)."""
+    h, w = output_size
+    bias = like.new_zeros(out_channels, h, w)
+    if row is not None:
+        bias = bias + row.view(1, h, 1)
+    if column is not None:
+        bias = bias + column.view(1, 1, w)
+    if channel is not None:
+        bias = bias + channel.view(-1, 1, 1)
+    return bias
+
+
+def check_input(x: Tensor, in_channels: int, input_size: Pair, layer: str) -> None:
+    """Raise a ValueError naming the expected and received shape if `x` does not fit."""
+    if x.dim() != 4:
+        raise ValueError(
+            f"{layer} expects a 4-D input (N, C, H, W), got a {x.dim()}-D tensor of shape "
+            f"{tuple(x.shape)}"
+        )
+    if x.shape[1] != in_channels:
+        raise ValueError(
+            f"{layer} was built for {in_channels} input channels, got {x.shape[1]} "
+            f"(input shape {tuple(x.shape)})"
+        )
+    if tuple(x.shape[-2:]) != tuple(input_size):
+        raise ValueError(
+            f"{layer} was built for input size {tuple(input_size)}, got "
+            f"{tuple(x.shape[-2:])}; build the layer with input_size={tuple(x.shape[-2:])}"
+        )

@@ -1,0 +1,88 @@
+"""Locally connected 2-D layer: a convolution whose filter bank differs at every position.
+
+The product is a batched matrix multiply over output positions, (L, N, C_in*kh*kw) @
+(L, C_in*kh*kw, C_out), so no (N, L, C_out, C_in*kh*kw) broadcast product is formed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .functional import Pair, check_input, conv_output_size, resolve_padding, to_pair
+
+
+class LocallyConnected2d(nn.Module):
+    """Unshared-weight convolution: (N, C_in, H, W) -> (N, C_out, H_out, W_out).
+
+    ``weight`` is (H_out, W_out, C_out, C_in, kh, kw) and ``bias`` (C_out, H_out, W_out):
+    y[n, :, i, j] = weight[i, j] * patch(x[n], i, j) + bias[:, i, j], with the patch taken
+    exactly where `nn.Conv2d` with the same stride, padding and dilation takes it.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        input_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] | str = 0,
+        dilation: int | Sequence[int] = 1,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size: Pair = to_pair(kernel_size, "kernel_size")
+        self.input_size: Pair = to_pair(input_size, "input_size")
+        self.stride: Pair = to_pair(stride, "stride")
+        self.dilation: Pair = to_pair(dilation, "dilation")
+        self._padding_arg = padding
+        self.padding = resolve_padding(
+            padding, self.input_size, self.kernel_size, self.stride, self.dilation
+        )
+        self.output_size: Pair = conv_output_size(
+            self.input_size, self.kernel_size, self.stride, self.padding, self.dilation
+        )
+        h, w = self.output_size
+        self.weight = nn.Parameter(torch.empty(h, w, out_channels, in_channels, *self.kernel_size))
+        self.bias = nn.Parameter(torch.empty(out_channels, h, w)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # He-uniform on each position's fan_in, as the basis filters of the LRLC layer.
+        fan_in = self.in_channels * math.prod(self.kernel_size)
+        bound = math.sqrt(6.0 / fan_in)
+        nn.init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_input(x, self.in_channels, self.input_size, type(self).__name__)
+        n = x.shape[0]
+        h, w = self.output_size
+        patches = F.unfold(
+            F.pad(x, self.padding), self.kernel_size, self.dilation, 0, self.stride
+        )  # (N, C_in*kh*kw, L)
+        weight = self.weight.view(h * w, self.out_channels, -1)  # (L, C_out, C_in*kh*kw)
+        out = torch.bmm(patches.permute(2, 0, 1), weight.transpose(1, 2))  # (L, N, C_out)
+        out = out.permute(1, 2, 0).reshape(n, self.out_channels, h, w)
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    def extra_repr(self) -> str:
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"input_size={self.input_size}, stride={self.stride}"
+        )
+        if self._padding_arg != 0:
+            s += f", padding={self._padding_arg!r}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        return s + f", bias={self.bias is not None}"

@@ -1,0 +1,209 @@
+"""Low-rank locally connected (LRLC) layer.
+
+Paper: Elsayed, Ramachandran, Shlens, Kornblith, "Revisiting Spatial Invariance with Low-Rank
+Local Connectivity", ICML 2020 (arXiv:2002.02959).
+
+At each output position (i, j) the layer applies the filter bank sum_k w[k, i, j] F^k, built
+from a basis set of K filter banks F^k and combining weights w normalised over k. It is
+computed as in the paper's Algorithm 1: the K banks as one convolution, then a weighted sum
+per position, then a spatially varying bias. K = 1 is a convolution plus the spatial bias;
+K = H_out * W_out with ``combining="full"`` can express any locally connected layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .basis import BasisSet, basis_geometries
+from .combining import COMBINING_MODES, make_combining
+from .functional import (
+    NORMALIZATIONS,
+    Pair,
+    check_input,
+    combine_bases,
+    normalize_combining,
+    spatial_bias_map,
+    to_pair,
+)
+from .local import LocallyConnected2d
+
+SPATIAL_BIAS = (True, False, "row", "column")
+
+
+class LowRankLocallyConnected2d(nn.Module):
+    """LRLC layer: (N, C_in, H, W) -> (N, C_out, H_out, W_out).
+
+    Args:
+        in_channels, out_channels, stride, padding, dilation: as `nn.Conv2d`; padding may
+            also be "same" (TensorFlow's, also with stride > 1) or "valid".
+        kernel_size: int or pair, or a list with one entry per basis (then padding="same").
+            `dilation` may likewise be a list.
+        input_size: (H, W) of the input the layer is built for; the combining weights and the
+            spatial bias live on the output grid, so the size is fixed.
+        rank: K, the number of basis filter banks (default: the list length, else 1).
+        combining: "factorized" (alpha_i + beta_j, Eq. 3), "full" (one logit per position),
+            "row", "column", or "input_dependent" (the network g of Supp. B).
+        normalize: "softmax" over k (Eq. 4), "norm" (unit L2 norm over k) or "none".
+        spatial_bias: True for row + column bias (Eq. 5), "row", "column", or False.
+        bias: add a per-channel bias.
+        init: "conv" (constant logits: a fresh layer is a convolution) or "random" logits.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence,
+        input_size: int | Sequence[int],
+        rank: int | None = None,
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] | str = 0,
+        dilation: int | Sequence = 1,
+        combining: str = "factorized",
+        normalize: str = "softmax",
+        spatial_bias: bool | str = True,
+        bias: bool = True,
+        init: str = "conv",
+    ) -> None:
+        super().__init__()
+        if combining not in COMBINING_MODES:
+            raise ValueError(f"combining must be one of {COMBINING_MODES}, got {combining!r}")
+        if normalize not in NORMALIZATIONS:
+            raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
+        if spatial_bias not in SPATIAL_BIAS:
+            raise ValueError(f"spatial_bias must be one of {SPATIAL_BIAS}, got {spatial_bias!r}")
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.input_size: Pair = to_pair(input_size, "input_size")
+        self.stride: Pair = to_pair(stride, "stride")
+        self._kernel_arg, self._dilation_arg, self._padding_arg = kernel_size, dilation, padding
+        geometries = basis_geometries(kernel_size, dilation, rank)
+        self.rank = len(geometries)
+        self.combining = combining
+        self.normalize = normalize
+        self.init = init
+        self.basis = BasisSet(
+            in_channels, out_channels, geometries, self.input_size, self.stride, padding
+        )
+        self.combiner = make_combining(
+            combining, in_channels, self.rank, self.input_size, self.output_size, init
+        )
+        h, w = self.output_size
+        self.spatial_bias = spatial_bias
+        use_row = spatial_bias in (True, "row")
+        use_col = spatial_bias in (True, "column")
+        self.bias_row = nn.Parameter(torch.empty(h)) if use_row else None
+        self.bias_col = nn.Parameter(torch.empty(w)) if use_col else None
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self._reset_biases()
+
+    @property
+    def output_size(self) -> Pair:
+        """(H_out, W_out)."""
+        return self.basis.output_size
+
+    @property
+    def kernel_size(self) -> Pair:
+        """The common kernel of `basis_filters()` (the largest extent for mixed bases)."""
+        return self.basis.kernel_size
+
+    @property
+    def dilation(self) -> Pair:
+        return self.basis.dilation
+
+    @property
+    def padding(self) -> tuple[int, int, int, int]:
+        """Resolved (left, right, top, bottom) padding."""
+        return self.basis.padding
+
+    @property
+    def input_dependent(self) -> bool:
+        return self.combining == "input_dependent"
+
+    def _reset_biases(self) -> None:
+        for p in (self.bias_row, self.bias_col, self.bias):
+            if p is not None:
+                nn.init.zeros_(p)
+
+    def reset_parameters(self) -> None:
+        self.basis.reset_parameters()
+        self.combiner.reset_parameters()
+        self._reset_biases()
+
+    def basis_filters(self) -> Tensor:
+        """The basis set F^(1..K): (K, C_out, C_in, kh, kw)."""
+        return self.basis.filters()
+
+    def combining_weights(self, x: Tensor | None = None) -> Tensor:
+        """Normalised combining weights: (K, H_out, W_out), or (N, K, H_out, W_out) when
+        input-dependent (then `x`, the layer input, is required)."""
+        if self.input_dependent:
+            if x is None:
+                raise ValueError("input-dependent combining weights need the layer input x")
+            return normalize_combining(self.combiner(x), self.normalize, dim=1)
+        return normalize_combining(self.combiner(), self.normalize, dim=0)
+
+    def spatial_bias_map(self) -> Tensor:
+        """B[c, i, j] = b_row[i] + b_col[j] + b_channel[c], zeros where disabled:
+        (C_out, H_out, W_out)."""
+        like = self.basis.weights[0]
+        return spatial_bias_map(
+            self.out_channels, self.output_size, self.bias_row, self.bias_col, self.bias, like
+        )
+
+    def _has_bias(self) -> bool:
+        return any(p is not None for p in (self.bias_row, self.bias_col, self.bias))
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_input(x, self.in_channels, self.input_size, type(self).__name__)
+        responses = self.basis(x)
+        out = combine_bases(responses, self.combining_weights(x))
+        if self._has_bias():
+            out = out + self.spatial_bias_map().to(out.dtype)
+        return out
+
+    @torch.no_grad()
+    def to_locally_connected(self) -> LocallyConnected2d:
+        """An exact `LocallyConnected2d` with weight[i, j] = sum_k w[k, i, j] F^k."""
+        if self.input_dependent:
+            raise ValueError(
+                "input-dependent combining weights change with every input, so the layer has "
+                "no fixed locally connected equivalent; only fixed combining modes convert"
+            )
+        basis = self.basis
+        padding = "same" if basis.mixed else self._padding_arg
+        lc = LocallyConnected2d(
+            self.in_channels,
+            self.out_channels,
+            basis.kernel_size,
+            input_size=self.input_size,
+            stride=self.stride,
+            padding=padding,
+            dilation=basis.dilation,
+            bias=True,
+        )
+        ref = self.basis_filters()
+        lc.to(device=ref.device, dtype=ref.dtype)
+        weights = self.combining_weights().to(ref.dtype)
+        lc.weight.copy_(torch.einsum("khw,koiab->hwoiab", weights, ref))
+        lc.bias.copy_(self.spatial_bias_map())
+        return lc
+
+    def extra_repr(self) -> str:
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self._kernel_arg}, "
+            f"input_size={self.input_size}, rank={self.rank}, stride={self.stride}"
+        )
+        if self._padding_arg != 0:
+            s += f", padding={self._padding_arg!r}"
+        if self._dilation_arg != 1:
+            s += f", dilation={self._dilation_arg}"
+        s += f", combining={self.combining!r}, normalize={self.normalize!r}"
+        s += f", spatial_bias={self.spatial_bias!r}, bias={self.bias is not None}"
+        return s + f", init={self.init!r}"
