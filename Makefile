@@ -14,10 +14,10 @@ install:
 	fi
 
 test: install
-	$(PYTHON) -m ruff check src tests benchmarks
-	$(PYTHON) -m ruff format --check src tests benchmarks
+	$(PYTHON) -m ruff check src tests $(wildcard benchmarks)
+	$(PYTHON) -m ruff format --check src tests $(wildcard benchmarks)
 	$(PYTHON) -m pytest -q
 
 lint:
-	$(PYTHON) -m ruff check src tests benchmarks
-	$(PYTHON) -m ruff format --check src tests benchmarks
+	$(PYTHON) -m ruff check src tests $(wildcard benchmarks)
+	$(PYTHON) -m ruff format --check src tests $(wildcard benchmarks)

@@ -93,6 +93,31 @@ def conv2d_padded(
     return F.conv2d(F.pad(x, padding), weight, None, stride, 0, dilation, groups)
 
 
+def locally_connected(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Pair,
+    padding: Padding4,
+    dilation: Pair,
+) -> Tensor:
+    """Unshared-weight cross-correlation: (N, C_in, H, W) -> (N, C_out, H_out, W_out).
+
+    Args:
+        weight: (H_out, W_out, C_out, C_in, kh, kw), one filter bank per output position.
+        bias: (C_out, H_out, W_out) or None.
+
+    A batched matrix multiply over positions, (L, N, C_in*kh*kw) @ (L, C_in*kh*kw, C_out),
+    so no (N, L, C_out, C_in*kh*kw) broadcast product is ever formed.
+    """
+    n = x.shape[0]
+    h, w, c_out = weight.shape[:3]
+    patches = F.unfold(F.pad(x, padding), weight.shape[-2:], dilation, 0, stride)
+    out = torch.bmm(patches.permute(2, 0, 1), weight.reshape(h * w, c_out, -1).transpose(1, 2))
+    out = out.permute(1, 2, 0).reshape(n, c_out, h, w)
+    return out if bias is None else out + bias
+
+
 def normalize_combining(logits: Tensor, mode: str, dim: int) -> Tensor:
     """Normalise combining logits over the basis axis `dim` (paper's Eq. 4 for softmax).
 

@@ -1,7 +1,6 @@
 """Locally connected 2-D layer: a convolution whose filter bank differs at every position.
 
-The product is a batched matrix multiply over output positions, (L, N, C_in*kh*kw) @
-(L, C_in*kh*kw, C_out), so no (N, L, C_out, C_in*kh*kw) broadcast product is formed.
+The computation is `functional.locally_connected`, shared with the non-stationary layer.
 """
 
 from __future__ import annotations
@@ -10,10 +9,16 @@ import math
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .functional import Pair, check_input, conv_output_size, resolve_padding, to_pair
+from .functional import (
+    Pair,
+    check_input,
+    conv_output_size,
+    locally_connected,
+    resolve_padding,
+    to_pair,
+)
 
 
 class LocallyConnected2d(nn.Module):
@@ -64,17 +69,9 @@ class LocallyConnected2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
-        n = x.shape[0]
-        h, w = self.output_size
-        patches = F.unfold(
-            F.pad(x, self.padding), self.kernel_size, self.dilation, 0, self.stride
-        )  # (N, C_in*kh*kw, L)
-        weight = self.weight.view(h * w, self.out_channels, -1)  # (L, C_out, C_in*kh*kw)
-        out = torch.bmm(patches.permute(2, 0, 1), weight.transpose(1, 2))  # (L, N, C_out)
-        out = out.permute(1, 2, 0).reshape(n, self.out_channels, h, w)
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        return locally_connected(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation
+        )
 
     def extra_repr(self) -> str:
         s = (
