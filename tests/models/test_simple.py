@@ -1,0 +1,100 @@
+"""The paper's networks: names, shapes, placement, widths and parameter matching."""
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from lrlc import LocallyConnected2d, LowRankLocallyConnected2d, SpatialBias
+from lrlc.models import build_model, layer_kinds, model_names, paper_row
+from lrlc.models.simple import wide_width
+
+PAPER_CSV = Path(__file__).resolve().parents[3] / "shared" / "reference" / "paper-results.csv"
+NAMES = [n for n in model_names() if not n.startswith("ns")]
+
+
+def n_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("shape,classes", [((1, 28, 28), 10), ((3, 32, 32), 2)])
+def test_every_model_runs_and_gives_logits(name, shape, classes):
+    model = build_model(name, input_shape=shape, num_classes=classes, rank=2)
+    assert model(torch.randn(3, *shape)).shape == (3, classes)
+
+
+def test_every_paper_row_has_a_model_name():
+    rows = {r["model"] for r in csv.DictReader(PAPER_CSV.open())}
+    ours = {paper_row(n) for n in NAMES}
+    assert rows <= ours, rows - ours
+
+
+@pytest.mark.parametrize(
+    "name,kinds",
+    [
+        ("lrlc3", ["conv", "conv", "lrlc"]),
+        ("lrlcall", ["lrlc"] * 3),
+        ("lrlc2_id", ["conv", "lrlc_id", "conv"]),
+        ("conv_sb1", ["conv_sb", "conv", "conv"]),
+        ("coordconv", ["coordconv", "conv", "conv"]),
+        ("lc2", ["conv", "lc", "conv"]),
+    ],
+)
+def test_placement(name, kinds):
+    assert layer_kinds(name) == kinds
+
+
+def test_lrlc_layers_sit_where_named_with_the_sizes_of_the_paper():
+    model = build_model("lrlcall", rank=3)
+    lrlcs = [m for m in model.modules() if isinstance(m, LowRankLocallyConnected2d)]
+    assert [m.input_size for m in lrlcs] == [(28, 28), (26, 26), (24, 24)]
+    assert [m.output_size for m in lrlcs] == [(26, 26), (24, 24), (22, 22)]
+    assert all(m.bias is None and m.bias_row is not None and m.rank == 3 for m in lrlcs)
+    model = build_model("lrlc3", rank=2, input_shape=(3, 32, 32))
+    (layer,) = [m for m in model.modules() if isinstance(m, LowRankLocallyConnected2d)]
+    assert layer.output_size == (26, 26)
+
+
+def test_bias_conventions_and_batch_norm():
+    model = build_model("lc1")
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert all(c.bias is None for c in convs)
+    (lc,) = [m for m in model.modules() if isinstance(m, LocallyConnected2d)]
+    assert lc.bias is not None
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(bns) == 3 and all(b.eps == 1e-5 and b.momentum == 0.1 for b in bns)
+    sbs = [m for m in build_model("conv_sball").modules() if isinstance(m, SpatialBias)]
+    assert [s.size for s in sbs] == [(26, 26), (24, 24), (22, 22)]
+
+
+def test_conv_fc_flattens_instead_of_pooling():
+    model = build_model("conv_fc")
+    assert model.head.in_features == 64 * 22 * 22
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("rank", [2, 4, 8])
+def test_wide_convolution_matches_lrlc_parameters(depth, rank):
+    wide = n_params(build_model(f"wide{depth}", rank=rank))
+    lrlc = n_params(build_model(f"lrlc{depth}", rank=rank))
+    conv = n_params(build_model("conv"))
+    # Matched up to the small combining weights, biases and BatchNorm of the wider layer
+    # (and the integer rounding of the width, which matters on 1-channel input).
+    assert abs(wide - lrlc) < 0.02 * lrlc
+    if depth > 1:
+        assert abs(wide - lrlc) < 0.1 * (lrlc - conv)
+
+
+def test_wide_width_formula():
+    assert wide_width(4, 64, 64, last=False) == int((4 * 64 + 64) / 128 * 64) == 160
+    assert wide_width(4, 3, 64, last=False) == int((12 + 64) / 67 * 64)
+    assert wide_width(4, 64, 64, last=True) == 256
+
+
+@pytest.mark.parametrize("bad", ["lrlc4", "convolution", "lc1_id", "lrlcall_id"])
+def test_unknown_model_names(bad):
+    with pytest.raises(ValueError):
+        build_model(bad)
