@@ -13,6 +13,7 @@ from .combining import (
 from .coord import CoordConv2d
 from .local import LocallyConnected2d
 from .lrlc import LowRankLocallyConnected2d
+from .nonstationary import NonStationaryConv2d
 
 __all__ = [
     "COMBINING_MODES",
@@ -23,6 +24,7 @@ __all__ = [
     "InputDependentLogits",
     "LocallyConnected2d",
     "LowRankLocallyConnected2d",
+    "NonStationaryConv2d",
     "RowLogits",
     "SpatialBias",
     "functional",
