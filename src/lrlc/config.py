@@ -1,0 +1,119 @@
+"""Run configuration and the training protocol presets.
+
+A run is fully described by a `TrainConfig`; its hash names the run's folder in a sweep. A
+preset fixes the protocol knobs; flags override them, and the run records both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# The paper's protocol (section 4): Adam, peak lr 0.01, batch 512, 150 epochs, 10 warm-up
+# epochs then cosine decay to 0, no augmentation, no weight decay.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": dict(epochs=150, batch_size=512, lr=0.01, warmup_epochs=10, weight_decay=0.0),
+}
+PROTOCOL_KEYS = ("epochs", "batch_size", "lr", "warmup_epochs", "weight_decay")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines one training run's result."""
+
+    dataset: str = "mnist"
+    model: str = "conv"
+    rank: int = 1
+    width: int = 64
+    seed: int = 0
+    preset: str = "paper"
+    epochs: int = 150
+    batch_size: int = 512
+    lr: float = 0.01
+    warmup_epochs: int = 10
+    weight_decay: float = 0.0
+    train_size: int | None = None
+    translate: int = 0
+    data_seed: int = 0
+    layer_kwargs: dict[str, Any] = field(default_factory=dict)
+    bf16: bool = False
+    channels_last: bool = False
+    compile: bool = False
+    eval_batch_size: int = 1024
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.preset not in PRESETS:
+            problems.append(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
+        for name in ("epochs", "batch_size", "rank", "width", "eval_batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                problems.append(f"{name} must be an integer >= 1, got {value!r}")
+        if not self.lr > 0:
+            problems.append(f"lr must be positive, got {self.lr!r}")
+        if not 0 <= self.warmup_epochs <= self.epochs:
+            problems.append(
+                f"warmup_epochs must be in [0, epochs={self.epochs}], got {self.warmup_epochs}"
+            )
+        if self.train_size is not None and self.train_size < 1:
+            problems.append(f"train_size must be >= 1, got {self.train_size}")
+        if self.translate < 0:
+            problems.append(f"translate must be >= 0 pixels, got {self.translate}")
+        if problems:
+            raise ValueError("invalid run configuration: " + "; ".join(problems))
+
+    @classmethod
+    def from_preset(cls, preset: str = "paper", **overrides: Any) -> TrainConfig:
+        """The preset's protocol with `overrides` (None values are ignored).
+
+        Fewer epochs without an explicit warm-up keep the preset's warm-up *fraction*
+        (10 of 150 epochs: none for 1 epoch, 1 for 10), so a short run still decays.
+        """
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+        values = dict(PRESETS[preset])
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "epochs" in given and "warmup_epochs" not in given:
+            fraction = values["warmup_epochs"] / values["epochs"]
+            given["warmup_epochs"] = round(fraction * given["epochs"])
+        values.update(given)
+        return cls(preset=preset, **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}")
+        return cls(**d)
+
+    def overrides(self) -> dict[str, Any]:
+        """Protocol knobs that differ from the preset."""
+        base = PRESETS[self.preset]
+        return {k: getattr(self, k) for k in PROTOCOL_KEYS if getattr(self, k) != base[k]}
+
+    def is_reduced(self) -> bool:
+        """True if this run deviates from the full protocol (fewer epochs, a subset, ...)."""
+        return bool(self.overrides()) or self.train_size is not None
+
+    def protocol(self) -> str:
+        """One line saying which protocol ran, e.g. 'paper preset; epochs=10, train_size=2000'."""
+        changes = dict(self.overrides())
+        if self.train_size is not None:
+            changes["train_size"] = self.train_size
+        if self.translate:
+            changes["translate"] = self.translate
+        tail = ", ".join(f"{k}={v}" for k, v in changes.items())
+        label = f"{self.preset} preset" + (" (reduced)" if self.is_reduced() else "")
+        return label + (f"; {tail}" if tail else "")
+
+    def run_id(self) -> str:
+        """A short stable hash of the settings that determine the result."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]

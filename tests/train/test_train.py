@@ -1,0 +1,130 @@
+"""One training run: learning on real data, resume, NaN handling, records, bad output dirs."""
+
+import json
+
+import pytest
+import torch
+
+from lrlc import train as train_mod
+from lrlc.config import TrainConfig
+from lrlc.train import NonFiniteLossError, RunError, lr_at, train
+
+
+def tiny(**kw):
+    base = dict(
+        dataset="mnist",
+        model="lrlc3",
+        rank=2,
+        epochs=2,
+        batch_size=128,
+        lr=0.01,
+        warmup_epochs=0,
+        train_size=2000,
+        eval_batch_size=1000,
+    )
+    base.update(kw)
+    return TrainConfig.from_preset("paper", **base)
+
+
+def test_schedule_warms_up_linearly_then_decays_to_zero():
+    assert lr_at(0, 100, 10, 1.0) == pytest.approx(0.1)
+    assert lr_at(9, 100, 10, 1.0) == pytest.approx(1.0)
+    assert lr_at(10, 100, 10, 1.0) == pytest.approx(1.0)
+    assert lr_at(55, 100, 10, 1.0) == pytest.approx(0.5)
+    assert lr_at(99, 100, 10, 1.0) < 0.01
+    assert lr_at(0, 10, 0, 0.5) == pytest.approx(0.5)
+
+
+def test_result_json_records_everything(mnist_small, tmp_path):
+    config = tiny(epochs=1)
+    result = train(config, tmp_path, data=mnist_small, progress=False)
+    on_disk = json.loads((tmp_path / "result.json").read_text())
+    assert on_disk == json.loads(json.dumps(result))
+    for key in ("config", "seed", "git_commit", "data_fingerprint", "params", "metrics"):
+        assert key in on_disk
+    assert on_disk["config"]["model"] == "lrlc3" and on_disk["reduced_protocol"] is True
+    assert "epochs=2" not in on_disk["protocol"] and "train_size=2000" in on_disk["protocol"]
+    m = on_disk["metrics"]
+    for key in ("train_acc", "val_acc", "test_acc", "epochs_done", "wall_time_s"):
+        assert key in m
+    assert 0 <= m["test_acc"] <= 100 and m["epochs_done"] == 1
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and {"train_loss", "val_acc"} <= set(json.loads(lines[0]))
+    # A finished run is not trained again.
+    assert train(config, tmp_path, data=mnist_small, progress=False) == on_disk
+
+
+def test_resume_gives_the_weights_of_an_uninterrupted_run(mnist_small, tmp_path):
+    config = tiny(epochs=2, model="lrlc3")
+    straight = {}
+    train(
+        config,
+        tmp_path / "a",
+        data=mnist_small,
+        progress=False,
+        on_epoch_end=lambda e, m: straight.update(
+            {k: v.clone() for k, v in m.state_dict().items()}
+        ),
+    )
+
+    class Kill(Exception):
+        pass
+
+    def kill_after_first(epoch, model):
+        if epoch == 1:
+            raise Kill
+
+    with pytest.raises(Kill):
+        train(
+            config, tmp_path / "b", data=mnist_small, progress=False, on_epoch_end=kill_after_first
+        )
+    assert not (tmp_path / "b" / "result.json").exists()
+    resumed = {}
+    train(
+        config,
+        tmp_path / "b",
+        data=mnist_small,
+        progress=False,
+        on_epoch_end=lambda e, m: resumed.update({k: v.clone() for k, v in m.state_dict().items()}),
+    )
+    assert resumed.keys() == straight.keys()
+    for k in straight:
+        assert torch.equal(straight[k], resumed[k]), k
+    lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(mnist_small, tmp_path):
+    def poison(epoch, model):
+        with torch.no_grad():
+            model.head.weight.fill_(float("nan"))
+
+    with pytest.raises(NonFiniteLossError, match=r"loss became nan at epoch 2.*last good"):
+        train(tiny(epochs=3), tmp_path, data=mnist_small, progress=False, on_epoch_end=poison)
+    state = train_mod.load_checkpoint(tmp_path / "checkpoint.pt")
+    assert state["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_changed_config_in_the_same_folder_is_refused(mnist_small, tmp_path):
+    def stop(epoch, model):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny(epochs=2), tmp_path, data=mnist_small, progress=False, on_epoch_end=stop)
+    with pytest.raises(RunError, match="different configuration"):
+        train(tiny(epochs=2, rank=3), tmp_path, data=mnist_small, progress=False)
+
+
+def test_unwritable_output_folder(tmp_path, mnist_small):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RunError, match="cannot write to the output folder"):
+        train(tiny(), blocker / "run", data=mnist_small)
+
+
+def test_invalid_config_names_the_problem():
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        tiny(batch_size=0)
+    with pytest.raises(ValueError, match="warmup_epochs must be in"):
+        TrainConfig.from_preset("paper", epochs=5, warmup_epochs=6)
