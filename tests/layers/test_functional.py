@@ -54,6 +54,7 @@ def test_combine_bases_matches_weighted_sum():
     w = torch.randn(3, 5, 6, dtype=torch.float64)
     expected = (r * w[None, :, None]).sum(1)
     torch.testing.assert_close(LF.combine_bases(r, w), expected)
+    torch.testing.assert_close(LF.combine_bases_reference(r, w), expected)
     wn = torch.randn(2, 3, 5, 6, dtype=torch.float64)
     torch.testing.assert_close(LF.combine_bases(r, wn), (r * wn[:, :, None]).sum(1))
 
@@ -61,3 +62,17 @@ def test_combine_bases_matches_weighted_sum():
 def test_too_small_input_is_an_error():
     with pytest.raises(ValueError, match=r"too small"):
         LF.conv_output_size((2, 2), (3, 3), (1, 1), (0, 0, 0, 0), (1, 1))
+
+
+@pytest.mark.parametrize("weights_shape", [(3, 5, 6), (2, 3, 5, 6)])
+def test_fast_combine_has_the_outputs_and_gradients_of_the_plain_one(weights_shape):
+    r = torch.randn(2, 3, 4, 5, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(*weights_shape, dtype=torch.float64, requires_grad=True)
+    fast, plain = LF.combine_bases(r, w), LF.combine_bases_reference(r, w)
+    torch.testing.assert_close(fast, plain)
+    g = torch.randn_like(fast)
+    grads_fast = torch.autograd.grad(fast, (r, w), g)
+    grads_plain = torch.autograd.grad(plain, (r, w), g)
+    for a, b in zip(grads_fast, grads_plain):
+        torch.testing.assert_close(a, b)
+    assert torch.autograd.gradcheck(LF.combine_bases, (r, w))

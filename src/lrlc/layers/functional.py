@@ -144,15 +144,51 @@ def combine_bases(responses: Tensor, weights: Tensor) -> Tensor:
     Returns:
         (N, C_out, H, W) = sum_k weights[..., k, :, :] * responses[:, k].
     """
-    weights = weights.to(responses.dtype)
-    if weights.dim() == 3:
-        weights = weights.unsqueeze(0)
-    # A running sum over k holds one (N, C_out, H, W) temporary at a time instead of the
-    # (N, K, C_out, H, W) product of a broadcast multiply; K is small in practice.
-    out = responses[:, 0] * weights[:, 0:1]
-    for k in range(1, responses.shape[1]):
-        out = out + responses[:, k] * weights[:, k : k + 1]
-    return out
+    return _CombineBases.apply(responses, weights.to(responses.dtype))
+
+
+def combine_bases_reference(responses: Tensor, weights: Tensor) -> Tensor:
+    """The plain broadcast form of `combine_bases`, for tests and benchmarks."""
+    w = weights.to(responses.dtype)
+    w = w.unsqueeze(0) if w.dim() == 3 else w
+    return (responses * w.unsqueeze(2)).sum(1)
+
+
+class _CombineBases(torch.autograd.Function):
+    """`combine_bases` with a hand-written backward.
+
+    Autograd through a Python loop over `responses[:, k]` would give each k its own
+    full-size (N, K, C_out, H, W) zero-filled gradient; a broadcast product would hold an
+    (N, K, C_out, H, W) temporary on top of the responses. Here the forward accumulates into
+    one (N, C_out, H, W) buffer and the backward writes the responses' gradient once, so the
+    layer costs little more time and memory than its convolution (benchmarks/layers.py).
+    """
+
+    @staticmethod
+    def forward(ctx, responses: Tensor, weights: Tensor) -> Tensor:
+        w = weights.unsqueeze(0) if weights.dim() == 3 else weights  # (1 or N, K, H, W)
+        out = torch.mul(responses[:, 0], w[:, 0:1])
+        for k in range(1, responses.shape[1]):
+            out.addcmul_(responses[:, k], w[:, k : k + 1])
+        ctx.save_for_backward(responses, weights)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        responses, weights = ctx.saved_tensors
+        w = weights.unsqueeze(0) if weights.dim() == 3 else weights
+        grad_r = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_r = torch.mul(grad_out.unsqueeze(1), w.unsqueeze(2))
+        if ctx.needs_input_grad[1]:
+            # One (N, C_out, H, W) product at a time, reduced over channels (and the batch
+            # for fixed weights) before the next k.
+            dims = (0, 1) if weights.dim() == 3 else (1,)
+            grad_w = torch.stack(
+                [torch.mul(grad_out, responses[:, k]).sum(dims) for k in range(w.shape[1])],
+                dim=0 if weights.dim() == 3 else 1,
+            )
+        return grad_r, grad_w
 
 
 def spatial_bias_map(
