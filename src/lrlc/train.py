@@ -178,6 +178,7 @@ def train(
         data.input_shape,
         data.num_classes,
         config.rank,
+        config.width,
         layer_kwargs=config.layer_kwargs,
     )
     if config.channels_last:
