@@ -134,6 +134,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .sweep import RUNS
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if not args.dir.is_dir():
+        raise FileNotFoundError(f"no such folder: {args.dir}")
     # A folder of sweeps (as `lrlc reproduce` writes) gets one report per sweep.
     sweeps = (
         [args.dir]
@@ -144,7 +146,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no sweep folder (with {RUNS}/) at or under {args.dir}")
     for sweep in sweeps:
         out = args.out or sweep / "report"
-        if args.out and len(sweeps) > 1:
+        if args.out and sweep != args.dir:
             out = args.out / sweep.name
         written = write_report(sweep, out, formats, figures=not args.no_figures)
         print(f"report of {sweep}: {len(written)} files in {out}")
@@ -159,8 +161,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     loader = DatasetLoader(str(args.data_dir) if args.data_dir else None)
     command = ["lrlc"] + sys.argv[1:]
-    reports = reproduce(args.preset, args.out, _executor_from_args(args), loader, command)
-    print(f"report: {reports}")
+    reproduce(args.preset, args.out, _executor_from_args(args), loader, command)
     return 0
 
 

@@ -1,0 +1,192 @@
+"""Where a sweep's runs execute: in this process, in N worker processes, or on Ray.
+
+Every executor trains each job with `lrlc.train.train` into the job's own run folder and calls
+`report(job, result, seconds, error)` as each run ends; a run that raises is reported with its
+error and the sweep goes on. KeyboardInterrupt stops everything; the trainer's per-epoch
+checkpoints make the next invocation resume.
+
+Threads: PyTorch uses every core by default. N parallel runs on C cores each get C // N threads
+(at least 1), so they do not oversubscribe the CPU. On a 2-core machine `workers=1` is right:
+two runs with one thread each are no faster in total than one run with two threads, and each
+needs its own copy of the data.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from typing import Any
+
+import torch
+
+from .config import TrainConfig
+from .data import Dataset
+from .sweep import DataLoader, Job
+from .train import train
+
+Report = Callable[[Job, "dict[str, Any] | None", float, "str | None"], None]
+
+
+def _error_text(err: BaseException) -> str:
+    last = traceback.format_exception_only(type(err), err)[-1].strip()
+    return last.replace("\n", " ")
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """Torch threads for each of `workers` parallel runs: cores // workers, at least 1."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
+def _train_one(
+    config: TrainConfig, folder: str, data: Dataset, progress: bool | None
+) -> tuple[dict | None, float, str | None]:
+    t0 = time.perf_counter()
+    try:
+        result = train(config, folder, data=data, progress=progress)
+        return result, time.perf_counter() - t0, None
+    except Exception as err:  # one failed run must not stop the sweep
+        return None, time.perf_counter() - t0, _error_text(err)
+
+
+# --- worker processes -------------------------------------------------------------------------
+
+_WORKER_DATA: Dataset | None = None
+
+
+def _init_worker(loader: DataLoader, config: TrainConfig, threads: int) -> None:
+    global _WORKER_DATA
+    torch.set_num_threads(threads)
+    _WORKER_DATA = loader(config)  # once per worker process, reused by all its runs
+
+
+def _worker_train(config: TrainConfig, folder: str) -> tuple[dict | None, float, str | None]:
+    assert _WORKER_DATA is not None, "worker started without its data"
+    return _train_one(config, folder, _WORKER_DATA, progress=False)
+
+
+class LocalExecutor:
+    """Runs on this machine: one at a time in this process (workers=1, the default), or in
+    `workers` spawned processes that each load the data once and use cores // workers threads.
+
+    With workers > 1 from a script of your own, guard it with `if __name__ == "__main__":`
+    (spawned workers import the main module; the `lrlc` command already does this).
+    """
+
+    def __init__(self, workers: int = 1, threads: int | None = None) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
+        self.threads = threads or threads_per_worker(workers)
+
+    @property
+    def description(self) -> str:
+        if self.workers == 1:
+            return f"local, 1 run at a time, {torch.get_num_threads()} torch threads"
+        return f"local, {self.workers} worker processes x {self.threads} torch threads"
+
+    def run(self, jobs: Sequence[Job], loader: DataLoader, report: Report) -> None:
+        if self.workers == 1:
+            data = loader(jobs[0].config)  # once per sweep: every job shares the data settings
+            for job in jobs:
+                report(job, *_train_one(job.config, str(job.run_dir), data, progress=None))
+            return
+        # spawn, not fork: a forked child of a process that already ran OpenMP can deadlock.
+        pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, len(jobs)),
+            mp_context=get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(loader, jobs[0].config, self.threads),
+        )
+        try:
+            futures = {pool.submit(_worker_train, j.config, str(j.run_dir)): j for j in jobs}
+            remaining = set(futures)
+            while remaining:
+                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                for future in done:
+                    report(futures[future], *future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- Ray --------------------------------------------------------------------------------------
+
+
+def _ray_train(
+    config: TrainConfig, folder: str, data: Dataset, threads: int
+) -> tuple[dict | None, float, str | None]:
+    torch.set_num_threads(threads)
+    return _train_one(config, folder, data, progress=False)
+
+
+class RayExecutor:
+    """Runs each job as a Ray task that calls `train` on one config.
+
+    Shared filesystem assumed: every task writes to the job's run folder path as the driver
+    sees it, so on a multi-node cluster the sweep folder must be mounted at the same path on
+    every node (NFS, a cluster filesystem, ...). The driver loads the dataset once and puts it
+    in Ray's object store; tasks read it from there (no data folder needed on the workers).
+
+    address: an existing cluster ("auto", "ray://host:10001", ...); without it a local Ray is
+    started with `num_cpus` CPUs (default: all) and shut down at the end. An already initialised
+    Ray (e.g. by the caller) is used as it is and left running. Each task reserves
+    `cpus_per_run` CPUs and uses as many torch threads.
+    """
+
+    def __init__(
+        self, address: str | None = None, num_cpus: int | None = None, cpus_per_run: int = 1
+    ) -> None:
+        if cpus_per_run < 1:
+            raise ValueError(f"cpus_per_run must be >= 1, got {cpus_per_run}")
+        self.address, self.num_cpus, self.cpus_per_run = address, num_cpus, cpus_per_run
+
+    @property
+    def description(self) -> str:
+        where = self.address or f"local Ray, {self.num_cpus or os.cpu_count()} CPUs"
+        return f"ray ({where}), {self.cpus_per_run} CPU(s) per run"
+
+    def _start(self) -> bool:
+        try:
+            import ray
+        except ImportError as err:
+            raise RuntimeError(
+                "the Ray executor needs Ray: pip install 'lrlc[ray]' (or 'ray[default]')"
+            ) from err
+        if ray.is_initialized():
+            return False
+        if self.address:
+            ray.init(address=self.address)
+        else:
+            ray.init(num_cpus=self.num_cpus or os.cpu_count(), include_dashboard=False)
+        return True
+
+    def run(self, jobs: Sequence[Job], loader: DataLoader, report: Report) -> None:
+        import ray
+
+        started = self._start()
+        remaining: list = []
+        try:
+            data_ref = ray.put(loader(jobs[0].config))
+            task = ray.remote(num_cpus=self.cpus_per_run)(_ray_train)
+            refs = {
+                task.remote(j.config, str(j.run_dir), data_ref, self.cpus_per_run): j for j in jobs
+            }
+            remaining = list(refs)
+            while remaining:
+                done, remaining = ray.wait(remaining, num_returns=1)
+                for ref in done:
+                    try:
+                        outcome = ray.get(ref)
+                    except Exception as err:  # a crashed worker or node: report, go on
+                        outcome = (None, 0.0, _error_text(err))
+                    report(refs[ref], *outcome)
+        finally:
+            # On a cluster that outlives this driver, queued tasks must not keep training.
+            for ref in remaining:
+                ray.cancel(ref, force=True)
+            if started:
+                ray.shutdown()

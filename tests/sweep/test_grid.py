@@ -1,0 +1,54 @@
+"""Grid expansion: seed and rank lists, ranks only for rank models, one folder per run."""
+
+import pytest
+
+from lrlc.config import TrainConfig
+from lrlc.models import model_names
+from lrlc.sweep import SweepGrid, parse_int_list, parse_models, run_dir
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("0-9", list(range(10))),
+        ("0,2,5", [0, 2, 5]),
+        ("0-2,7", [0, 1, 2, 7]),
+        ("3", [3]),
+        ("1, 2,2,4", [1, 2, 4]),
+    ],
+)
+def test_int_lists_and_ranges(text, expected):
+    assert parse_int_list(text) == expected
+
+
+@pytest.mark.parametrize("text", ["5-3", "a", "", "1-x"])
+def test_bad_int_lists_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_int_list(text)
+
+
+def test_model_lists():
+    assert parse_models("conv, lrlc3") == ["conv", "lrlc3"]
+    assert parse_models("all") == model_names()
+    assert "ns3" not in parse_models("paper") and "lrlc3_id" in parse_models("paper")
+    with pytest.raises(ValueError, match="unknown model"):
+        parse_models("conv,lrlc9")
+
+
+def test_ranks_apply_only_to_rank_models(tmp_path):
+    base = TrainConfig.from_preset("paper", dataset="mnist", epochs=2)
+    grid = SweepGrid(base, ["conv", "lrlc3", "wide3", "coordconv"], [1, 2, 4], [0, 1])
+    configs = grid.configs()
+    # per seed: conv 1 + lrlc3 3 + wide3 3 + coordconv 1
+    assert len(configs) == 2 * 8
+    combos = {(c.model, c.rank, c.seed) for c in configs}
+    assert len(combos) == len(configs)
+    unranked = {(m, r) for m, r, _ in combos if m in ("conv", "coordconv")}
+    assert unranked == {("conv", 1), ("coordconv", 1)}
+    assert {r for m, r, _ in combos if m == "lrlc3"} == {1, 2, 4}
+    # Everything else comes from the base configuration.
+    assert all(c.epochs == 2 and c.dataset == "mnist" for c in configs)
+    folders = [run_dir(tmp_path, c) for c in configs]
+    assert folders == [tmp_path / "runs" / c.run_id() for c in configs]
+    assert len(set(folders)) == len(configs)
+    assert set(grid.to_dict()["base"]).isdisjoint({"model", "rank", "seed"})

@@ -1,0 +1,123 @@
+"""Tables from hand-made results: selection on validation, mean and SE, paper columns, protocol
+checks, the relaxation table, and the output formats."""
+
+import csv
+import io
+import math
+
+import pytest
+
+from lrlc.cli import main
+from lrlc.report import (
+    ReportError,
+    build_tables,
+    check_setting,
+    load_runs,
+    mean_se,
+    summarize,
+    to_csv,
+    to_latex,
+    to_markdown,
+    write_report,
+)
+
+from .helpers import fake_run
+
+
+def tables_of(sweep):
+    runs = load_runs(sweep)
+    setting = check_setting(runs)
+    return {t.key: t for t in build_tables(summarize(runs), setting)}
+
+
+def row_of(table, model):
+    return next(r for r in table.rows if r["model"] == model)
+
+
+def test_mean_and_standard_error_by_hand():
+    s = mean_se([1.0, 2.0, 3.0, 4.0])
+    # sample variance = (2.25 + 0.25 + 0.25 + 2.25) / 3 = 5/3; SE = sqrt(5/3) / 2
+    assert s.mean == 2.5 and s.n == 4
+    assert s.se == pytest.approx(math.sqrt(5 / 3) / 2)
+    assert s.fmt() == "2.50 ± 0.65"
+    one = mean_se([97.0])
+    assert one.se is None and one.fmt() == "97.00 ± n/a"
+
+
+def test_rank_is_chosen_on_mean_validation_not_test(tmp_path):
+    # rank 2: better validation, worse test; rank 4: the reverse. Rank 2 must win.
+    for seed, (v2, t2, v4, t4) in enumerate([(92, 80, 89, 95), (94, 82, 90, 97)]):
+        fake_run(tmp_path, "lrlc3", 2, seed, val=v2, test=t2)
+        fake_run(tmp_path, "lrlc3", 4, seed, val=v4, test=t4)
+    fake_run(tmp_path, "conv", 1, 0, val=90, test=90)
+    row = row_of(tables_of(tmp_path)["table1"], "lrlc3")
+    assert row["rank"] == 2 and row["seeds"] == 2
+    assert row["test"].mean == pytest.approx(81.0)
+    assert row["test"].se == pytest.approx(1.0)  # std([80, 82], ddof=1) / sqrt(2)
+    conv = row_of(tables_of(tmp_path)["table1"], "conv")
+    assert conv["rank"] is None and conv["test"].se is None
+
+
+def test_paper_columns_come_from_the_csv_and_are_never_averaged(tmp_path):
+    fake_run(tmp_path, "conv", 1, 0, val=50, test=50)
+    fake_run(tmp_path, "conv", 1, 1, val=52, test=52)
+    tables = tables_of(tmp_path)
+    conv = row_of(tables["table1"], "conv")
+    assert conv["test"].mean == 51.0  # ours only
+    assert (conv["paper_test"].mean, conv["paper_test"].se) == (98.84, 0.01)  # Table 1, MNIST
+    assert row_of(tables["table2"], "coordconv")["paper_test"].mean == 99.46
+    assert "test" not in row_of(tables["table2"], "coordconv")  # not run: no number of ours
+    md = to_markdown(tables.values())
+    assert "| CONVOLUTION | 51.00 ± 1.00 | — | 2 | 98.84 ± 0.01 |" in md
+    assert "paper: test %" in md and "Elsayed et al. 2020" in md
+    rows = list(csv.DictReader(io.StringIO(to_csv(tables["table1"]))))
+    first = rows[0]
+    assert float(first["test_mean"]) == 51.0 and float(first["paper_test_mean"]) == 98.84
+
+
+@pytest.mark.parametrize("dataset, translate", [("fashion_mnist", 0), ("mnist", 4)])
+def test_no_paper_numbers_for_datasets_not_in_the_paper(tmp_path, dataset, translate):
+    fake_run(tmp_path, "conv", 1, 0, val=80, test=80, dataset=dataset, translate=translate)
+    table = tables_of(tmp_path)["table1"]
+    assert "paper_test" not in dict(table.columns)
+    assert "No paper numbers (dataset not in the paper)" in table.caption
+
+
+def test_mixing_protocols_is_refused(tmp_path):
+    fake_run(tmp_path, "conv", 1, 0, val=80, test=80, epochs=3)
+    fake_run(tmp_path, "conv", 1, 1, val=80, test=80, epochs=5)
+    with pytest.raises(ReportError, match="refusing to mix"):
+        check_setting(load_runs(tmp_path))
+    assert main(["report", str(tmp_path), "--no-figures"]) == 2
+
+
+def test_caption_states_the_reduced_protocol(tmp_path):
+    fake_run(tmp_path, "conv", 1, 0, val=80, test=80, epochs=3, train_size=1000, translate=2)
+    caption = tables_of(tmp_path)["table1"].caption
+    for part in ("epochs 3", "train size 1000", "translate 2 px", "REDUCED protocol"):
+        assert part in caption
+
+
+def test_relaxation_table_reads_omega_1_from_checkpoints(tmp_path):
+    for seed, (w1, w2) in enumerate([(0.5, 2.0), (1.5, 4.0)]):
+        omegas = {"features.0.omega_1": w1, "features.6.omega_1": w2}
+        fake_run(tmp_path, "nsall", 1, seed, val=80, test=80, omega_1=omegas)
+        fake_run(tmp_path, "lrlcall", 4, seed, val=85, test=85)
+    out = tmp_path / "report"
+    written = write_report(tmp_path, out, figures=False)
+    assert out / "relaxation.csv" in written
+    rows = list(csv.DictReader(io.StringIO((out / "relaxation.csv").read_text())))
+    assert [int(r["layer"]) for r in rows] == [1, 3]
+    assert float(rows[0]["omega_mean"]) == pytest.approx(1.0)
+    assert float(rows[1]["omega_mean"]) == pytest.approx(3.0)
+    assert rows[1]["lrlc_rank"] == "4"
+
+
+def test_latex_escapes_and_has_one_table_each(tmp_path):
+    fake_run(tmp_path, "conv", 1, 0, val=80, test=80)
+    fake_run(tmp_path, "lrlc3_id", 2, 0, val=80, test=81)
+    tex = to_latex(tables_of(tmp_path).values())
+    assert tex.count("\\begin{tabular}") == tex.count("\\end{table}") == 5
+    assert "$\\pm$" in tex and "±" not in tex
+    body = tex.replace("\\_", "").replace("\\%", "")
+    assert "_" not in body.replace("tab:all-models", "") and "%" not in body
