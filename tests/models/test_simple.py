@@ -1,7 +1,7 @@
 """The paper's networks: names, shapes, placement, widths and parameter matching."""
 
 import csv
-from pathlib import Path
+from importlib import resources
 
 import pytest
 import torch
@@ -11,7 +11,7 @@ from lrlc import LocallyConnected2d, LowRankLocallyConnected2d, SpatialBias
 from lrlc.models import build_model, layer_kinds, model_names, paper_row
 from lrlc.models.simple import wide_width
 
-PAPER_CSV = Path(__file__).resolve().parents[3] / "shared" / "reference" / "paper-results.csv"
+PAPER_CSV = resources.files("lrlc").joinpath("resources/paper-results.csv")
 NAMES = [n for n in model_names() if not n.startswith("ns")]
 
 
@@ -27,7 +27,7 @@ def test_every_model_runs_and_gives_logits(name, shape, classes):
 
 
 def test_every_paper_row_has_a_model_name():
-    rows = {r["model"] for r in csv.DictReader(PAPER_CSV.open())}
+    rows = {r["model"] for r in csv.DictReader(PAPER_CSV.read_text().splitlines())}
     ours = {paper_row(n) for n in NAMES}
     assert rows <= ours, rows - ours
 
