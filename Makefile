@@ -5,6 +5,8 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 
 .PHONY: install test lint demo
 
+OUT ?= runs/demo
+
 install:
 	# torch first, pinned: the CPU wheel on disk. A looser range pulls a CUDA build.
 	$(PYTHON) -m pip install -q torch==2.13.0
@@ -21,3 +23,7 @@ test: install
 lint:
 	$(PYTHON) -m ruff check src tests $(wildcard benchmarks)
 	$(PYTHON) -m ruff format --check src tests $(wildcard benchmarks)
+
+# The main job on offline data: LRLC next to a convolution on Fashion-MNIST, a few minutes.
+demo: install
+	$(PYTHON) -m lrlc.cli reproduce --preset demo --out $(OUT)

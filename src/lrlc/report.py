@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,6 +22,7 @@ from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .models import model_names, paper_row, uses_rank
 from .sweep import iter_results
+from .tables import Stat, Table, mean_se, to_csv, to_latex, to_markdown
 from .train import CHECKPOINT
 
 # Our dataset name -> the paper's column.
@@ -39,31 +39,6 @@ PAPER_TABLES: dict[str, tuple[str, list[str]]] = {
 
 class ReportError(ValueError):
     """The runs cannot be put in one table (none found, or different protocols)."""
-
-
-@dataclass(frozen=True)
-class Stat:
-    """Mean and standard error of n values; se is None when n == 1."""
-
-    mean: float
-    se: float | None
-    n: int
-
-    def fmt(self, digits: int = 2) -> str:
-        se = "n/a" if self.se is None else f"{self.se:.{digits}f}"
-        return f"{self.mean:.{digits}f} ± {se}"
-
-
-def mean_se(values: Sequence[float]) -> Stat:
-    """Mean and SE = sample std (ddof=1) / sqrt(n)."""
-    n = len(values)
-    if n == 0:
-        raise ValueError("mean_se of no values")
-    mean = sum(values) / n
-    if n == 1:
-        return Stat(mean, None, 1)
-    var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    return Stat(mean, math.sqrt(var / n), n)
 
 
 @dataclass
@@ -204,23 +179,6 @@ def paper_numbers(setting: Setting, split: str = "test") -> dict[str, Stat] | No
     }
 
 
-@dataclass
-class Table:
-    """Columns are (key, header); a Stat value renders as 'mean ± SE' and as two CSV columns."""
-
-    key: str
-    title: str
-    caption: str
-    columns: list[tuple[str, str]]
-    rows: list[dict[str, Any]]
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, Stat):
-        return value.fmt()
-    return "—" if value is None else str(value)
-
-
 def _paper_note(paper: dict[str, Stat] | None) -> str:
     if paper is None:
         return " No paper numbers (dataset not in the paper)."
@@ -321,55 +279,11 @@ def relaxation_table(summaries: dict[str, ModelSummary], setting: Setting) -> Ta
 # --- renderers --------------------------------------------------------------------------------
 
 
-def to_markdown(tables: Sequence[Table], heading: str = "") -> str:
-    parts = [f"# {heading}\n"] if heading else []
-    for t in tables:
-        parts.append(f"## {t.title}\n\n{t.caption}\n")
-        parts.append("| " + " | ".join(h for _, h in t.columns) + " |")
-        parts.append("|" + "|".join("---" for _ in t.columns) + "|")
-        parts += ["| " + " | ".join(_cell(r.get(k)) for k, _ in t.columns) + " |" for r in t.rows]
-        parts.append("")
-    return "\n".join(parts)
-
-
-_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "$": r"\$"}
-_TEX.update({"{": r"\{", "}": r"\}", "±": r"$\pm$", "—": "--", "ω": r"$\omega$"})
-
-
-def _tex(text: str) -> str:
-    return "".join(_TEX.get(ch, ch) for ch in text)
-
-
-def to_latex(tables: Sequence[Table]) -> str:
-    """One booktabs `table` per Table (needs \\usepackage{booktabs})."""
-    out = []
-    for t in tables:
-        out += ["\\begin{table}[ht]", "\\centering", "\\small"]
-        out.append(f"\\caption{{{_tex(t.title)}. {_tex(t.caption)}}}")
-        out.append(f"\\label{{tab:{t.key.replace('_', '-')}}}")
-        out.append("\\begin{tabular}{l" + "r" * (len(t.columns) - 1) + "}")
-        out += ["\\toprule", " & ".join(_tex(h) for _, h in t.columns) + " \\\\", "\\midrule"]
-        out += [" & ".join(_tex(_cell(r.get(k))) for k, _ in t.columns) + " \\\\" for r in t.rows]
-        out += ["\\bottomrule", "\\end{tabular}", "\\end{table}", ""]
-    return "\n".join(out)
-
-
-def to_csv(table: Table) -> str:
-    """Raw numbers: a Stat column becomes <key>_mean and <key>_se (empty when n/a)."""
-    keys = [k for k, _ in table.columns]
-    stat = {k for k in keys if any(isinstance(r.get(k), Stat) for r in table.rows)}
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([h for k in keys for h in ((f"{k}_mean", f"{k}_se") if k in stat else [k])])
-    for row in table.rows:
-        cells: list[Any] = []
-        for k, v in ((k, row.get(k)) for k in keys):
-            if k in stat:
-                cells += ["", ""] if v is None else [v.mean, "" if v.se is None else v.se]
-            else:
-                cells.append("" if v is None else v)
-        writer.writerow(cells)
-    return buf.getvalue()
+def summary_markdown(sweep_dir: str | Path) -> str:
+    """The all-models table of one sweep as Markdown, for printing after a run."""
+    runs = load_runs(sweep_dir)
+    tables = build_tables(summarize(runs), check_setting(runs))
+    return to_markdown([t for t in tables if t.key == "all_models"])
 
 
 def write_report(
