@@ -124,3 +124,23 @@ def test_full_rank_lrlc_expresses_any_locally_connected_layer():
         layer.combiner.logits.copy_(torch.eye(h * w, dtype=torch.float64).view(h * w, h, w))
     x = torch.randn(2, 2, 5, 4, dtype=torch.float64)
     torch.testing.assert_close(layer(x) + lc.bias, lc(x), atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "padding,stride,dilation", [(0, 1, 1), ("same", 2, 1), ((1, 2), (1, 2), 2)]
+)
+def test_inference_path_equals_the_autograd_path(padding, stride, dilation):
+    lc = randomize_(
+        LocallyConnected2d(
+            3, 4, (3, 2), input_size=(9, 7), stride=stride, padding=padding, dilation=dilation
+        ).double()
+    )
+    x = torch.randn(2, 3, 9, 7, dtype=torch.float64)
+    with_grad = lc(x)
+    assert with_grad.requires_grad
+    with torch.no_grad():
+        fast = lc(x)
+        torch.testing.assert_close(fast, with_grad.detach(), atol=1e-12, rtol=0)
+        # The cached layout follows in-place updates of the weight.
+        lc.weight.mul_(2)
+        torch.testing.assert_close(lc(x) - lc.bias, 2 * (fast - lc.bias), atol=1e-12, rtol=0)

@@ -118,6 +118,48 @@ def locally_connected(
     return out if bias is None else out + bias
 
 
+def tap_major(weight: Tensor) -> Tensor:
+    """(H_out, W_out, C_out, C_in, kh, kw) -> (H_out, kh, kw, W_out, C_in, C_out), contiguous:
+    the layout `locally_connected_inference` multiplies with."""
+    return weight.permute(0, 4, 5, 1, 3, 2).contiguous()
+
+
+def locally_connected_inference(
+    x: Tensor,
+    taps: Tensor,
+    bias: Tensor | None,
+    stride: Pair,
+    padding: Padding4,
+    dilation: Pair,
+) -> Tensor:
+    """`locally_connected` without autograd, for inference: same output, less time and memory.
+
+    Args:
+        taps: the weight in `tap_major` layout (H_out, kh, kw, W_out, C_in, C_out).
+
+    Per output row and kernel tap, the input rows it reads are one contiguous (W_out, N, C_in)
+    slab in an (H, W, N, C_in) copy of the input, so each product is a batched matmul over the
+    row's positions that reads memory in order; the unfold of `locally_connected` would
+    instead copy every position's patch matrix before multiplying.
+    """
+    h, kh, kw, w, _, c_out = taps.shape
+    n = x.shape[0]
+    xc = F.pad(x, padding).permute(2, 3, 0, 1).contiguous()  # (H, W, N, C_in)
+    out = x.new_empty(h, w, n, c_out)
+    for i in range(h):
+        for a in range(kh):
+            row = xc[i * stride[0] + a * dilation[0]]
+            for b in range(kw):
+                start = b * dilation[1]
+                xs = row[start : start + (w - 1) * stride[1] + 1 : stride[1]]
+                if a == 0 and b == 0:
+                    torch.bmm(xs, taps[i, a, b], out=out[i])
+                else:
+                    out[i].baddbmm_(xs, taps[i, a, b])
+    out = out.permute(2, 3, 0, 1)
+    return out if bias is None else out + bias
+
+
 def normalize_combining(logits: Tensor, mode: str, dim: int) -> Tensor:
     """Normalise combining logits over the basis axis `dim` (paper's Eq. 4 for softmax).
 

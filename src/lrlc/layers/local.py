@@ -1,6 +1,7 @@
 """Locally connected 2-D layer: a convolution whose filter bank differs at every position.
 
-The computation is `functional.locally_connected`, shared with the non-stationary layer.
+The computation is `functional.locally_connected`, shared with the non-stationary layer; without
+autograd (inference) a faster row-by-row form with a cached re-laid-out weight is used.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from .functional import (
     check_input,
     conv_output_size,
     locally_connected,
+    locally_connected_inference,
     resolve_padding,
+    tap_major,
     to_pair,
 )
 
@@ -57,6 +60,7 @@ class LocallyConnected2d(nn.Module):
         h, w = self.output_size
         self.weight = nn.Parameter(torch.empty(h, w, out_channels, in_channels, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels, h, w)) if bias else None
+        self._taps_cache: tuple | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -69,9 +73,21 @@ class LocallyConnected2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
-        return locally_connected(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation
+        if torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad):
+            return locally_connected(
+                x, self.weight, self.bias, self.stride, self.padding, self.dilation
+            )
+        return locally_connected_inference(
+            x, self._taps(), self.bias, self.stride, self.padding, self.dilation
         )
+
+    def _taps(self) -> torch.Tensor:
+        # Re-laying out the weight costs as much as a forward pass, so it is kept until the
+        # weight changes (its version counter moves on any in-place update).
+        key = (self.weight._version, self.weight.data_ptr(), self.weight.dtype)
+        if self._taps_cache is None or self._taps_cache[0] != key:
+            self._taps_cache = (key, tap_major(self.weight.detach()))
+        return self._taps_cache[1]
 
     def extra_repr(self) -> str:
         s = (
