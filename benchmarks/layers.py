@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
+from lrlc.runtime import keep_freed_memory
 
 from ._harness import MIB, Step, format_table, log, machine_info, measure_group, median
 
@@ -294,6 +295,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # As the trainer: keep freed tensor memory instead of re-faulting it every step.
+    keep_freed_memory()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     info = machine_info()

@@ -19,9 +19,9 @@ from typing import Any
 
 from .checkpoint import write_json
 from .config import TrainConfig
-from .data import Dataset, load_dataset
+from .data import Dataset
 from .models import model_names, uses_rank
-from .train import RESULT
+from .train import RESULT, load_run_data
 
 SWEEP_JSON = "sweep.json"
 RUNS = "runs"
@@ -122,14 +122,7 @@ def is_complete(folder: Path, config: TrainConfig) -> bool:
 
 def load_sweep_data(config: TrainConfig, data_dir: str | Path | None = None) -> Dataset:
     """The dataset of a sweep, loaded exactly as `train` would load it for `config`."""
-    return load_dataset(
-        config.dataset,
-        data_dir,
-        train_size=config.train_size,
-        translate=config.translate,
-        seed=config.data_seed,
-        subset_seed=config.data_seed,
-    )
+    return load_run_data(config, data_dir)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from .config import TrainConfig
 from .data import Dataset, load_dataset
 from .models import build_model
 from .provenance import environment, git_commit
+from .runtime import keep_freed_memory
 
 CHECKPOINT = "checkpoint.pt"
 RESULT = "result.json"
@@ -37,6 +38,18 @@ class RunError(RuntimeError):
 
 class NonFiniteLossError(RunError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def load_run_data(config: TrainConfig, data_dir: str | Path | None = None) -> Dataset:
+    """The dataset a run trains on: split, subset and shifted as its config says."""
+    return load_dataset(
+        config.dataset,
+        data_dir,
+        train_size=config.train_size,
+        translate=config.translate,
+        seed=config.data_seed,
+        subset_seed=config.data_seed,
+    )
 
 
 def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
@@ -53,13 +66,15 @@ def epoch_order(n: int, seed: int, epoch: int) -> Tensor:
     return torch.randperm(n, generator=gen)
 
 
-def _autocast(config: TrainConfig):
+def autocast_context(config: TrainConfig):
+    """bf16 autocast on the CPU when the config asks for it, else a no-op context."""
     if config.bf16:
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
-def _prepare(x: Tensor, config: TrainConfig) -> Tensor:
+def prepare_input(x: Tensor, config: TrainConfig) -> Tensor:
+    """The batch in the memory format the config trains in."""
     return x.contiguous(memory_format=torch.channels_last) if config.channels_last else x
 
 
@@ -71,9 +86,9 @@ def evaluate(
     model.eval()
     loss_sum, correct = 0.0, 0
     for start in range(0, len(labels), config.eval_batch_size):
-        x = _prepare(images[start : start + config.eval_batch_size], config)
+        x = prepare_input(images[start : start + config.eval_batch_size], config)
         y = labels[start : start + config.eval_batch_size]
-        with _autocast(config):
+        with autocast_context(config):
             logits = model(x)
         loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
@@ -159,19 +174,13 @@ def train(
     """Train (or resume, or return the finished result of) one run in `out_dir`."""
     out = Path(out_dir)
     _check_out_dir(out)
+    keep_freed_memory()
     if (out / RESULT).exists():
         done = json.loads((out / RESULT).read_text())
         if done.get("config") == config.to_dict():
             return done
     if data is None:
-        data = load_dataset(
-            config.dataset,
-            data_dir,
-            train_size=config.train_size,
-            translate=config.translate,
-            seed=config.data_seed,
-            subset_seed=config.data_seed,
-        )
+        data = load_run_data(config, data_dir)
     torch.manual_seed(config.seed)
     model = build_model(
         config.model,
@@ -211,8 +220,8 @@ def train(
             lr = lr_at(epoch * steps + s, total_steps, warmup, config.lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            x, y = _prepare(images[idx], config), labels[idx]
-            with _autocast(config):
+            x, y = prepare_input(images[idx], config), labels[idx]
+            with autocast_context(config):
                 logits = step_fn(x)
             loss = F.cross_entropy(logits.float(), y)
             if not torch.isfinite(loss):

@@ -144,3 +144,11 @@ def test_disabled_biases_are_zero_in_the_map(spatial_bias, bias):
     torch.testing.assert_close(b, expected)
     x = torch.randn(2, 2, 7, 7, dtype=torch.float64)
     torch.testing.assert_close(layer(x), naive_lrlc(layer, x), atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("mode", ["factorized", "input_dependent"])
+def test_rank_one_matches_naive_loop_for_every_normalisation(mode, norm):
+    layer = build(mode, norm, GEOMETRIES[1], rank=1)
+    x = torch.randn(2, 2, *GEOMETRIES[1][0], dtype=torch.float64)
+    torch.testing.assert_close(layer(x), naive_lrlc(layer, x), atol=1e-9, rtol=0)

@@ -6,8 +6,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .idx import IDX_FILES, load_idx_folder, missing_idx_files
-from .sources import RawData, announce, dataset_dir, fetch_files, not_found
+from .idx import download_idx_or_fail, load_idx_folder, missing_idx_files
+from .sources import RawData, announce, dataset_dir
 
 __all__ = ["load_fashion_mnist_raw"]
 
@@ -55,15 +55,7 @@ def load_fashion_mnist_raw(
             + ("not installed" if not system_dir.is_dir() else f"missing {', '.join(missing)}")
         )
 
-    if download:
-        mirror = fetch_files(IDX_MD5.items(), MIRRORS, folder, tried)
-        if mirror is not None:
-            return _announced(RawData(load_idx_folder(folder), f"downloaded from {mirror}"))
-    else:
-        tried.append(f"download from {', '.join(MIRRORS)}: not tried (download=False)")
-
-    expected = [f"{name}.gz (or uncompressed)" for pair in IDX_FILES.values() for name in pair]
-    raise not_found(NAME, folder, expected, tried)
+    return download_idx_or_fail(NAME, folder, IDX_MD5, MIRRORS, tried, download)
 
 
 def _announced(raw: RawData) -> RawData:

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["IDX_FILES", "find_idx_file", "load_idx_folder", "missing_idx_files", "read_idx"]
+from .sources import RawData, announce, fetch_files, not_found
+
+__all__ = [
+    "IDX_FILES",
+    "download_idx_or_fail",
+    "find_idx_file",
+    "load_idx_folder",
+    "missing_idx_files",
+    "read_idx",
+]
 
 # The four files of an MNIST-style dataset, by their canonical (uncompressed) names.
 IDX_FILES = {
@@ -91,3 +100,25 @@ def load_idx_folder(
             raise _corrupt(labels_path, f"label {labels.max()} >= {num_classes} classes")
         splits[split] = (images, labels)
     return splits
+
+
+def download_idx_or_fail(
+    name: str,
+    folder: Path,
+    md5: dict[str, str],
+    mirrors: list[str],
+    tried: list[str],
+    download: bool,
+) -> RawData:
+    """The last resorts of an IDX dataset: a checksummed download into `folder`, else the one
+    error that lists the files expected and every source `tried`."""
+    if download:
+        mirror = fetch_files(md5.items(), mirrors, folder, tried)
+        if mirror is not None:
+            raw = RawData(load_idx_folder(folder), f"downloaded from {mirror}")
+            announce(f"{name}: {raw.source}")
+            return raw
+    else:
+        tried.append(f"download from {', '.join(mirrors)}: not tried (download=False)")
+    expected = [f"{f}.gz (or uncompressed)" for pair in IDX_FILES.values() for f in pair]
+    raise not_found(name, folder, expected, tried)

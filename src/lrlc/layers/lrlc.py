@@ -163,7 +163,12 @@ class LowRankLocallyConnected2d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
         responses = self.basis(x)
-        out = combine_bases(responses, self.combining_weights(x))
+        if self.rank == 1 and self.normalize == "softmax":
+            # A softmax over one basis is exactly 1 whatever the logits: the layer is its
+            # convolution plus the bias, and the logits get no gradient either way.
+            out = responses[:, 0]
+        else:
+            out = combine_bases(responses, self.combining_weights(x))
         if self._has_bias():
             out = out + self.spatial_bias_map().to(out.dtype)
         return out
