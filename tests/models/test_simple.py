@@ -12,7 +12,7 @@ from lrlc.models import build_model, layer_kinds, model_names, paper_row
 from lrlc.models.simple import wide_width
 
 PAPER_CSV = resources.files("lrlc").joinpath("resources/paper-results.csv")
-NAMES = [n for n in model_names() if not n.startswith("ns")]
+NAMES = model_names()
 
 
 def n_params(m: nn.Module) -> int:
