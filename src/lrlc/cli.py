@@ -194,6 +194,18 @@ def _add_experiment_commands(sub) -> None:
     p.set_defaults(func=_cmd_reproduce)
 
 
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from .convert import convert_run
+
+    info = convert_run(args.run, args.out)
+    print(
+        f"converted {info['layers_converted']} LRLC layer(s) of {info['config']['model']} to "
+        f"locally connected; max |difference| on a random batch {info['max_abs_diff']:.2e}; "
+        f"saved to {args.out}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lrlc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -204,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="run folder (resumes if present)")
     add_protocol_flags(p)
     p.set_defaults(func=_cmd_train)
+    p = sub.add_parser("convert", help="a trained run's LRLC layers -> exact LC layers")
+    p.add_argument("run", type=Path, help="a run folder (with checkpoint.pt)")
+    p.add_argument("--out", type=Path, required=True, help="file for the converted weights")
+    p.set_defaults(func=_cmd_convert)
     _add_experiment_commands(sub)
     return parser
 

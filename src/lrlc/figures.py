@@ -19,11 +19,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from torch import nn
 
-from .checkpoint import load_checkpoint
-from .data import DATASETS
+from .convert import load_run_model
 from .layers import LowRankLocallyConnected2d
-from .models import build_model, paper_row
-from .report import ModelSummary, RankStats, Run, Setting
+from .models import paper_row
+from .report import ModelSummary, RankStats, Setting
 from .train import CHECKPOINT
 
 PLACEMENTS = ("1", "2", "3", "all")
@@ -165,24 +164,6 @@ def accuracy_vs_params(summaries: dict[str, ModelSummary], setting: Setting, out
     return _save(fig, out / "supp_fig3_accuracy_vs_params.png")
 
 
-def load_trained_model(run: Run) -> nn.Module:
-    """The run's network with the weights of its checkpoint.pt."""
-    config = run.config
-    spec = DATASETS[config.dataset]
-    state = load_checkpoint(run.folder / CHECKPOINT)["model"]
-    model = build_model(
-        config.model, spec.input_shape, spec.num_classes, config.rank, config.width,
-        layer_kwargs=config.layer_kwargs,
-    )  # fmt: skip
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise RuntimeError(
-            f"checkpoint of {run.folder} does not fit model {config.model}: {err}"
-        ) from err
-    return model.eval()
-
-
 def combining_maps(summaries: dict[str, ModelSummary], setting: Setting, out: Path) -> list[Path]:
     """Per fixed-combining LRLC model: each layer's learned weights w_k(i, j), one panel per k,
     all panels on one colour scale. Rank: the validation-chosen one, else (if that is 1, whose
@@ -200,7 +181,7 @@ def combining_maps(summaries: dict[str, ModelSummary], setting: Setting, out: Pa
         with torch.no_grad():
             maps = [
                 (int(name.split(".")[1]) // 3 + 1, m.combining_weights())
-                for name, m in load_trained_model(run).named_modules()
+                for name, m in load_run_model(run.folder)[0].named_modules()
                 if _is_fixed_lrlc(m)
             ]  # features.{3(d-1)} is the layer at depth d
         why = "chosen on validation" if stats is s.chosen else "largest run; validation chose 1"
