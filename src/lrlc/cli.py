@@ -49,7 +49,12 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--combining", help="LRLC combining mode (default: factorized)")
     p.add_argument("--normalize", help="LRLC weight normalisation (default: softmax)")
     p.add_argument("--init", help="LRLC init: conv or random")
-    p.add_argument("--bf16", action="store_true", help="bf16 autocast")
+    p.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bf16 autocast (default: on; --no-bf16 trains in float32)",
+    )
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
 
@@ -71,7 +76,7 @@ def config_from_args(args: argparse.Namespace, **fixed) -> TrainConfig:
         translate=args.translate,
         data_seed=args.data_seed,
         layer_kwargs=layer_kwargs,
-        bf16=args.bf16 or None,
+        bf16=args.bf16,
         channels_last=args.channels_last or None,
         compile=args.compile or None,
         **fixed,

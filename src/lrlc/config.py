@@ -39,7 +39,8 @@ class TrainConfig:
     translate: int = 0
     data_seed: int = 0
     layer_kwargs: dict[str, Any] = field(default_factory=dict)
-    bf16: bool = False
+    # bf16 autocast: 2.2x faster steps here at equal same-seed accuracy (docs/performance.md).
+    bf16: bool = True
     channels_last: bool = False
     compile: bool = False
     eval_batch_size: int = 1024
