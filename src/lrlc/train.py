@@ -239,9 +239,10 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += loss.item() * len(idx)
+            loss_value = loss.item()  # one host sync per step, shared by the sum and the bar
+            loss_sum += loss_value * len(idx)
             correct += (logits.argmax(1) == y).sum().item()
-            bar.step(loss.item())
+            bar.step(loss_value)
         val_loss, val_acc = evaluate(model, *data.val, config)
         epoch_time = time.perf_counter() - t0
         wall += epoch_time

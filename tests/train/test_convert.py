@@ -3,12 +3,12 @@
 import torch
 
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
-from lrlc.config import TrainConfig
 from lrlc.convert import convert_model, convert_run
 from lrlc.models import build_model
 from lrlc.train import train
 
 from .test_cli import lrlc
+from .test_train import tiny
 
 
 def _randomized(name):
@@ -39,16 +39,7 @@ def test_input_dependent_layers_are_kept():
 
 
 def test_convert_command_on_a_trained_run(mnist_small, tmp_path):
-    config = TrainConfig.from_preset(
-        "paper",
-        model="lrlc3",
-        rank=2,
-        width=8,
-        epochs=1,
-        batch_size=256,
-        train_size=2000,
-        eval_batch_size=1000,
-    )
+    config = tiny(width=8, epochs=1, batch_size=256)
     train(config, tmp_path / "run", data=mnist_small, progress=False)
     info = convert_run(tmp_path / "run", tmp_path / "lc.pt")
     assert info["layers_converted"] == 1 and info["max_abs_diff"] < 1e-4

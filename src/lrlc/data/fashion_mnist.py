@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .idx import download_idx_or_fail, load_idx_folder, missing_idx_files
+from .idx import download_idx_or_fail, load_idx_folder, local_idx, missing_idx_files
 from .sources import RawData, announce, dataset_dir
 
 __all__ = ["load_fashion_mnist_raw"]
@@ -39,10 +39,9 @@ def load_fashion_mnist_raw(
     """
     folder = dataset_dir(data_dir, NAME)
     tried: list[str] = []
-    missing = missing_idx_files(folder)
-    if not missing:
-        return _announced(RawData(load_idx_folder(folder), f"IDX files in {folder}"))
-    tried.append(f"IDX files in {folder}: missing {', '.join(missing)} (.gz or not)")
+    local = local_idx(NAME, folder, tried)
+    if local is not None:
+        return local
 
     for system_dir in SYSTEM_DIRS if system_dirs is None else system_dirs:
         system_dir = Path(system_dir)

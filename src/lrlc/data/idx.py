@@ -14,6 +14,7 @@ from .sources import RawData, announce, fetch_files, not_found
 __all__ = [
     "IDX_FILES",
     "download_idx_or_fail",
+    "local_idx",
     "find_idx_file",
     "load_idx_folder",
     "missing_idx_files",
@@ -100,6 +101,17 @@ def load_idx_folder(
             raise _corrupt(labels_path, f"label {labels.max()} >= {num_classes} classes")
         splits[split] = (images, labels)
     return splits
+
+
+def local_idx(name: str, folder: Path, tried: list[str]) -> RawData | None:
+    """The IDX files already in `folder`, or None (noting what is missing in `tried`)."""
+    missing = missing_idx_files(folder)
+    if missing:
+        tried.append(f"IDX files in {folder}: missing {', '.join(missing)} (.gz or not)")
+        return None
+    raw = RawData(load_idx_folder(folder), f"IDX files in {folder}")
+    announce(f"{name}: {raw.source}")
+    return raw
 
 
 def download_idx_or_fail(

