@@ -71,6 +71,23 @@ def test_bf16_autocast_is_close_to_float32(mode):
     _close(out, ref, 3e-2)
 
 
+def test_locally_connected_inference_path_under_bf16_autocast():
+    layer = LocallyConnected2d(8, 6, 3, input_size=10, padding=1)
+    x = torch.randn(3, 8, 10, 10)
+    ref = layer(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        train_path = layer(x)
+        with torch.no_grad():
+            fast = layer(x)
+    assert fast.dtype == train_path.dtype
+    _close(fast, train_path, 1e-2)
+    _close(fast, ref, 3e-2)
+    torch.testing.assert_close(layer(x), ref)  # the bf16 taps must not leak out of autocast
+    # Inside a network the input already comes in bf16 from the layer before.
+    with torch.autocast("cpu", dtype=torch.bfloat16), torch.no_grad():
+        _close(layer(x.bfloat16()), ref, 3e-2)
+
+
 @pytest.mark.parametrize("mode", ["factorized", "input_dependent"])
 def test_channels_last_input_gives_the_same_output(mode):
     layer = LowRankLocallyConnected2d(4, 6, 3, input_size=(9, 8), rank=3, combining=mode, padding=1)

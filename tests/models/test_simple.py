@@ -26,6 +26,20 @@ def test_every_model_runs_and_gives_logits(name, shape, classes):
     assert model(torch.randn(3, *shape)).shape == (3, classes)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_every_model_evaluates_under_bf16_autocast(name):
+    # The trainer evaluates under no_grad and autocast, which takes the layers' inference paths.
+    torch.manual_seed(0)
+    model = build_model(name, input_shape=(1, 16, 16), num_classes=10, rank=2).eval()
+    x = torch.randn(4, 1, 16, 16)
+    with torch.no_grad():
+        ref = model(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = model(x)
+    err = (out.float() - ref).abs().max() / ref.abs().max()
+    assert err < 5e-2, f"relative error {err:.3g}"
+
+
 def test_every_paper_row_has_a_model_name():
     rows = {r["model"] for r in csv.DictReader(PAPER_CSV.read_text().splitlines())}
     ours = {paper_row(n) for n in NAMES}

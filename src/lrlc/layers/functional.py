@@ -144,18 +144,21 @@ def locally_connected_inference(
     """
     h, kh, kw, w, _, c_out = taps.shape
     n = x.shape[0]
-    xc = F.pad(x, padding).permute(2, 3, 0, 1).contiguous()  # (H, W, N, C_in)
-    out = x.new_empty(h, w, n, c_out)
-    for i in range(h):
-        for a in range(kh):
-            row = xc[i * stride[0] + a * dilation[0]]
-            for b in range(kw):
-                start = b * dilation[1]
-                xs = row[start : start + (w - 1) * stride[1] + 1 : stride[1]]
-                if a == 0 and b == 0:
-                    torch.bmm(xs, taps[i, a, b], out=out[i])
-                else:
-                    out[i].baddbmm_(xs, taps[i, a, b])
+    # The products run in the taps' dtype: under autocast the caller passes taps already cast,
+    # and autocast itself must stay out of the way, as it would not honour `out=`.
+    xc = F.pad(x.to(taps.dtype), padding).permute(2, 3, 0, 1).contiguous()  # (H, W, N, C_in)
+    out = xc.new_empty(h, w, n, c_out)
+    with torch.autocast(x.device.type, enabled=False):
+        for i in range(h):
+            for a in range(kh):
+                row = xc[i * stride[0] + a * dilation[0]]
+                for b in range(kw):
+                    start = b * dilation[1]
+                    xs = row[start : start + (w - 1) * stride[1] + 1 : stride[1]]
+                    if a == 0 and b == 0:
+                        torch.bmm(xs, taps[i, a, b], out=out[i])
+                    else:
+                        out[i].baddbmm_(xs, taps[i, a, b])
     out = out.permute(2, 3, 0, 1)
     return out if bias is None else out + bias
 

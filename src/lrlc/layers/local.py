@@ -78,15 +78,18 @@ class LocallyConnected2d(nn.Module):
                 x, self.weight, self.bias, self.stride, self.padding, self.dilation
             )
         return locally_connected_inference(
-            x, self._taps(), self.bias, self.stride, self.padding, self.dilation
+            x, self._taps(x), self.bias, self.stride, self.padding, self.dilation
         )
 
-    def _taps(self) -> torch.Tensor:
+    def _taps(self, x: Tensor) -> torch.Tensor:
         # Re-laying out the weight costs as much as a forward pass, so it is kept until the
         # weight changes (its version counter moves on any in-place update).
-        key = (self.weight._version, self.weight.data_ptr(), self.weight.dtype)
+        dtype = self.weight.dtype
+        if torch.is_autocast_enabled(x.device.type) and dtype == torch.float32:
+            dtype = torch.get_autocast_dtype(x.device.type)  # as the autograd path's bmm
+        key = (self.weight._version, self.weight.data_ptr(), dtype)
         if self._taps_cache is None or self._taps_cache[0] != key:
-            self._taps_cache = (key, tap_major(self.weight.detach()))
+            self._taps_cache = (key, tap_major(self.weight.detach().to(dtype)))
         return self._taps_cache[1]
 
     def extra_repr(self) -> str:
