@@ -1,4 +1,4 @@
-"""Speed and memory benchmarks, each printing ratios against a baseline measured in the same run.
+"""Entry points for running the benchmarks from a checkout: ``python -m benchmarks.layers``.
 
-Run from the repository root, e.g. ``python -m benchmarks.layers --quick``.
+The benchmarks themselves are in ``lrlc.bench`` so that ``lrlc bench`` runs them too.
 """

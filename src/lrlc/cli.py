@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .bench import BENCHMARKS
 from .config import PRESETS, TrainConfig
 from .data import DATASETS
 from .models import model_names
@@ -226,7 +227,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="file for the converted weights")
     p.set_defaults(func=_cmd_convert)
     _add_experiment_commands(sub)
+    p = sub.add_parser(
+        "bench",
+        help="speed and memory benchmarks (layers, training) with ratios to in-run baselines",
+    )
+    p.add_argument("which", choices=BENCHMARKS, help="which benchmark")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER, help="its flags; see --help of each")
+    p.set_defaults(func=_cmd_bench)
     return parser
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from importlib import import_module
+
+    return import_module(f"lrlc.bench.{args.which}").main(args.bench_args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

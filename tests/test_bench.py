@@ -1,0 +1,46 @@
+"""`lrlc bench`: both benchmarks run from the command line and their ratios add up.
+
+Only the bookkeeping is checked (baselines, ratios, targets); timings are never asserted.
+"""
+
+import json
+import math
+
+from lrlc.cli import main
+
+
+def _by_case(rows):
+    return {(r["mode"], r["case"], r["batch"], r["rank"]): r for r in rows}
+
+
+def test_layer_benchmark_ratios_are_against_the_baseline_of_the_same_run(tmp_path, capsys):
+    out = tmp_path / "layers.json"
+    args = ["bench", "layers", "--quick", "--batch", "2", "--ranks", "1", "2", "--reps", "1"]
+    args += ["--min-reps", "1", "--warmup", "1", "--naive-max-batch", "2", "--json", str(out)]
+    assert main(args) == 0
+    assert "target" in capsys.readouterr().out
+    report = json.loads(out.read_text())
+    rows = _by_case(report["rows"])
+    cases = {(m, c) for m, c, _, _ in rows}
+    assert {("train", "floor_conv"), ("train", "lrlc_fixed"), ("train", "lrlc_input_dep")} <= cases
+    assert {("infer", "lc_converted"), ("infer", "lc_unfold_naive")} <= cases
+    for (mode, _, batch, rank), row in rows.items():
+        base = rows[(mode, row["baseline"], batch, rank)]
+        assert math.isclose(row["time_ratio"], row["median_ms"] / base["median_ms"], rel_tol=1e-9)
+        assert row["median_ms"] > 0 and row["peak_mib"] > 0
+    for t in report["targets"]:
+        bound = float(t["target"].split()[-1])
+        assert t["met"] == (t["value"] <= bound if "<=" in t["target"] else t["value"] >= bound)
+    assert {t["rank"] for t in report["targets"] if t["mode"] == "train"} == {1, 2}
+
+
+def test_training_benchmark_reports_epoch_times(tmp_path):
+    out = tmp_path / "training.json"
+    assert main(["bench", "training", "--quick", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["model"], r["mode"]) for r in rows} >= {("conv", "fp32"), ("lrlc3 r4", "bf16")}
+    base = rows[0]
+    assert (base["model"], base["mode"], base["ratio"]) == ("conv", "fp32", 1.0)
+    for r in rows:
+        assert math.isclose(r["ratio"], r["step_s"] / base["step_s"], rel_tol=1e-9)
+        assert math.isclose(r["epoch_60k_s"], r["step_s"] * math.ceil(60_000 / r["batch"]))
