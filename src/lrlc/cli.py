@@ -93,7 +93,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"seed {config.seed}, {config.protocol()}",
         flush=True,
     )
-    result = train(config, args.out, data_dir=args.data_dir)
+    result = train(config, args.out, data_dir=args.data_dir, device=args.device)
     m = result["metrics"]
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}))
     print(f"result: {Path(args.out) / 'result.json'}")
@@ -112,14 +112,29 @@ def _add_executor_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", help="an existing Ray cluster; default: start a local Ray")
     p.add_argument("--ray-cpus", type=int, help="CPUs of a locally started Ray (default: all)")
     p.add_argument("--cpus-per-run", type=int, default=1, help="Ray: CPUs (threads) per run")
+    p.add_argument(
+        "--gpus-per-run", type=float, default=0.0, help="Ray: GPUs per run (0.5 shares one)"
+    )
+    _add_device_flag(p)
+
+
+def _add_device_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--device",
+        default=None,
+        help="cpu (default), cuda, cuda:N or auto; not part of the run's config hash",
+    )
 
 
 def _executor_from_args(args: argparse.Namespace):
     from .executors import LocalExecutor, RayExecutor
 
     if args.executor == "ray":
-        return RayExecutor(args.ray_address, args.ray_cpus, args.cpus_per_run)
-    return LocalExecutor(args.workers)
+        if args.device not in (None, "cpu", "cuda"):
+            raise ValueError("with --executor ray, ask for GPUs with --gpus-per-run, not --device")
+        gpus = args.gpus_per_run or (1.0 if args.device == "cuda" else 0.0)
+        return RayExecutor(args.ray_address, args.ray_cpus, args.cpus_per_run, gpus)
+    return LocalExecutor(args.workers, device=args.device)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -221,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True, help="run folder (resumes if present)")
     add_protocol_flags(p)
+    _add_device_flag(p)
     p.set_defaults(func=_cmd_train)
     p = sub.add_parser("convert", help="a trained run's LRLC layers -> exact LC layers")
     p.add_argument("run", type=Path, help="a run folder (with checkpoint.pt)")

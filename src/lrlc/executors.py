@@ -25,6 +25,7 @@ import torch
 
 from .config import TrainConfig
 from .data import Dataset
+from .device import resolve_device
 from .sweep import DataLoader, Job
 from .train import train
 
@@ -43,11 +44,11 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 
 def _train_one(
-    config: TrainConfig, folder: str, data: Dataset, progress: bool | None
+    config: TrainConfig, folder: str, data: Dataset, progress: bool | None, device: str | None
 ) -> tuple[dict | None, float, str | None]:
     t0 = time.perf_counter()
     try:
-        result = train(config, folder, data=data, progress=progress)
+        result = train(config, folder, data=data, progress=progress, device=device)
         return result, time.perf_counter() - t0, None
     except Exception as err:  # one failed run must not stop the sweep
         return None, time.perf_counter() - t0, _error_text(err)
@@ -64,9 +65,11 @@ def _init_worker(loader: DataLoader, config: TrainConfig, threads: int) -> None:
     _WORKER_DATA = loader(config)  # once per worker process, reused by all its runs
 
 
-def _worker_train(config: TrainConfig, folder: str) -> tuple[dict | None, float, str | None]:
+def _worker_train(
+    config: TrainConfig, folder: str, device: str | None
+) -> tuple[dict | None, float, str | None]:
     assert _WORKER_DATA is not None, "worker started without its data"
-    return _train_one(config, folder, _WORKER_DATA, progress=False)
+    return _train_one(config, folder, _WORKER_DATA, progress=False, device=device)
 
 
 class LocalExecutor:
@@ -75,25 +78,31 @@ class LocalExecutor:
 
     With workers > 1 from a script of your own, guard it with `if __name__ == "__main__":`
     (spawned workers import the main module; the `lrlc` command already does this).
+    `device` is passed to every run ("cpu" by default; "cuda" to train on this machine's GPU).
     """
 
-    def __init__(self, workers: int = 1, threads: int | None = None) -> None:
+    def __init__(
+        self, workers: int = 1, threads: int | None = None, device: str | None = None
+    ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        self.workers = workers
+        resolve_device(device)  # a bad --device fails before the first run, not in each
+        self.workers, self.device = workers, device
         self.threads = threads or threads_per_worker(workers)
 
     @property
     def description(self) -> str:
+        where = f", on {self.device}" if self.device not in (None, "cpu") else ""
         if self.workers == 1:
-            return f"local, 1 run at a time, {torch.get_num_threads()} torch threads"
-        return f"local, {self.workers} worker processes x {self.threads} torch threads"
+            return f"local, 1 run at a time, {torch.get_num_threads()} torch threads{where}"
+        return f"local, {self.workers} worker processes x {self.threads} torch threads{where}"
 
     def run(self, jobs: Sequence[Job], loader: DataLoader, report: Report) -> None:
         if self.workers == 1:
             data = loader(jobs[0].config)  # once per sweep: every job shares the data settings
             for job in jobs:
-                report(job, *_train_one(job.config, str(job.run_dir), data, progress=None))
+                outcome = _train_one(job.config, str(job.run_dir), data, None, self.device)
+                report(job, *outcome)
             return
         # spawn, not fork: a forked child of a process that already ran OpenMP can deadlock.
         pool = ProcessPoolExecutor(
@@ -103,7 +112,9 @@ class LocalExecutor:
             initargs=(loader, jobs[0].config, self.threads),
         )
         try:
-            futures = {pool.submit(_worker_train, j.config, str(j.run_dir)): j for j in jobs}
+            futures = {
+                pool.submit(_worker_train, j.config, str(j.run_dir), self.device): j for j in jobs
+            }
             remaining = set(futures)
             while remaining:
                 done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
@@ -117,10 +128,10 @@ class LocalExecutor:
 
 
 def _ray_train(
-    config: TrainConfig, folder: str, data: Dataset, threads: int
+    config: TrainConfig, folder: str, data: Dataset, threads: int, device: str | None
 ) -> tuple[dict | None, float, str | None]:
     torch.set_num_threads(threads)
-    return _train_one(config, folder, data, progress=False)
+    return _train_one(config, folder, data, progress=False, device=device)
 
 
 class RayExecutor:
@@ -134,20 +145,29 @@ class RayExecutor:
     address: an existing cluster ("auto", "ray://host:10001", ...); without it a local Ray is
     started with `num_cpus` CPUs (default: all) and shut down at the end. An already initialised
     Ray (e.g. by the caller) is used as it is and left running. Each task reserves
-    `cpus_per_run` CPUs and uses as many torch threads.
+    `cpus_per_run` CPUs and uses as many torch threads, and `gpus_per_run` GPUs (which may be
+    a fraction, to share a GPU); with GPUs the runs train on "cuda", Ray picking the GPU.
     """
 
     def __init__(
-        self, address: str | None = None, num_cpus: int | None = None, cpus_per_run: int = 1
+        self,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        cpus_per_run: int = 1,
+        gpus_per_run: float = 0.0,
     ) -> None:
         if cpus_per_run < 1:
             raise ValueError(f"cpus_per_run must be >= 1, got {cpus_per_run}")
+        if gpus_per_run < 0:
+            raise ValueError(f"gpus_per_run must be >= 0, got {gpus_per_run}")
         self.address, self.num_cpus, self.cpus_per_run = address, num_cpus, cpus_per_run
+        self.gpus_per_run = gpus_per_run
 
     @property
     def description(self) -> str:
         where = self.address or f"local Ray, {self.num_cpus or os.cpu_count()} CPUs"
-        return f"ray ({where}), {self.cpus_per_run} CPU(s) per run"
+        gpus = f", {self.gpus_per_run:g} GPU(s) per run" if self.gpus_per_run else ""
+        return f"ray ({where}), {self.cpus_per_run} CPU(s) per run{gpus}"
 
     def _start(self) -> bool:
         try:
@@ -171,9 +191,12 @@ class RayExecutor:
         remaining: list = []
         try:
             data_ref = ray.put(loader(jobs[0].config))
-            task = ray.remote(num_cpus=self.cpus_per_run)(_ray_train)
+            task = ray.remote(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run)(_ray_train)
+            # Ray sets CUDA_VISIBLE_DEVICES per task, so "cuda" is the GPU it reserved.
+            device = "cuda" if self.gpus_per_run else None
             refs = {
-                task.remote(j.config, str(j.run_dir), data_ref, self.cpus_per_run): j for j in jobs
+                task.remote(j.config, str(j.run_dir), data_ref, self.cpus_per_run, device): j
+                for j in jobs
             }
             remaining = list(refs)
             while remaining:

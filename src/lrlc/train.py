@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from .checkpoint import load_checkpoint, save_checkpoint, write_json, write_text
 from .config import TrainConfig
 from .data import Dataset, load_dataset
+from .device import describe_device, resolve_device
 from .models import build_model
 from .provenance import environment, git_commit
 from .runtime import keep_freed_memory
@@ -66,10 +67,10 @@ def epoch_order(n: int, seed: int, epoch: int) -> Tensor:
     return torch.randperm(n, generator=gen)
 
 
-def autocast_context(config: TrainConfig):
-    """bf16 autocast on the CPU when the config asks for it, else a no-op context."""
+def autocast_context(config: TrainConfig, device_type: str = "cpu"):
+    """bf16 autocast on `device_type` when the config asks for it, else a no-op context."""
     if config.bf16:
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+        return torch.autocast(device_type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -82,13 +83,14 @@ def prepare_input(x: Tensor, config: TrainConfig) -> Tensor:
 def evaluate(
     model: nn.Module, images: Tensor, labels: Tensor, config: TrainConfig
 ) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy in percent) in eval mode."""
+    """(mean cross-entropy, accuracy in percent) in eval mode, on the model's device."""
     model.eval()
+    device = next(model.parameters()).device
     loss_sum, correct = 0.0, 0
     for start in range(0, len(labels), config.eval_batch_size):
-        x = prepare_input(images[start : start + config.eval_batch_size], config)
-        y = labels[start : start + config.eval_batch_size]
-        with autocast_context(config):
+        x = prepare_input(images[start : start + config.eval_batch_size].to(device), config)
+        y = labels[start : start + config.eval_batch_size].to(device)
+        with autocast_context(config, device.type):
             logits = model(x)
         loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
@@ -170,10 +172,15 @@ def train(
     data_dir: str | Path | None = None,
     progress: bool | None = None,
     on_epoch_end: Callable[[int, nn.Module], None] | None = None,
+    device: str | torch.device | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume, or return the finished result of) one run in `out_dir`."""
+    """Train (or resume, or return the finished result of) one run in `out_dir`.
+
+    `device`: "cpu" (the default), "cuda", "cuda:N" or "auto"; see `lrlc.device`.
+    """
     out = Path(out_dir)
     _check_out_dir(out)
+    dev = resolve_device(device)
     keep_freed_memory()
     if (out / RESULT).exists():
         done = json.loads((out / RESULT).read_text())
@@ -190,6 +197,7 @@ def train(
         config.width,
         layer_kwargs=config.layer_kwargs,
     )
+    model = model.to(dev)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -202,7 +210,7 @@ def train(
         start_epoch, history, wall = state["epoch"], state["history"], state["wall_time_s"]
     step_fn = torch.compile(model) if config.compile else model
 
-    images, labels = data.train
+    images, labels = (t.to(dev) for t in data.train)  # the training split stays on the device
     n = len(labels)
     steps = math.ceil(n / config.batch_size)
     total_steps, warmup = steps * config.epochs, steps * config.warmup_epochs
@@ -211,7 +219,7 @@ def train(
         t0 = time.perf_counter()
         model.train()
         bar.start_epoch(epoch)
-        order = epoch_order(n, config.seed, epoch)
+        order = epoch_order(n, config.seed, epoch).to(dev)
         loss_sum, correct = 0.0, 0
         for s in range(steps):
             idx = order[s * config.batch_size : (s + 1) * config.batch_size]
@@ -221,7 +229,7 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             x, y = prepare_input(images[idx], config), labels[idx]
-            with autocast_context(config):
+            with autocast_context(config, dev.type):
                 logits = step_fn(x)
             loss = F.cross_entropy(logits.float(), y)
             if not torch.isfinite(loss):
@@ -302,6 +310,7 @@ def _result(
         "data_source": data.source,
         "data_sizes": data.sizes(),
         "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "device": describe_device(next(model.parameters()).device),
         "metrics": metrics,
         "environment": environment(),
     }
