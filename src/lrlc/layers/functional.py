@@ -115,7 +115,8 @@ def locally_connected(
     patches = F.unfold(F.pad(x, padding), weight.shape[-2:], dilation, 0, stride)
     out = torch.bmm(patches.permute(2, 0, 1), weight.reshape(h * w, c_out, -1).transpose(1, 2))
     out = out.permute(1, 2, 0).reshape(n, c_out, h, w)
-    return out if bias is None else out + bias
+    # In the product's dtype (bf16 under autocast), as nn.Conv2d adds its bias.
+    return out if bias is None else out + bias.to(out.dtype)
 
 
 def tap_major(weight: Tensor) -> Tensor:
@@ -144,6 +145,8 @@ def locally_connected_inference(
     """
     h, kh, kw, w, _, c_out = taps.shape
     n = x.shape[0]
+    # The bias seeds each row's first product, which saves a pass over the output.
+    rows_bias = None if bias is None else bias.to(taps.dtype).permute(1, 2, 0).unsqueeze(2)
     # The products run in the taps' dtype: under autocast the caller passes taps already cast,
     # and autocast itself must stay out of the way, as it would not honour `out=`.
     xc = F.pad(x.to(taps.dtype), padding).permute(2, 3, 0, 1).contiguous()  # (H, W, N, C_in)
@@ -155,12 +158,13 @@ def locally_connected_inference(
                 for b in range(kw):
                     start = b * dilation[1]
                     xs = row[start : start + (w - 1) * stride[1] + 1 : stride[1]]
-                    if a == 0 and b == 0:
+                    if a == 0 and b == 0 and rows_bias is None:
                         torch.bmm(xs, taps[i, a, b], out=out[i])
+                    elif a == 0 and b == 0:
+                        torch.baddbmm(rows_bias[i], xs, taps[i, a, b], out=out[i])
                     else:
                         out[i].baddbmm_(xs, taps[i, a, b])
-    out = out.permute(2, 3, 0, 1)
-    return out if bias is None else out + bias
+    return out.permute(2, 3, 0, 1)
 
 
 def normalize_combining(logits: Tensor, mode: str, dim: int) -> Tensor:
