@@ -44,3 +44,14 @@ def test_training_benchmark_reports_epoch_times(tmp_path):
     for r in rows:
         assert math.isclose(r["ratio"], r["step_s"] / base["step_s"], rel_tol=1e-9)
         assert math.isclose(r["epoch_60k_s"], r["step_s"] * math.ceil(60_000 / r["batch"]))
+
+
+def test_training_benchmark_modes_set_every_switch():
+    # The trainer's bf16 default once turned the "fp32" mode into bf16 without a word.
+    from lrlc.bench.training import MODES, mode_config
+
+    for name, switches in MODES.items():
+        config = mode_config({"model": "conv"}, switches)
+        assert config.bf16 == ("bf16" in name), name
+        assert config.channels_last == ("cl" in name.split("+")), name
+        assert config.compile == ("compile" in name), name

@@ -271,7 +271,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--warmup", type=int, default=2, help="untimed calls per case, the first profiled"
     )
     p.add_argument("--reps", type=int, default=None, help="timed rounds (default 7)")
-    p.add_argument("--min-reps", type=int, default=3)
+    p.add_argument("--min-reps", type=int, default=5, help="even for slow groups (noise)")
     p.add_argument(
         "--budget",
         type=float,
