@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .checkpoint import load_checkpoint
+from .claims import claims_table
 from .config import TrainConfig
 from .models import model_names, paper_row, uses_rank
 from .sweep import iter_results
@@ -302,6 +303,13 @@ def write_report(
     tables = build_tables(summaries, setting)
     relax = relaxation_table(summaries, setting)
     tables += [relax] if relax is not None else []
+    claims = claims_table(
+        {m: s.chosen.test for m, s in summaries.items()},
+        translated=setting.translate > 0,
+        caption=setting.caption(),
+        paper=paper_numbers(setting),
+    )
+    tables += [claims] if claims is not None else []
     out = Path(out_dir) if out_dir is not None else Path(sweep_dir) / "report"
     out.mkdir(parents=True, exist_ok=True)
     texts: dict[str, str] = {}
