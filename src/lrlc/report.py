@@ -21,6 +21,7 @@ from typing import Any
 from .checkpoint import load_checkpoint
 from .claims import claims_table
 from .config import TrainConfig
+from .layers.nonstationary import OMEGA_1_INIT
 from .models import model_names, paper_row, uses_rank
 from .sweep import iter_results
 from .tables import Stat, Table, mean_se, to_csv, to_latex, to_markdown
@@ -269,10 +270,12 @@ def relaxation_table(summaries: dict[str, ModelSummary], setting: Setting) -> Ta
     cols = [("label", "Layer"), ("layer", "depth"), ("omega", "learned ω_1"), ("seeds", "seeds")]
     cols += [("ns_test", "NS: test %"), ("lrlc", "LRLC at same placement")]
     cols += [("lrlc_rank", "LRLC rank (chosen on val)"), ("lrlc_test", "LRLC: test %")]
+    start = setting.config["layer_kwargs"].get("omega_1", OMEGA_1_INIT)
     caption = (
         "Relaxation learned by the non-stationary layers (omega_1 = 0 is a convolution, larger "
-        "is further from it; mean ± SE over seeds, from each run's checkpoint) next to the "
-        f"relaxation LRLC chose by validation (its rank). {setting.caption()}"
+        f"is further from it; every layer starts at omega_1 = {start:g}; mean ± SE over seeds, "
+        "from each run's checkpoint) next to the relaxation LRLC chose by validation (its "
+        f"rank). {setting.caption()}"
     )
     return Table("relaxation", "Learned relaxation: NS omega_1 vs LRLC rank", caption, cols, rows)
 

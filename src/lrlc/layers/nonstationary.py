@@ -37,6 +37,8 @@ from .functional import (
 )
 from .kernel_nets import KERNEL_NETS, make_kernel_net, scale_last_layer_
 
+OMEGA_1_INIT = 1.0  # the default start: mildly non-stationary, free to move either way
+
 NO_DILATION: Pair = (1, 1)
 
 
@@ -93,7 +95,7 @@ class NonStationaryConv2d(nn.Module):
         kernel_net: str = "siren",
         hidden: int = 32,
         omega_0: float = 10.0,
-        omega_1: float = 1.0,
+        omega_1: float = OMEGA_1_INIT,
         learn_omega_1: bool = True,
         bias: bool = True,
     ) -> None:
