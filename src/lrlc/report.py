@@ -236,9 +236,12 @@ def build_tables(summaries: dict[str, ModelSummary], setting: Setting) -> list[T
     return tables
 
 
-def learned_omega_1(folder: Path) -> dict[int, float]:
-    """Depth (1-based) -> learned omega_1 of each non-stationary layer, from checkpoint.pt."""
-    path = Path(folder) / CHECKPOINT
+def learned_omega_1(run: Run) -> dict[int, float]:
+    """Depth (1-based) -> learned omega_1 of each non-stationary layer: from result.json, or
+    for runs that predate that record, from the run's checkpoint.pt."""
+    if "learned_omega_1" in run.result:
+        return {int(d): float(w) for d, w in run.result["learned_omega_1"].items()}
+    path = Path(run.folder) / CHECKPOINT
     if not path.exists():
         return {}
     out = {}
@@ -256,7 +259,7 @@ def relaxation_table(summaries: dict[str, ModelSummary], setting: Setting) -> Ta
         ns, lrlc = summaries[model], summaries.get("lrlc" + model[2:])
         per_layer: dict[int, list[float]] = {}
         for run in ns.chosen.runs:
-            for depth, omega in learned_omega_1(run.folder).items():
+            for depth, omega in learned_omega_1(run).items():
                 per_layer.setdefault(depth, []).append(omega)
         for depth, values in sorted(per_layer.items()):
             row = {"label": paper_row(model), "layer": depth, "omega": mean_se(values)}

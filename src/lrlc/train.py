@@ -310,6 +310,8 @@ def _result(
         "data_source": data.source,
         "data_sizes": data.sizes(),
         "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        # The non-stationary layers' learned relaxation, so reports need no checkpoint.
+        "learned_omega_1": {str(d): w for d, w in model.learned_omega_1().items()},
         "device": describe_device(next(model.parameters()).device),
         "metrics": metrics,
         "environment": environment(),

@@ -40,6 +40,14 @@ def test_every_model_evaluates_under_bf16_autocast(name):
     assert err < 5e-2, f"relative error {err:.3g}"
 
 
+def test_learned_omega_1_by_depth():
+    assert build_model("conv").learned_omega_1() == {}
+    assert build_model("ns3").learned_omega_1() == {3: 1.0}
+    model = build_model("nsall", layer_kwargs={"omega_1": 0.5})
+    model.layers()[1].omega_1.data.fill_(2.5)
+    assert model.learned_omega_1() == {1: 0.5, 2: 2.5, 3: 0.5}
+
+
 def test_every_paper_row_has_a_model_name():
     rows = {r["model"] for r in csv.DictReader(PAPER_CSV.read_text().splitlines())}
     ours = {paper_row(n) for n in NAMES}

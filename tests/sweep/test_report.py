@@ -3,6 +3,7 @@ checks, the relaxation table, and the output formats."""
 
 import csv
 import io
+import json
 import math
 
 import pytest
@@ -111,6 +112,19 @@ def test_relaxation_table_reads_omega_1_from_checkpoints(tmp_path):
     assert float(rows[0]["omega_mean"]) == pytest.approx(1.0)
     assert float(rows[1]["omega_mean"]) == pytest.approx(3.0)
     assert rows[1]["lrlc_rank"] == "4"
+
+
+def test_relaxation_table_prefers_the_value_recorded_in_result_json(tmp_path):
+    for seed, w in enumerate([1.2, 1.8]):
+        folder = fake_run(tmp_path, "ns3", 1, seed, val=80, test=80, omega_1={})
+        (folder / "checkpoint.pt").unlink()  # a committed result without its checkpoint
+        result = json.loads((folder / "result.json").read_text())
+        result["learned_omega_1"] = {"3": w}
+        (folder / "result.json").write_text(json.dumps(result))
+    out = tmp_path / "report"
+    write_report(tmp_path, out, figures=False)
+    (row,) = list(csv.DictReader(io.StringIO((out / "relaxation.csv").read_text())))
+    assert row["layer"] == "3" and float(row["omega_mean"]) == pytest.approx(1.5)
 
 
 def test_latex_escapes_and_has_one_table_each(tmp_path):

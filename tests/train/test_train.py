@@ -43,6 +43,7 @@ def test_result_json_records_everything(mnist_small, tmp_path):
     for key in ("config", "seed", "git_commit", "data_fingerprint", "params", "metrics"):
         assert key in on_disk
     assert on_disk["config"]["model"] == "lrlc3" and on_disk["reduced_protocol"] is True
+    assert on_disk["learned_omega_1"] == {}  # no non-stationary layer
     assert "epochs=2" not in on_disk["protocol"] and "train_size=2000" in on_disk["protocol"]
     m = on_disk["metrics"]
     for key in ("train_acc", "val_acc", "test_acc", "epochs_done", "wall_time_s"):

@@ -17,6 +17,7 @@ from ..layers import (
     CoordConv2d,
     LocallyConnected2d,
     LowRankLocallyConnected2d,
+    NonStationaryConv2d,
     SpatialBias,
 )
 
@@ -117,8 +118,6 @@ def _layer(
     if kind == "lc":
         return LocallyConnected2d(c_in, c_out, 3, input_size=size, bias=True)
     if kind == "ns":
-        from ..layers import NonStationaryConv2d
-
         return NonStationaryConv2d(c_in, c_out, 3, input_size=size, bias=False, **layer_kwargs)
     raise ValueError(f"unknown layer kind {kind!r}")
 
@@ -153,6 +152,18 @@ class SimpleNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.pool(self.features(x)).flatten(1))
+
+    def layers(self) -> list[nn.Module]:
+        """The spatial layers in depth order (without their BatchNorm and ReLU)."""
+        return list(self.features)[::3]
+
+    def learned_omega_1(self) -> dict[int, float]:
+        """Depth (1-based) -> omega_1 of each non-stationary layer: its learned relaxation."""
+        return {
+            depth: float(layer.omega_1)
+            for depth, layer in enumerate(self.layers(), start=1)
+            if isinstance(layer, NonStationaryConv2d)
+        }
 
 
 def build_model(
