@@ -277,7 +277,7 @@ def relaxation_table(summaries: dict[str, ModelSummary], setting: Setting) -> Ta
     caption = (
         "Relaxation learned by the non-stationary layers (omega_1 = 0 is a convolution, larger "
         f"is further from it; every layer starts at omega_1 = {start:g}; mean ± SE over seeds, "
-        "from each run's checkpoint) next to the relaxation LRLC chose by validation (its "
+        "as recorded by each run) next to the relaxation LRLC chose by validation (its "
         f"rank). {setting.caption()}"
     )
     return Table("relaxation", "Learned relaxation: NS omega_1 vs LRLC rank", caption, cols, rows)
