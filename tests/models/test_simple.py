@@ -120,3 +120,39 @@ def test_wide_width_formula():
 def test_unknown_model_names(bad):
     with pytest.raises(ValueError):
         build_model(bad)
+
+
+def _filter_banks(model: nn.Module) -> list[torch.Tensor]:
+    """Every kernel of every spatial layer, as (..., C_in, kh, kw)."""
+    banks = []
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3):
+            banks.append(m.weight.detach())
+        elif isinstance(m, LowRankLocallyConnected2d):
+            banks.append(m.basis_filters().detach())
+        elif isinstance(m, LocallyConnected2d):
+            banks.append(m.weight.detach())
+    return banks
+
+
+@pytest.mark.parametrize("name", ["conv", "conv_sb3", "coordconv", "wide2", "lrlc3", "lc1"])
+def test_every_layer_kind_starts_he_uniform(name):
+    # One kernel initializer for all layer kinds, as the authors: otherwise the baselines
+    # differ from LRLC by their init (PyTorch's default conv init is sqrt(6) times narrower).
+    torch.manual_seed(0)
+    banks = _filter_banks(build_model(name, rank=2))
+    assert len(banks) == 3
+    for w in banks:
+        bound = (6.0 / (w.shape[-3] * 9)) ** 0.5
+        assert w.abs().max() <= bound
+        assert w.abs().max() > 0.95 * bound, "narrower than He-uniform"
+        assert w.std() == pytest.approx(bound / 3**0.5, rel=0.1)
+
+
+def test_rank_one_lrlc_and_conv_plus_spatial_bias_start_alike():
+    # K = 1 is a convolution plus spatial bias: the two models differ only in RNG draws.
+    stds = []
+    for name in ("lrlc3", "conv_sb3"):
+        torch.manual_seed(0)
+        stds.append([float(w.std()) for w in _filter_banks(build_model(name, rank=1))])
+    assert stds[0] == pytest.approx(stds[1], rel=0.05)

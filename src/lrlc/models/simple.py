@@ -92,6 +92,17 @@ def wide_width(rank: int, c_in: int, c_out: int, last: bool) -> int:
     return int((rank * c_in + c_out) / (c_in + c_out) * c_out)
 
 
+def he_uniform_(conv: nn.Conv2d) -> nn.Conv2d:
+    """Re-draw a convolution's kernel He-uniform on fan_in, as the LRLC bases and LC filters.
+
+    The authors give every layer kind the same kernel initializer; PyTorch's default conv init
+    is sqrt(6) times narrower, which under Adam changes how fast a layer learns, so the
+    convolution baselines would differ from a rank-1 LRLC by their init alone.
+    """
+    nn.init.kaiming_uniform_(conv.weight, a=0.0)
+    return conv
+
+
 def _layer(
     kind: str,
     c_in: int,
@@ -102,11 +113,13 @@ def _layer(
 ) -> nn.Module:
     """One layer of the network; channel bias off where BatchNorm follows (as the authors)."""
     if kind in ("conv", "wide"):
-        return nn.Conv2d(c_in, c_out, 3, bias=False)
+        return he_uniform_(nn.Conv2d(c_in, c_out, 3, bias=False))
     if kind == "coordconv":
-        return CoordConv2d(c_in, c_out, 3, bias=False)
+        layer = CoordConv2d(c_in, c_out, 3, bias=False)
+        he_uniform_(layer.conv)
+        return layer
     if kind == "conv_sb":
-        conv = nn.Conv2d(c_in, c_out, 3, bias=False)
+        conv = he_uniform_(nn.Conv2d(c_in, c_out, 3, bias=False))
         return nn.Sequential(conv, SpatialBias((size[0] - 2, size[1] - 2)))
     if kind in ("lrlc", "lrlc_id"):
         kw = dict(layer_kwargs)
@@ -160,7 +173,7 @@ class SimpleNet(nn.Module):
     def learned_omega_1(self) -> dict[int, float]:
         """Depth (1-based) -> omega_1 of each non-stationary layer: its learned relaxation."""
         return {
-            depth: float(layer.omega_1)
+            depth: layer.omega_1.item()
             for depth, layer in enumerate(self.layers(), start=1)
             if isinstance(layer, NonStationaryConv2d)
         }
