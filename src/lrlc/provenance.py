@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import subprocess
@@ -13,8 +14,13 @@ import torch
 _SOURCE = Path(__file__).resolve().parent
 
 
+@functools.cache
 def git_commit() -> str:
-    """The commit of the lrlc source tree, with '+dirty' if it has uncommitted changes."""
+    """The commit of the lrlc source tree, with '+dirty' if it has uncommitted changes.
+
+    Read once per process: the code a process runs is what it imported, so a commit made
+    while a long sweep runs must not be recorded against its later runs.
+    """
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=_SOURCE, capture_output=True, text=True, check=True

@@ -180,6 +180,7 @@ def train(
     """
     out = Path(out_dir)
     _check_out_dir(out)
+    git_commit()  # pin the code version this process runs before any time passes
     dev = resolve_device(device)
     keep_freed_memory()
     if (out / RESULT).exists():
