@@ -92,9 +92,9 @@ DEMO = Preset(
 # (5 x 4,800 validation + 3,000 train + 10,000 test + 4,800 val) x 0.5 ms = 21 s of
 # evaluation (full validation and test splits; the trainer evaluates them all).
 # Total ~ 340 x 21 + 360 x 21 s ~ 4.1 h on an idle machine. Measured on 2026-11-24
-# (docs/results/cpu/): MNIST 45 min, Fashion-MNIST about 50, each translated sweep 12, so
-# about 2 h in all; a resumed run loses at most one epoch. The translated sweeps test only fixed vs
-# input-dependent weights (Table 3).
+# (docs/results/cpu/): MNIST 45 min, Fashion-MNIST about 50 over two sessions, each
+# translated sweep 12, so about 2 h in all; a resumed run loses at most one epoch. The
+# translated sweeps test only fixed vs input-dependent weights (Table 3).
 CPU_SETTINGS = dict(train_size=3000, epochs=5, warmup_epochs=1, batch_size=128, bf16=True)
 CPU_MODELS = ("conv", "conv_sb3", "coordconv", "lrlc1", "lrlc2", "lrlc3", "lrlcall")
 CPU_MODELS += ("lrlc3_id", "lc3", "wide3", "ns3")
