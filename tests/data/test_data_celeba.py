@@ -1,3 +1,4 @@
+import re
 import shutil
 
 import numpy as np
@@ -108,3 +109,100 @@ def test_image_missing_from_the_folder(tmp_path):
     (tmp_path / "celeba" / "img_align_celeba" / "000005.jpg").unlink()
     with pytest.raises(ValueError, match="000005.jpg.*download it again"):
         load_celeba_raw(tmp_path)
+
+
+# Image names from the list files are joined to the image folder: one that leads outside it
+# must be refused, not read. Image 3 (line 3 of the partition file) gets the bad name.
+OUTSIDE = "outside.jpg"
+
+
+def rename_entry(path, line_no, name):
+    """Replace the file name on line `line_no` (1-based) of a list file."""
+    lines = path.read_text().splitlines()
+    fields = lines[line_no - 1].split(" ", 1)
+    lines[line_no - 1] = " ".join([name, *fields[1:]])
+    path.write_text("\n".join(lines) + "\n")
+
+
+def plant_outside_image(celeba):
+    """A valid CelebA image next to the image folder, where a '../' entry would find it."""
+    image = celeba / "img_align_celeba" / "000003.jpg"
+    (celeba / OUTSIDE).write_bytes(image.read_bytes() if image.exists() else b"")
+    return celeba / OUTSIDE
+
+
+UNSAFE_NAMES = [
+    (f"../{OUTSIDE}", "contains '..'"),
+    ("..", "contains '..'"),
+    (f"..\\{OUTSIDE}", "contains '..'"),
+    ("img_align_celeba/000003.jpg", "contains a path separator"),
+    ("sub\\000003.jpg", "contains a path separator"),
+    (".", "names the folder itself"),
+    ("C:000003.jpg", "is an absolute path or names a drive"),
+    ("ABSOLUTE", "is an absolute path"),  # replaced by the planted file's absolute path
+]
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+@pytest.mark.parametrize("name,problem", UNSAFE_NAMES)
+def test_unsafe_partition_entry_is_refused(tmp_path, name, problem, as_zip):
+    celeba = tmp_path / "celeba"
+    make_celeba(celeba, PARTITION)  # the folder, to plant a readable image next to it
+    outside = plant_outside_image(celeba)
+    if as_zip:
+        shutil.rmtree(celeba / "img_align_celeba")
+        make_celeba(celeba, PARTITION, as_zip=True)
+    name = str(outside) if name == "ABSOLUTE" else name
+    # Renamed in both lists, so that without the check the outside image loads silently.
+    rename_entry(celeba / "list_eval_partition.txt", 3, name)
+    rename_entry(celeba / "list_attr_celeba.txt", 5, name)
+    pattern = (
+        rf"list_eval_partition\.txt:3: image name {re.escape(repr(name))} {re.escape(problem)}"
+        r".*fix the entry or download list_eval_partition\.txt again"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        load_celeba_raw(tmp_path)
+    assert not cache_path(celeba).exists()
+
+
+@pytest.mark.parametrize("name", [f"../{OUTSIDE}", "/tmp/000001.jpg", "a/000001.jpg"])
+def test_unsafe_attribute_entry_is_refused(tmp_path, name):
+    make_celeba(tmp_path, [0, 0, 2])
+    rename_entry(tmp_path / "list_attr_celeba.txt", 4, name)  # two header lines, then images
+    pattern = (
+        rf"list_attr_celeba\.txt:4: image name {re.escape(repr(name))} "
+        r".*download list_attr_celeba\.txt again"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        read_attribute(tmp_path / "list_attr_celeba.txt")
+
+
+def test_image_linked_from_outside_the_folder_is_refused(tmp_path):
+    # A plain name passes the name check but may still lead out through a symbolic link.
+    celeba = tmp_path / "celeba"
+    make_celeba(celeba, PARTITION)
+    outside = plant_outside_image(celeba)
+    image = celeba / "img_align_celeba" / "000003.jpg"
+    image.unlink()
+    try:
+        image.symlink_to(outside)
+    except OSError:
+        pytest.skip("no symbolic links here")
+    with pytest.raises(ValueError, match=r"'000003.jpg' resolves to .*outside\.jpg, outside"):
+        load_celeba_raw(tmp_path)
+
+
+def test_linked_image_folder_still_loads(tmp_path):
+    # Only links that leave the folder are refused: a linked folder, e.g. on another disk, is
+    # the folder itself.
+    make_celeba(tmp_path / "elsewhere", PARTITION)
+    celeba = tmp_path / "data" / "celeba"
+    celeba.mkdir(parents=True)
+    for name in ("list_attr_celeba.txt", "list_eval_partition.txt"):
+        shutil.copy(tmp_path / "elsewhere" / name, celeba / name)
+    try:
+        (celeba / "img_align_celeba").symlink_to(tmp_path / "elsewhere" / "img_align_celeba")
+    except OSError:
+        pytest.skip("no symbolic links here")
+    raw = load_celeba_raw(tmp_path / "data")
+    assert len(raw.splits["train"][0]) == 4

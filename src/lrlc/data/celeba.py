@@ -14,7 +14,7 @@ import json
 import os
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO
 
 import numpy as np
@@ -23,7 +23,13 @@ from tqdm import tqdm
 
 from .sources import RawData, announce, dataset_dir, load_npz, not_found, save_npz
 
-__all__ = ["load_celeba_raw", "preprocess_image", "read_attribute", "read_partition"]
+__all__ = [
+    "check_image_name",
+    "load_celeba_raw",
+    "preprocess_image",
+    "read_attribute",
+    "read_partition",
+]
 
 NAME = "celeba32"
 FOLDER = "celeba"
@@ -66,6 +72,37 @@ def preprocess_image(image: Image.Image, where: str = "image") -> np.ndarray:
     return np.asarray(cropped.resize((SIZE, SIZE), Image.BICUBIC), dtype=np.uint8)
 
 
+def _unsafe_name_problem(name: str) -> str | None:
+    """Why `name` is not a plain file name inside the image folder, or None if it is.
+
+    Names from the list files are joined to the image folder, so one such as ``../x.jpg``,
+    ``/etc/x.jpg`` or ``C:x.jpg`` would read a file outside it. CelebA lists plain names
+    (000001.jpg), so anything else is refused rather than normalised.
+    """
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).anchor:
+        return "is an absolute path or names a drive"
+    if ".." in name:
+        return "contains '..'"
+    if "/" in name or "\\" in name:  # both, whatever the platform: the file may come from either
+        return "contains a path separator"
+    if name == ".":
+        return "names the folder itself"
+    return None
+
+
+def check_image_name(name: str, source: Path, line_no: int) -> str:
+    """`name` if it is a plain image file name; else one ValueError naming the entry and the
+    list file and line it came from."""
+    problem = _unsafe_name_problem(name)
+    if problem is not None:
+        raise ValueError(
+            f"{source}:{line_no}: image name {name!r} {problem}; CelebA lists plain file names "
+            f"such as 000001.jpg inside {IMAGES_DIR}/, so the file is damaged or not CelebA's: "
+            f"fix the entry or download {source.name} again"
+        )
+    return name
+
+
 def read_attribute(path: Path, attribute: str = ATTRIBUTE) -> dict[str, int]:
     """`list_attr_celeba.txt` -> {filename: 1 if attribute == 1 else 0}."""
     with open(path) as handle:
@@ -83,7 +120,8 @@ def read_attribute(path: Path, attribute: str = ATTRIBUTE) -> dict[str, int]:
                 continue
             if len(fields) != len(names) + 1 or fields[column] not in ("1", "-1"):
                 raise ValueError(f"{path}:{line_no}: expected a filename and {len(names)} x +-1")
-            labels[fields[0]] = 1 if fields[column] == "1" else 0
+            name = check_image_name(fields[0], path, line_no)
+            labels[name] = 1 if fields[column] == "1" else 0
     if len(labels) != int(first[0]):
         raise ValueError(f"{path}: {len(labels)} rows, the header says {first[0]}; re-download it")
     return labels
@@ -99,7 +137,8 @@ def read_partition(path: Path) -> list[tuple[str, str]]:
                 continue
             if len(fields) != 2 or fields[1] not in PARTITIONS:
                 raise ValueError(f"{path}:{line_no}: expected 'filename 0|1|2'")
-            entries.append((fields[0], PARTITIONS[fields[1]]))
+            name = check_image_name(fields[0], path, line_no)
+            entries.append((name, PARTITIONS[fields[1]]))
     return entries
 
 
@@ -108,9 +147,17 @@ def _image_opener(folder: Path) -> Iterator:
     """Yield `open(filename) -> binary file` over the image folder, else the zip."""
     images = folder / IMAGES_DIR
     if images.is_dir():
+        root = images.resolve()
 
         def open_file(name: str) -> IO[bytes]:
             path = images / name
+            # A plain name can still lead out through a symbolic link in the folder.
+            if not path.resolve().is_relative_to(root):
+                raise ValueError(
+                    f"{folder / PARTITION_FILE}: image {name!r} resolves to {path.resolve()}, "
+                    f"outside {root}; put the image itself in {IMAGES_DIR}/ (or fix the entry, "
+                    f"or download {PARTITION_FILE} and the images again)"
+                )
             if not path.is_file():
                 raise ValueError(
                     f"{path}: listed in {PARTITION_FILE} but missing; the image "

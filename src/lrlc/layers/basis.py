@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ._checks import int_at_least, positive_pair
 from .functional import (
     Padding4,
     Pair,
@@ -22,7 +23,6 @@ from .functional import (
     conv_output_size,
     effective_kernel,
     resolve_padding,
-    to_pair,
 )
 
 Geometry = tuple[Pair, Pair]  # (kernel_size, dilation)
@@ -43,13 +43,20 @@ def basis_geometries(
     n = lengths.pop() if lengths else None
     if rank is None:
         rank = n if n is not None else 1
-    if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
-        raise ValueError(f"rank must be an integer >= 1, got {rank!r}")
+    rank = int_at_least(rank, "rank", 1)
     if n is not None and n != rank:
         raise ValueError(f"kernel_size/dilation lists have {n} entries but rank is {rank}")
-    ks = kernel_size if k_list else [kernel_size] * rank
-    ds = dilation if d_list else [dilation] * rank
-    return [(to_pair(k, "kernel_size"), to_pair(d, "dilation")) for k, d in zip(ks, ds)]
+    ks = _per_basis(kernel_size, "kernel_size", rank)
+    ds = _per_basis(dilation, "dilation", rank)
+    return list(zip(ks, ds))
+
+
+def _per_basis(value: int | Sequence, name: str, rank: int) -> list[Pair]:
+    """One validated pair per basis from a scalar-or-list argument; a bad list entry is named
+    by its index, e.g. kernel_size[1]."""
+    if isinstance(value, list):
+        return [positive_pair(v, f"{name}[{i}]") for i, v in enumerate(value)]
+    return [positive_pair(value, name)] * rank
 
 
 class BasisSet(nn.Module):

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from .functional import Pair, spatial_bias_map, to_pair
+from ._checks import positive_pair
+from .functional import Pair, spatial_bias_map
 
 
 class SpatialBias(nn.Module):
@@ -19,7 +20,7 @@ class SpatialBias(nn.Module):
 
     def __init__(self, size: int | Sequence[int], row: bool = True, column: bool = True) -> None:
         super().__init__()
-        self.size: Pair = to_pair(size, "size")
+        self.size: Pair = positive_pair(size, "size")
         self.bias_row = nn.Parameter(torch.empty(self.size[0])) if row else None
         self.bias_col = nn.Parameter(torch.empty(self.size[1])) if column else None
         self.reset_parameters()

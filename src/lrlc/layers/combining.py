@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._checks import int_at_least, positive_int, positive_pair
 from .functional import Pair
 
 COMBINING_MODES = ("factorized", "full", "row", "column", "input_dependent")
@@ -53,8 +54,8 @@ class FixedLogits(nn.Module):
     def __init__(self, rank: int, output_size: Pair, init: str = "conv") -> None:
         super().__init__()
         _check_init(init)
-        self.rank = rank
-        self.output_size = tuple(output_size)
+        self.rank = int_at_least(rank, "rank", 1)
+        self.output_size = positive_pair(output_size, "output_size")
         self.init = init
 
     def reset_parameters(self) -> None:
@@ -69,8 +70,8 @@ class FactorizedLogits(FixedLogits):
 
     def __init__(self, rank: int, output_size: Pair, init: str = "conv") -> None:
         super().__init__(rank, output_size, init)
-        self.alpha = nn.Parameter(torch.empty(rank, output_size[0]))
-        self.beta = nn.Parameter(torch.empty(rank, output_size[1]))
+        self.alpha = nn.Parameter(torch.empty(self.rank, self.output_size[0]))
+        self.beta = nn.Parameter(torch.empty(self.rank, self.output_size[1]))
         self.reset_parameters()
 
     def forward(self, x: Tensor | None = None) -> Tensor:
@@ -82,7 +83,7 @@ class FullLogits(FixedLogits):
 
     def __init__(self, rank: int, output_size: Pair, init: str = "conv") -> None:
         super().__init__(rank, output_size, init)
-        self.logits = nn.Parameter(torch.empty(rank, *output_size))
+        self.logits = nn.Parameter(torch.empty(self.rank, *self.output_size))
         self.reset_parameters()
 
     def forward(self, x: Tensor | None = None) -> Tensor:
@@ -94,7 +95,7 @@ class RowLogits(FixedLogits):
 
     def __init__(self, rank: int, output_size: Pair, init: str = "conv") -> None:
         super().__init__(rank, output_size, init)
-        self.alpha = nn.Parameter(torch.empty(rank, output_size[0]))
+        self.alpha = nn.Parameter(torch.empty(self.rank, self.output_size[0]))
         self.reset_parameters()
 
     def forward(self, x: Tensor | None = None) -> Tensor:
@@ -106,7 +107,7 @@ class ColumnLogits(FixedLogits):
 
     def __init__(self, rank: int, output_size: Pair, init: str = "conv") -> None:
         super().__init__(rank, output_size, init)
-        self.beta = nn.Parameter(torch.empty(rank, output_size[1]))
+        self.beta = nn.Parameter(torch.empty(self.rank, self.output_size[1]))
         self.reset_parameters()
 
     def forward(self, x: Tensor | None = None) -> Tensor:
@@ -128,11 +129,12 @@ class InputDependentLogits(nn.Module):
 
     def __init__(self, in_channels: int, rank: int, input_size: Pair, output_size: Pair) -> None:
         super().__init__()
-        self.rank = rank
-        self.input_size = tuple(input_size)
-        self.output_size = tuple(output_size)
+        in_channels = positive_int(in_channels, "in_channels")
+        self.rank = rank = int_at_least(rank, "rank", 1)
+        self.input_size = positive_pair(input_size, "input_size")
+        self.output_size = positive_pair(output_size, "output_size")
         self.reduce = nn.Conv2d(in_channels, rank, 1)
-        limit = (min(input_size) - 1) // 2
+        limit = (min(self.input_size) - 1) // 2
         self.dilations = tuple(r for r in self.DILATIONS if r <= limit)
         self.branches = nn.ModuleList(
             nn.Conv2d(rank, rank, 3, dilation=r, groups=rank) for r in self.dilations

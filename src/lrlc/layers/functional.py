@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._checks import non_negative_pair
+
 Pair = tuple[int, int]
 # (left, right, top, bottom), the order of F.pad for the last two dimensions.
 Padding4 = tuple[int, int, int, int]
@@ -61,24 +63,29 @@ def resolve_padding(
             pads.append((total // 2, total - total // 2))
         (top, bottom), (left, right) = pads
         return (left, right, top, bottom)
-    ph, pw = to_pair(padding, "padding")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    ph, pw = non_negative_pair(padding, "padding")
     return (pw, pw, ph, ph)
 
 
 def conv_output_size(
     input_size: Pair, kernel_size: Pair, stride: Pair, padding: Padding4, dilation: Pair
 ) -> Pair:
-    """Output (H_out, W_out) of a cross-correlation, as `nn.Conv2d` computes it."""
+    """Output (H_out, W_out) of a cross-correlation, as `nn.Conv2d` computes it.
+
+    Raises a ValueError when no output position remains, i.e. the padded input is smaller
+    than the dilated kernel: the layers size their weights by this output.
+    """
     left, right, top, bottom = padding
     ext = effective_kernel(kernel_size, dilation)
     h = (input_size[0] + top + bottom - ext[0]) // stride[0] + 1
     w = (input_size[1] + left + right - ext[1]) // stride[1] + 1
     if h < 1 or w < 1:
+        smallest = (max(ext[0] - top - bottom, 1), max(ext[1] - left - right, 1))
         raise ValueError(
-            f"input of size {tuple(input_size)} is too small for kernel {tuple(kernel_size)} "
-            f"with dilation {tuple(dilation)} and padding {padding}: output would be ({h}, {w})"
+            f"input_size {tuple(input_size)} is too small for kernel {tuple(kernel_size)} "
+            f"with dilation {tuple(dilation)} and padding (left, right, top, bottom) "
+            f"{padding}: no output position remains (output ({h}, {w})); input_size must be "
+            f"at least {smallest}"
         )
     return (h, w)
 

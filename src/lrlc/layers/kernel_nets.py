@@ -22,6 +22,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from ._checks import int_at_least
+
 KERNEL_NETS = ("siren", "rff")
 
 
@@ -32,8 +34,7 @@ def _check_sizes(in_features: int, out_features: int, hidden: int, num_layers: i
         ("hidden", hidden, 1),
         ("num_layers", num_layers, 2),
     ):
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        int_at_least(value, name, low)
 
 
 class SirenNet(nn.Module):

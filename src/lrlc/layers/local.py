@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ._checks import positive_int, positive_pair
 from .functional import (
     Pair,
     check_input,
@@ -20,7 +21,6 @@ from .functional import (
     locally_connected_inference,
     resolve_padding,
     tap_major,
-    to_pair,
 )
 
 
@@ -44,12 +44,12 @@ class LocallyConnected2d(nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size: Pair = to_pair(kernel_size, "kernel_size")
-        self.input_size: Pair = to_pair(input_size, "input_size")
-        self.stride: Pair = to_pair(stride, "stride")
-        self.dilation: Pair = to_pair(dilation, "dilation")
+        self.in_channels = positive_int(in_channels, "in_channels")
+        self.out_channels = positive_int(out_channels, "out_channels")
+        self.kernel_size: Pair = positive_pair(kernel_size, "kernel_size")
+        self.input_size: Pair = positive_pair(input_size, "input_size")
+        self.stride: Pair = positive_pair(stride, "stride")
+        self.dilation: Pair = positive_pair(dilation, "dilation")
         self._padding_arg = padding
         self.padding = resolve_padding(
             padding, self.input_size, self.kernel_size, self.stride, self.dilation
@@ -58,8 +58,10 @@ class LocallyConnected2d(nn.Module):
             self.input_size, self.kernel_size, self.stride, self.padding, self.dilation
         )
         h, w = self.output_size
-        self.weight = nn.Parameter(torch.empty(h, w, out_channels, in_channels, *self.kernel_size))
-        self.bias = nn.Parameter(torch.empty(out_channels, h, w)) if bias else None
+        self.weight = nn.Parameter(
+            torch.empty(h, w, self.out_channels, self.in_channels, *self.kernel_size)
+        )
+        self.bias = nn.Parameter(torch.empty(self.out_channels, h, w)) if bias else None
         self._taps_cache: tuple | None = None
         self.reset_parameters()
 

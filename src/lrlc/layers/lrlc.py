@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ._checks import positive_int, positive_pair
 from .basis import BasisSet, basis_geometries
 from .combining import COMBINING_MODES, make_combining
 from .functional import (
@@ -26,7 +27,6 @@ from .functional import (
     combine_bases,
     normalize_combining,
     spatial_bias_map,
-    to_pair,
 )
 from .local import LocallyConnected2d
 
@@ -75,13 +75,10 @@ class LowRankLocallyConnected2d(nn.Module):
             raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
         if spatial_bias not in SPATIAL_BIAS:
             raise ValueError(f"spatial_bias must be one of {SPATIAL_BIAS}, got {spatial_bias!r}")
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.input_size: Pair = to_pair(input_size, "input_size")
-        self.stride: Pair = to_pair(stride, "stride")
+        self.in_channels = positive_int(in_channels, "in_channels")
+        self.out_channels = positive_int(out_channels, "out_channels")
+        self.input_size: Pair = positive_pair(input_size, "input_size")
+        self.stride: Pair = positive_pair(stride, "stride")
         self._kernel_arg, self._dilation_arg, self._padding_arg = kernel_size, dilation, padding
         geometries = basis_geometries(kernel_size, dilation, rank)
         self.rank = len(geometries)
@@ -89,10 +86,10 @@ class LowRankLocallyConnected2d(nn.Module):
         self.normalize = normalize
         self.init = init
         self.basis = BasisSet(
-            in_channels, out_channels, geometries, self.input_size, self.stride, padding
+            self.in_channels, self.out_channels, geometries, self.input_size, self.stride, padding
         )
         self.combiner = make_combining(
-            combining, in_channels, self.rank, self.input_size, self.output_size, init
+            combining, self.in_channels, self.rank, self.input_size, self.output_size, init
         )
         h, w = self.output_size
         self.spatial_bias = spatial_bias
@@ -100,7 +97,7 @@ class LowRankLocallyConnected2d(nn.Module):
         use_col = spatial_bias in (True, "column")
         self.bias_row = nn.Parameter(torch.empty(h)) if use_row else None
         self.bias_col = nn.Parameter(torch.empty(w)) if use_col else None
-        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self.bias = nn.Parameter(torch.empty(self.out_channels)) if bias else None
         self._reset_biases()
 
     @property

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ._checks import int_at_least, positive_int, positive_pair
 from .functional import (
     Pair,
     check_input,
@@ -33,7 +34,6 @@ from .functional import (
     conv_output_size,
     locally_connected,
     resolve_padding,
-    to_pair,
 )
 from .kernel_nets import KERNEL_NETS, make_kernel_net, scale_last_layer_
 
@@ -100,23 +100,18 @@ class NonStationaryConv2d(nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.in_channels = positive_int(in_channels, "in_channels")
+        self.out_channels = positive_int(out_channels, "out_channels")
         if kernel_net not in KERNEL_NETS:
             raise ValueError(f"kernel_net must be one of {KERNEL_NETS}, got {kernel_net!r}")
-        if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
-            raise ValueError(f"hidden must be an integer >= 1, got {hidden!r}")
+        self.hidden = int_at_least(hidden, "hidden", 1)
         for name, value in (("omega_0", omega_0), ("omega_1", omega_1)):
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.input_size: Pair = to_pair(input_size, "input_size")
-        self.stride: Pair = to_pair(stride, "stride")
+        self.input_size: Pair = positive_pair(input_size, "input_size")
+        self.stride: Pair = positive_pair(stride, "stride")
         self._kernel_arg, self._padding_arg = kernel_size, padding
         self.kernel_net = kernel_net
-        self.hidden = hidden
         self.omega_0 = float(omega_0)
         self.learn_omega_1 = learn_omega_1
         self._omega_1_init = float(omega_1)
@@ -135,21 +130,19 @@ class NonStationaryConv2d(nn.Module):
             self.kernel_size: Pair = (2 * h - 1, 2 * w - 1)
             self.padding = (w - 1, w - 1, h - 1, h - 1)
         else:
-            self.kernel_size = to_pair(kernel_size, "kernel_size")
-            if min(self.kernel_size) < 1:
-                raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
+            self.kernel_size = positive_pair(kernel_size, "kernel_size")
             self.padding = resolve_padding(
                 padding, self.input_size, self.kernel_size, self.stride, NO_DILATION
             )
         self.output_size: Pair = conv_output_size(
             self.input_size, self.kernel_size, self.stride, self.padding, NO_DILATION
         )
-        self.net = make_kernel_net(kernel_net, 4, out_channels * in_channels, hidden)
+        self.net = make_kernel_net(kernel_net, 4, self.out_channels * self.in_channels, hidden)
         if learn_omega_1:
             self.omega_1 = nn.Parameter(torch.tensor(self._omega_1_init))
         else:
             self.register_buffer("omega_1", torch.tensor(self._omega_1_init))
-        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self.bias = nn.Parameter(torch.empty(self.out_channels)) if bias else None
         self.reset_parameters()
 
     @property
