@@ -36,9 +36,11 @@ def test_layer_benchmark_ratios_are_against_the_baseline_of_the_same_run(tmp_pat
 
 def test_training_benchmark_reports_epoch_times(tmp_path):
     out = tmp_path / "training.json"
-    assert main(["bench", "training", "--quick", "--json", str(out)]) == 0
+    assert main(["bench", "training", "--quick", "--precision", "fp32", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
-    assert {(r["model"], r["mode"]) for r in rows} >= {("conv", "fp32"), ("lrlc3 r4", "bf16")}
+    assert {(r["model"], r["mode"]) for r in rows} == {
+        (m, k) for m in ("conv", "lrlc3 r4") for k in ("fp32", "fp32+cl")
+    }
     base = rows[0]
     assert (base["model"], base["mode"], base["ratio"]) == ("conv", "fp32", 1.0)
     for r in rows:
@@ -48,10 +50,29 @@ def test_training_benchmark_reports_epoch_times(tmp_path):
 
 def test_training_benchmark_modes_set_every_switch():
     # The trainer's bf16 default once turned the "fp32" mode into bf16 without a word.
-    from lrlc.bench.training import MODES, mode_config
+    from lrlc.bench.training import MODES, mode_plan
 
     for name, switches in MODES.items():
-        config = mode_config({"model": "conv"}, switches)
-        assert config.bf16 == ("bf16" in name), name
-        assert config.channels_last == ("cl" in name.split("+")), name
-        assert config.compile == ("compile" in name), name
+        plan = mode_plan(switches)
+        assert plan.precision == ("bf16" if "bf16" in name else "fp32"), name
+        assert plan.channels_last == ("cl" in name.split("+")), name
+        assert plan.compile == ("compile" in name), name
+
+
+def test_training_benchmark_measures_bf16_only_where_it_is_native():
+    from lrlc.bench.training import chosen_modes
+
+    def precisions(modes):
+        return {m["precision"] for m in modes.values()}
+
+    assert precisions(chosen_modes("auto", False, native_bf16=True)) == {"fp32", "bf16"}
+    assert precisions(chosen_modes("auto", False, native_bf16=False)) == {"fp32"}
+    assert precisions(chosen_modes("bf16", False, native_bf16=False)) == {"bf16"}
+    assert precisions(chosen_modes("all", False, native_bf16=False)) == {"fp32", "bf16"}
+    assert not any(m["compile"] for m in chosen_modes("all", True, native_bf16=True).values())
+
+
+def test_bench_without_a_name_says_what_to_pass(capsys):
+    assert main(["bench"]) == 2
+    err = capsys.readouterr().err
+    assert "lrlc bench {layers,training}" in err and "required" not in err

@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from .machine import PRECISIONS
 
 # The paper's protocol (section 4): Adam, peak lr 0.01, batch 512, 150 epochs, 10 warm-up
 # epochs then cosine decay to 0, no augmentation, no weight decay.
@@ -39,22 +42,30 @@ class TrainConfig:
     translate: int = 0
     data_seed: int = 0
     layer_kwargs: dict[str, Any] = field(default_factory=dict)
-    # bf16 autocast: 2.2x faster steps here at equal same-seed accuracy (docs/performance.md).
-    bf16: bool = True
-    channels_last: bool = False
-    compile: bool = False
+    # "auto", "fp32" or "bf16": the precision asked for, which is part of the run's identity;
+    # what it resolved to on the machine that trained is in result.json (lrlc.machine).
+    precision: str = "auto"
     eval_batch_size: int = 1024
 
     def __post_init__(self) -> None:
         problems = []
         if self.preset not in PRESETS:
             problems.append(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
-        for name in ("epochs", "batch_size", "rank", "width", "eval_batch_size"):
+        for name in ("epochs", "rank", "width", "eval_batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 problems.append(f"{name} must be an integer >= 1, got {value!r}")
-        if not self.lr > 0:
-            problems.append(f"lr must be positive, got {self.lr!r}")
+        # BatchNorm cannot train on one example, so a batch of 1 would be a run without steps.
+        if not isinstance(self.batch_size, int) or self.batch_size < 2:
+            problems.append(f"batch_size must be an integer >= 2, got {self.batch_size!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            problems.append(f"lr must be a finite number > 0, got {self.lr!r}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            problems.append(f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
+        if self.precision not in PRECISIONS:
+            problems.append(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
         if not 0 <= self.warmup_epochs <= self.epochs:
             problems.append(
                 f"warmup_epochs must be in [0, epochs={self.epochs}], got {self.warmup_epochs}"
@@ -88,6 +99,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """A config from its dict, including those of records written before `precision`."""
+        d = migrate_config_dict(d)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -114,7 +127,34 @@ class TrainConfig:
         label = f"{self.preset} preset" + (" (reduced)" if self.is_reduced() else "")
         return label + (f"; {tail}" if tail else "")
 
+    def differences(self, other: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        """key -> (other's value, this value) for every key where the two configs differ."""
+        mine, theirs = self.to_dict(), migrate_config_dict(other)
+        keys = sorted(set(mine) | set(theirs))
+        return {k: (theirs.get(k), mine.get(k)) for k in keys if theirs.get(k) != mine.get(k)}
+
     def run_id(self) -> str:
         """A short stable hash of the settings that determine the result."""
         blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def migrate_config_dict(d: dict[str, Any]) -> dict[str, Any]:
+    """A config dict in today's fields. Records written before `precision` existed carry
+    `bf16` (true: bf16 autocast) and the speed switches `channels_last` and `compile`, which
+    are no longer part of a run's identity (lrlc.machine.SpeedOptions)."""
+    d = dict(d)
+    if "bf16" in d:
+        bf16 = d.pop("bf16")
+        d.setdefault("precision", "bf16" if bf16 else "fp32")
+    d.pop("channels_last", None)
+    d.pop("compile", None)
+    return d
+
+
+def recorded_precision(result: dict[str, Any]) -> str:
+    """The precision a finished run trained in ('fp32' or 'bf16'), from its result.json."""
+    if "precision" in result:
+        return result["precision"]
+    config = migrate_config_dict(result.get("config", {}))
+    return config.get("precision", "fp32")  # old records asked for bf16 or fp32 explicitly

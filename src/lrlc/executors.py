@@ -26,6 +26,7 @@ import torch
 from .config import TrainConfig
 from .data import Dataset
 from .device import resolve_device
+from .machine import SpeedOptions
 from .sweep import DataLoader, Job
 from .train import train
 
@@ -44,11 +45,16 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 
 def _train_one(
-    config: TrainConfig, folder: str, data: Dataset, progress: bool | None, device: str | None
+    config: TrainConfig,
+    folder: str,
+    data: Dataset,
+    progress: bool | None,
+    device: str | None,
+    speed: SpeedOptions | None = None,
 ) -> tuple[dict | None, float, str | None]:
     t0 = time.perf_counter()
     try:
-        result = train(config, folder, data=data, progress=progress, device=device)
+        result = train(config, folder, data=data, progress=progress, device=device, speed=speed)
         return result, time.perf_counter() - t0, None
     except Exception as err:  # one failed run must not stop the sweep
         return None, time.perf_counter() - t0, _error_text(err)
@@ -66,10 +72,10 @@ def _init_worker(loader: DataLoader, config: TrainConfig, threads: int) -> None:
 
 
 def _worker_train(
-    config: TrainConfig, folder: str, device: str | None
+    config: TrainConfig, folder: str, device: str | None, speed: SpeedOptions | None
 ) -> tuple[dict | None, float, str | None]:
     assert _WORKER_DATA is not None, "worker started without its data"
-    return _train_one(config, folder, _WORKER_DATA, progress=False, device=device)
+    return _train_one(config, folder, _WORKER_DATA, False, device, speed)
 
 
 class LocalExecutor:
@@ -78,16 +84,21 @@ class LocalExecutor:
 
     With workers > 1 from a script of your own, guard it with `if __name__ == "__main__":`
     (spawned workers import the main module; the `lrlc` command already does this).
-    `device` is passed to every run ("cpu" by default; "cuda" to train on this machine's GPU).
+    `device` is passed to every run ("cpu" by default; "cuda" to train on this machine's GPU),
+    and so are the `speed` switches (lrlc.machine).
     """
 
     def __init__(
-        self, workers: int = 1, threads: int | None = None, device: str | None = None
+        self,
+        workers: int = 1,
+        threads: int | None = None,
+        device: str | None = None,
+        speed: SpeedOptions | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         resolve_device(device)  # a bad --device fails before the first run, not in each
-        self.workers, self.device = workers, device
+        self.workers, self.device, self.speed = workers, device, speed
         self.threads = threads or threads_per_worker(workers)
 
     @property
@@ -101,7 +112,9 @@ class LocalExecutor:
         if self.workers == 1:
             data = loader(jobs[0].config)  # once per sweep: every job shares the data settings
             for job in jobs:
-                outcome = _train_one(job.config, str(job.run_dir), data, None, self.device)
+                outcome = _train_one(
+                    job.config, str(job.run_dir), data, None, self.device, self.speed
+                )
                 report(job, *outcome)
             return
         # spawn, not fork: a forked child of a process that already ran OpenMP can deadlock.
@@ -113,7 +126,8 @@ class LocalExecutor:
         )
         try:
             futures = {
-                pool.submit(_worker_train, j.config, str(j.run_dir), self.device): j for j in jobs
+                pool.submit(_worker_train, j.config, str(j.run_dir), self.device, self.speed): j
+                for j in jobs
             }
             remaining = set(futures)
             while remaining:
@@ -128,10 +142,15 @@ class LocalExecutor:
 
 
 def _ray_train(
-    config: TrainConfig, folder: str, data: Dataset, threads: int, device: str | None
+    config: TrainConfig,
+    folder: str,
+    data: Dataset,
+    threads: int,
+    device: str | None,
+    speed: SpeedOptions | None,
 ) -> tuple[dict | None, float, str | None]:
     torch.set_num_threads(threads)
-    return _train_one(config, folder, data, progress=False, device=device)
+    return _train_one(config, folder, data, False, device, speed)
 
 
 class RayExecutor:
@@ -155,13 +174,14 @@ class RayExecutor:
         num_cpus: int | None = None,
         cpus_per_run: int = 1,
         gpus_per_run: float = 0.0,
+        speed: SpeedOptions | None = None,
     ) -> None:
         if cpus_per_run < 1:
             raise ValueError(f"cpus_per_run must be >= 1, got {cpus_per_run}")
         if gpus_per_run < 0:
             raise ValueError(f"gpus_per_run must be >= 0, got {gpus_per_run}")
         self.address, self.num_cpus, self.cpus_per_run = address, num_cpus, cpus_per_run
-        self.gpus_per_run = gpus_per_run
+        self.gpus_per_run, self.speed = gpus_per_run, speed
 
     @property
     def description(self) -> str:
@@ -195,7 +215,9 @@ class RayExecutor:
             # Ray sets CUDA_VISIBLE_DEVICES per task, so "cuda" is the GPU it reserved.
             device = "cuda" if self.gpus_per_run else None
             refs = {
-                task.remote(j.config, str(j.run_dir), data_ref, self.cpus_per_run, device): j
+                task.remote(
+                    j.config, str(j.run_dir), data_ref, self.cpus_per_run, device, self.speed
+                ): j
                 for j in jobs
             }
             remaining = list(refs)

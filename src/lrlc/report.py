@@ -10,6 +10,7 @@ columns and are never averaged with ours. Runs of different protocols are never 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,7 @@ from typing import Any
 
 from .checkpoint import load_checkpoint
 from .claims import claims_table
-from .config import TrainConfig
+from .config import TrainConfig, recorded_precision
 from .layers.nonstationary import OMEGA_1_INIT
 from .models import model_names, paper_row, uses_rank
 from .sweep import iter_results
@@ -29,8 +30,8 @@ from .train import CHECKPOINT
 
 # Our dataset name -> the paper's column.
 PAPER_DATASETS = {"mnist": "mnist", "cifar10": "cifar10", "celeba32": "celeba"}
-# Config fields that do not change what a run computes (speed switches) or that a table varies.
-_NOT_SETTING = ("model", "rank", "seed", "channels_last", "compile", "eval_batch_size")
+# Config fields that do not change what a run computes or that a table varies.
+_NOT_SETTING = ("model", "rank", "seed", "eval_batch_size")
 _TABLE1 = ["conv", "conv_sb1", "conv_sb2", "conv_sb3", "conv_sball", "lrlc1", "lrlc2", "lrlc3"]
 PAPER_TABLES: dict[str, tuple[str, list[str]]] = {
     "table1": ("Table 1: convolution vs conv. + spatial bias vs LRLC", _TABLE1 + ["lrlcall"]),
@@ -53,6 +54,11 @@ class Run:
 
     def acc(self, split: str) -> float:
         return float(self.result["metrics"][f"{split}_acc"])
+
+    @property
+    def precision(self) -> str:
+        """The precision it trained in: 'fp32' or 'bf16'."""
+        return recorded_precision(self.result)
 
 
 @dataclass
@@ -86,6 +92,8 @@ class Setting:
     reduced: bool
     config: dict[str, Any]
     data_sizes: dict[str, int]
+    precisions: dict[str, int] = field(default_factory=dict)  # trained precision -> runs
+    skipped: int = 0  # unreadable result.json files left out
 
     @property
     def paper_column(self) -> str | None:
@@ -102,7 +110,7 @@ class Setting:
         facts += [f"train size {sizes.get('train', c['train_size'])}"]
         facts += [f"translate {self.translate} px"]
         facts += [f"width {c['width']} (the paper: 64)"] if c["width"] != 64 else []
-        facts += ["bf16 autocast"] if c["bf16"] else []
+        facts += [self.precision_text()]
         facts += [f"layer options {c['layer_kwargs']}"] if c["layer_kwargs"] else []
         text = (
             f"Dataset {self.name} (train/val/test: {data} images). Protocol: {self.protocol} "
@@ -110,22 +118,38 @@ class Setting:
         )
         if self.reduced:
             text += " REDUCED protocol: not the paper's full training, so not directly comparable."
+        if self.skipped:
+            text += f" {self.skipped} unreadable run record(s) left out."
         return text
 
+    def precision_text(self) -> str:
+        if len(self.precisions) > 1:
+            counts = ", ".join(f"{p}: {n} runs" for p, n in sorted(self.precisions.items()))
+            return f"MIXED precision ({counts}): rows may compare runs of different precisions"
+        precision = next(iter(self.precisions), "fp32")
+        return "bf16 autocast" if precision == "bf16" else "float32"
 
-def load_runs(sweep_dir: str | Path) -> list[Run]:
-    """Every finished run under `sweep_dir`/runs/."""
-    runs = [Run(d, TrainConfig.from_dict(r["config"]), r) for d, r in iter_results(sweep_dir)]
+
+def load_runs(sweep_dir: str | Path, skipped: list[Path] | None = None) -> list[Run]:
+    """Every finished run under `sweep_dir`/runs/; unreadable records are warned about and
+    appended to `skipped`."""
+    results = iter_results(sweep_dir, skipped)
+    runs = [Run(d, TrainConfig.from_dict(r["config"]), r) for d, r in results]
     if not runs:
         raise ReportError(f"no finished runs (runs/*/result.json) under {sweep_dir}")
     return runs
 
 
-def check_setting(runs: Sequence[Run]) -> Setting:
-    """The one setting all runs share; ReportError naming the groups if they differ."""
+def check_setting(runs: Sequence[Run], allow_mixed_precision: bool = False) -> Setting:
+    """The one setting all runs share; ReportError naming the groups if they differ.
+
+    Runs that asked for the same precision may still have trained in different ones (`auto`
+    on machines with and without native bf16): such a sweep is refused unless
+    `allow_mixed_precision`, and then every caption says so.
+    """
     groups: dict[str, list[Run]] = {}
     for run in runs:
-        shared = {k: v for k, v in run.result["config"].items() if k not in _NOT_SETTING}
+        shared = {k: v for k, v in run.config.to_dict().items() if k not in _NOT_SETTING}
         shared["data_fingerprint"] = run.result.get("data_fingerprint")
         groups.setdefault(json.dumps(shared, sort_keys=True, default=str), []).append(run)
     if len(groups) > 1:
@@ -138,14 +162,28 @@ def check_setting(runs: Sequence[Run]) -> Setting:
             f"refusing to mix runs of different protocols or data in one table: {desc}. "
             "Report each protocol from its own sweep folder."
         )
+    precisions: dict[str, list[Run]] = {}
+    for run in runs:
+        precisions.setdefault(run.precision, []).append(run)
+    if len(precisions) > 1 and not allow_mixed_precision:
+        desc = "; ".join(
+            f"{len(g)} runs in {p} (e.g. {g[0].folder})" for p, g in precisions.items()
+        )
+        raise ReportError(
+            f"refusing to compare runs trained in different precisions: {desc}. This happens "
+            "when a sweep with --precision auto resumes on a machine of another kind. Rerun the "
+            "odd runs with an explicit --precision in another folder, or pass "
+            "--allow-mixed-precision to report them together, flagged in every caption."
+        )
     first = runs[0]
     return Setting(
         dataset=first.config.dataset,
         translate=first.config.translate,
         protocol=first.result["protocol"],
         reduced=bool(first.result["reduced_protocol"]),
-        config=first.result["config"],
+        config=first.config.to_dict(),
         data_sizes=first.result.get("data_sizes", {}),
+        precisions={p: len(g) for p, g in sorted(precisions.items())},
     )
 
 
@@ -286,10 +324,10 @@ def relaxation_table(summaries: dict[str, ModelSummary], setting: Setting) -> Ta
 # --- renderers --------------------------------------------------------------------------------
 
 
-def summary_markdown(sweep_dir: str | Path) -> str:
+def summary_markdown(sweep_dir: str | Path, allow_mixed_precision: bool = False) -> str:
     """The all-models table of one sweep as Markdown, for printing after a run."""
-    runs = load_runs(sweep_dir)
-    tables = build_tables(summarize(runs), check_setting(runs))
+    runs = load_runs(sweep_dir, skipped=[])
+    tables = build_tables(summarize(runs), check_setting(runs, allow_mixed_precision))
     return to_markdown([t for t in tables if t.key == "all_models"])
 
 
@@ -298,13 +336,16 @@ def write_report(
     out_dir: str | Path | None = None,
     formats: Sequence[str] = ("md", "tex", "csv"),
     figures: bool = True,
+    allow_mixed_precision: bool = False,
 ) -> list[Path]:
     """Tables (and figures) of one sweep folder into `out_dir` (default sweep_dir/report)."""
     unknown = set(formats) - {"md", "tex", "csv"}
     if unknown:
         raise ValueError(f"unknown report formats {sorted(unknown)}; use md, tex, csv")
-    runs = load_runs(sweep_dir)
-    setting = check_setting(runs)
+    skipped: list[Path] = []
+    runs = load_runs(sweep_dir, skipped)
+    setting = check_setting(runs, allow_mixed_precision)
+    setting = dataclasses.replace(setting, skipped=len(skipped))
     summaries = summarize(runs)
     tables = build_tables(summaries, setting)
     relax = relaxation_table(summaries, setting)

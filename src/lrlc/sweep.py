@@ -21,6 +21,7 @@ from .checkpoint import write_json
 from .config import TrainConfig
 from .data import Dataset
 from .models import model_names, uses_rank
+from .progress import warn
 from .train import RESULT, load_run_data
 
 SWEEP_JSON = "sweep.json"
@@ -115,8 +116,9 @@ def is_complete(folder: Path, config: TrainConfig) -> bool:
     if not path.exists():
         return False
     try:
-        return json.loads(path.read_text()).get("config") == config.to_dict()
-    except (OSError, json.JSONDecodeError):
+        done = json.loads(path.read_text())
+        return isinstance(done, dict) and not config.differences(done.get("config", {}))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False  # a torn or foreign file: let the trainer decide
 
 
@@ -262,7 +264,22 @@ def run_sweep(
     return {"out": str(out), "runs_total": len(jobs), "runs_trained": session["runs_trained"]}
 
 
-def iter_results(sweep_dir: str | Path) -> Iterable[tuple[Path, dict[str, Any]]]:
-    """(run folder, result.json contents) for every finished run of a sweep folder."""
+def iter_results(
+    sweep_dir: str | Path, skipped: list[Path] | None = None
+) -> Iterable[tuple[Path, dict[str, Any]]]:
+    """(run folder, result.json contents) for every finished run of a sweep folder.
+
+    A record that cannot be read (torn by a crash, not JSON) is named in a warning and left
+    out, and its path appended to `skipped`; the trainer retrains such a run.
+    """
     for path in sorted(Path(sweep_dir).glob(f"{RUNS}/*/{RESULT}")):
-        yield path.parent, json.loads(path.read_text())
+        try:
+            result = json.loads(path.read_text())
+            if not isinstance(result, dict) or "config" not in result:
+                raise ValueError("not a run record (no config)")
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            warn(f"skipping {path}: unreadable ({err}); rerun the sweep to retrain it")
+            if skipped is not None:
+                skipped.append(path)
+            continue
+        yield path.parent, result

@@ -7,12 +7,12 @@ with exactly the weights of an uninterrupted one.
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import json
 import math
-import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,9 @@ from .checkpoint import load_checkpoint, save_checkpoint, write_json, write_text
 from .config import TrainConfig
 from .data import Dataset, load_dataset
 from .device import describe_device, resolve_device
+from .machine import ExecutionPlan, SpeedOptions, plan_execution
 from .models import build_model
+from .progress import Progress, warn
 from .provenance import environment, git_commit
 from .runtime import keep_freed_memory
 
@@ -67,30 +69,18 @@ def epoch_order(n: int, seed: int, epoch: int) -> Tensor:
     return torch.randperm(n, generator=gen)
 
 
-def autocast_context(config: TrainConfig, device_type: str = "cpu"):
-    """bf16 autocast on `device_type` when the config asks for it, else a no-op context."""
-    if config.bf16:
-        return torch.autocast(device_type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def prepare_input(x: Tensor, config: TrainConfig) -> Tensor:
-    """The batch in the memory format the config trains in."""
-    return x.contiguous(memory_format=torch.channels_last) if config.channels_last else x
-
-
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, images: Tensor, labels: Tensor, config: TrainConfig
+    model: nn.Module, images: Tensor, labels: Tensor, config: TrainConfig, plan: ExecutionPlan
 ) -> tuple[float, float]:
     """(mean cross-entropy, accuracy in percent) in eval mode, on the model's device."""
     model.eval()
     device = next(model.parameters()).device
     loss_sum, correct = 0.0, 0
     for start in range(0, len(labels), config.eval_batch_size):
-        x = prepare_input(images[start : start + config.eval_batch_size].to(device), config)
+        x = plan.prepare_input(images[start : start + config.eval_batch_size].to(device))
         y = labels[start : start + config.eval_batch_size].to(device)
-        with autocast_context(config, device.type):
+        with plan.autocast():
             logits = model(x)
         loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
@@ -98,7 +88,9 @@ def evaluate(
     return loss_sum / n, 100.0 * correct / n
 
 
-def _check_out_dir(out: Path) -> None:
+def _prepare_out_dir(out: Path) -> bool:
+    """Create (and probe) the run folder; returns whether this call created it."""
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
@@ -109,42 +101,26 @@ def _check_out_dir(out: Path) -> None:
             f"cannot write to the output folder {out} ({err.strerror or err}); "
             "choose another --out or fix its permissions"
         ) from err
+    return created
 
 
-class _Progress:
-    """A tqdm bar on a terminal, one plain line per epoch otherwise."""
+def _finished_result(out: Path, config: TrainConfig) -> dict[str, Any] | None:
+    """The finished result of exactly this config in `out`, if there is one.
 
-    def __init__(self, total_epochs: int, steps: int, enabled: bool | None) -> None:
-        self.tty = sys.stderr.isatty() if enabled is None else enabled
-        self.total_epochs, self.steps = total_epochs, steps
-        self.bar = None
-
-    def start_epoch(self, epoch: int) -> None:
-        if self.tty:
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=self.steps,
-                desc=f"epoch {epoch + 1}/{self.total_epochs}",
-                leave=False,
-                dynamic_ncols=True,
-            )
-
-    def step(self, loss: float) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{loss:.3f}")
-
-    def end_epoch(self, row: dict[str, Any], eta_s: float) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        print(
-            f"epoch {row['epoch']}/{self.total_epochs}  loss {row['train_loss']:.4f}  "
-            f"train_acc {row['train_acc']:.2f}  val_acc {row['val_acc']:.2f}  "
-            f"{row['epoch_time_s']:.1f}s  ETA {eta_s / 60:.1f} min",
-            file=sys.stderr if self.tty else sys.stdout,
-            flush=True,
-        )
+    A torn result.json (a crash of another tool mid-write, a disk that filled up) is named in a
+    warning and the run is trained again; the new result replaces it atomically.
+    """
+    path = out / RESULT
+    if not path.exists():
+        return None
+    try:
+        done = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        warn(f"{path} is unreadable ({err}); the run is trained again")
+        return None
+    if isinstance(done, dict) and not config.differences(done.get("config", {})):
+        return done
+    return None
 
 
 def _load_resume(out: Path, config: TrainConfig, fingerprint: str) -> dict[str, Any] | None:
@@ -152,10 +128,12 @@ def _load_resume(out: Path, config: TrainConfig, fingerprint: str) -> dict[str, 
     if not path.exists():
         return None
     state = load_checkpoint(path)
-    if state["config"] != config.to_dict():
+    differs = config.differences(state["config"])
+    if differs:
+        what = ", ".join(f"{k}: {then!r} there, {now!r} now" for k, (then, now) in differs.items())
         raise RunError(
-            f"{out} holds a checkpoint of a different configuration; use another --out, or "
-            f"delete {path} to start over. Saved: {state['config']}; now: {config.to_dict()}"
+            f"{out} holds a checkpoint of a different configuration ({what}); use another "
+            f"--out, give the same settings to resume it, or delete {path} to start over"
         )
     if state["data_fingerprint"] != fingerprint:
         raise RunError(
@@ -163,6 +141,168 @@ def _load_resume(out: Path, config: TrainConfig, fingerprint: str) -> dict[str, 
             f" then, {fingerprint} now); delete the checkpoint to start over"
         )
     return state
+
+
+def _keep_checkpoint_precision(plan: ExecutionPlan, state: dict[str, Any]) -> ExecutionPlan:
+    """A resumed run goes on in the precision it started in, so no run mixes precisions.
+
+    A sweep started on a machine with native bf16 and resumed on one without it finishes its
+    half-done run in (emulated, slow) bf16, and says so; its next runs resolve `auto` afresh.
+    """
+    then = state.get("precision", plan.precision)
+    if then == plan.precision:
+        return plan
+    warn(
+        f"this run started in {then} and resumes in {then}, although {plan.precision} was "
+        f"chosen here ({plan.precision_reason}); to train it in {plan.precision} from scratch "
+        "instead, delete its checkpoint.pt"
+    )
+    why = f"kept from the checkpoint, which started in {then}"
+    return dataclasses.replace(plan, precision=then, precision_reason=why)
+
+
+def _nonfinite(tensors: dict[str, Any]) -> list[str]:
+    """Names of the floating-point tensors (nested in dicts/lists) holding NaN or inf."""
+    bad: list[str] = []
+
+    def visit(name: str, value: Any) -> None:
+        if isinstance(value, Tensor):
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                bad.append(name)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                visit(f"{name}.{k}" if name else str(k), v)
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                visit(f"{name}.{i}", v)
+
+    visit("", tensors)
+    return bad
+
+
+@dataclass
+class _Run:
+    """The state of one run while it trains."""
+
+    config: TrainConfig
+    out: Path
+    data: Dataset
+    plan: ExecutionPlan
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    history: list[dict[str, Any]]
+    start_epoch: int = 0
+    wall: float = 0.0
+
+
+def _prepare(config: TrainConfig, out: Path, data: Dataset, plan: ExecutionPlan) -> _Run:
+    """Build the model and optimizer, and load the checkpoint if the run is half done."""
+    if len(data.train[1]) < 2:
+        raise RunError(
+            f"the training split has {len(data.train[1])} image(s); BatchNorm needs at least 2 "
+            "per step: use a larger --train-size"
+        )
+    torch.manual_seed(config.seed)
+    model = build_model(
+        config.model,
+        data.input_shape,
+        data.num_classes,
+        config.rank,
+        config.width,
+        layer_kwargs=config.layer_kwargs,
+    ).to(plan.device)
+    if plan.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    run = _Run(config, out, data, plan, model, optimizer, history=[])
+    state = _load_resume(out, config, data.fingerprint)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        run.start_epoch, run.history, run.wall = (
+            state["epoch"],
+            state["history"],
+            state["wall_time_s"],
+        )
+        run.plan = _keep_checkpoint_precision(plan, state)
+        print(
+            f"resuming from {out / CHECKPOINT}: {run.start_epoch} of {config.epochs} epochs done",
+            flush=True,
+        )
+    return run
+
+
+def _train_epoch(run: _Run, epoch: int, step_fn: nn.Module, images: Tensor, labels: Tensor,
+                 bar: Progress) -> dict[str, Any]:  # fmt: skip
+    """One pass over the training split; returns the epoch's training metrics."""
+    config, plan = run.config, run.plan
+    n = len(labels)
+    steps = math.ceil(n / config.batch_size)
+    total_steps, warmup = steps * config.epochs, steps * config.warmup_epochs
+    run.model.train()
+    bar.start_epoch(epoch)
+    order = epoch_order(n, config.seed, epoch).to(plan.device)
+    loss_sum, correct, lr = 0.0, 0, lr_at(epoch * steps, total_steps, warmup, config.lr)
+    for s in range(steps):
+        idx = order[s * config.batch_size : (s + 1) * config.batch_size]
+        if len(idx) < 2:  # BatchNorm cannot train on one example (a last batch of 1)
+            continue
+        lr = lr_at(epoch * steps + s, total_steps, warmup, config.lr)
+        for group in run.optimizer.param_groups:
+            group["lr"] = lr
+        x, y = plan.prepare_input(images[idx]), labels[idx]
+        with plan.autocast():
+            logits = step_fn(x)
+        loss = F.cross_entropy(logits.float(), y)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"loss became {loss.item()} at epoch {epoch + 1}, step {s + 1} (lr {lr:.3g});"
+                f" kept {_kept(run, epoch)}. Lower --lr or use more warm-up epochs, then rerun "
+                "in a new --out folder"
+            )
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        loss_value = loss.item()  # one host sync per step, shared by the sum and the bar
+        loss_sum += loss_value * len(idx)
+        correct += (logits.argmax(1) == y).sum().item()
+        bar.step(loss_value)
+    return {"train_loss": loss_sum / n, "train_acc": 100.0 * correct / n, "lr": lr}
+
+
+def _kept(run: _Run, epoch: int) -> str:
+    last = run.out / CHECKPOINT
+    if last.exists():
+        return f"the last good checkpoint ({last}, epoch {epoch})"
+    return "no checkpoint (it failed in the first epoch)"
+
+
+def _save_epoch(run: _Run, epoch: int) -> None:
+    """Checkpoint the finished epoch, but only a state that is finite throughout.
+
+    A step can leave finite weights yet inf BatchNorm statistics (or Adam moments) after an
+    overflow; such a state would resume into NaN, so the previous checkpoint is kept instead.
+    """
+    state = {
+        "config": run.config.to_dict(),
+        "epoch": epoch + 1,
+        "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "history": run.history,
+        "wall_time_s": run.wall,
+        "data_fingerprint": run.data.fingerprint,
+        "precision": run.plan.precision,
+    }
+    bad = _nonfinite({"model": state["model"], "optimizer": state["optimizer"]["state"]})
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise NonFiniteLossError(
+            f"after epoch {epoch + 1} the model state holds NaN or inf ({shown}); kept "
+            f"{_kept(run, epoch)}. Lower --lr or use more warm-up epochs, then rerun in a new "
+            "--out folder"
+        )
+    save_checkpoint(run.out / CHECKPOINT, state)
+    _write_metrics(run.out / METRICS, run.history)
 
 
 def train(
@@ -173,116 +313,48 @@ def train(
     progress: bool | None = None,
     on_epoch_end: Callable[[int, nn.Module], None] | None = None,
     device: str | torch.device | None = None,
+    speed: SpeedOptions | None = None,
 ) -> dict[str, Any]:
     """Train (or resume, or return the finished result of) one run in `out_dir`.
 
-    `device`: "cpu" (the default), "cuda", "cuda:N" or "auto"; see `lrlc.device`.
+    `device`: "cpu" (the default), "cuda", "cuda:N" or "auto"; see `lrlc.device`. `speed`:
+    channels_last, compile and threads (default: chosen from the machine, `lrlc.machine`).
     """
     out = Path(out_dir)
-    _check_out_dir(out)
-    git_commit()  # pin the code version this process runs before any time passes
     dev = resolve_device(device)
+    created = _prepare_out_dir(out)
+    git_commit()  # pin the code version this process runs before any time passes
     keep_freed_memory()
-    if (out / RESULT).exists():
-        done = json.loads((out / RESULT).read_text())
-        if done.get("config") == config.to_dict():
-            return done
+    done = _finished_result(out, config)
+    if done is not None:
+        return done
     if data is None:
-        data = load_run_data(config, data_dir)
-    torch.manual_seed(config.seed)
-    model = build_model(
-        config.model,
-        data.input_shape,
-        data.num_classes,
-        config.rank,
-        config.width,
-        layer_kwargs=config.layer_kwargs,
-    )
-    model = model.to(dev)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    history: list[dict[str, Any]] = []
-    start_epoch, wall = 0, 0.0
-    state = _load_resume(out, config, data.fingerprint)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch, history, wall = state["epoch"], state["history"], state["wall_time_s"]
-    step_fn = torch.compile(model) if config.compile else model
-
+        try:
+            data = load_run_data(config, data_dir)
+        except BaseException:
+            if created and not any(out.iterdir()):
+                out.rmdir()  # leave no empty run folder behind a failed start
+            raise
+    plan = plan_execution(config.precision, dev, speed)
+    print(f"run {out.name}: {plan.describe()}", flush=True)
+    run = _prepare(config, out, data, plan)
+    step_fn = torch.compile(run.model) if run.plan.compile else run.model
     images, labels = (t.to(dev) for t in data.train)  # the training split stays on the device
-    n = len(labels)
-    steps = math.ceil(n / config.batch_size)
-    total_steps, warmup = steps * config.epochs, steps * config.warmup_epochs
-    bar = _Progress(config.epochs, steps, progress)
-    for epoch in range(start_epoch, config.epochs):
+    bar = Progress(config.epochs, math.ceil(len(labels) / config.batch_size), progress)
+    for epoch in range(run.start_epoch, config.epochs):
         t0 = time.perf_counter()
-        model.train()
-        bar.start_epoch(epoch)
-        order = epoch_order(n, config.seed, epoch).to(dev)
-        loss_sum, correct = 0.0, 0
-        for s in range(steps):
-            idx = order[s * config.batch_size : (s + 1) * config.batch_size]
-            if len(idx) < 2:  # BatchNorm cannot train on one example
-                continue
-            lr = lr_at(epoch * steps + s, total_steps, warmup, config.lr)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            x, y = prepare_input(images[idx], config), labels[idx]
-            with autocast_context(config, dev.type):
-                logits = step_fn(x)
-            loss = F.cross_entropy(logits.float(), y)
-            if not torch.isfinite(loss):
-                last = out / CHECKPOINT
-                kept = (
-                    f"the last good checkpoint ({last}, epoch {epoch})"
-                    if last.exists()
-                    else ("no checkpoint (it failed in the first epoch)")
-                )
-                raise NonFiniteLossError(
-                    f"loss became {loss.item()} at epoch {epoch + 1}, step {s + 1} (lr {lr:.3g});"
-                    f" kept {kept}. Lower --lr or use more warm-up epochs, then rerun in a new "
-                    "--out folder"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_value = loss.item()  # one host sync per step, shared by the sum and the bar
-            loss_sum += loss_value * len(idx)
-            correct += (logits.argmax(1) == y).sum().item()
-            bar.step(loss_value)
-        val_loss, val_acc = evaluate(model, *data.val, config)
-        epoch_time = time.perf_counter() - t0
-        wall += epoch_time
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": loss_sum / n,
-            "train_acc": 100.0 * correct / n,
-            "val_loss": val_loss,
-            "val_acc": val_acc,
-            "lr": lr,
-            "epoch_time_s": epoch_time,
-        }
-        history.append(row)
-        save_checkpoint(
-            out / CHECKPOINT,
-            {
-                "config": config.to_dict(),
-                "epoch": epoch + 1,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "history": history,
-                "wall_time_s": wall,
-                "data_fingerprint": data.fingerprint,
-            },
-        )
-        _write_metrics(out / METRICS, history)
-        bar.end_epoch(row, eta_s=(config.epochs - epoch - 1) * epoch_time)
+        row = {"epoch": epoch + 1, **_train_epoch(run, epoch, step_fn, images, labels, bar)}
+        t_eval = time.perf_counter()
+        row["val_loss"], row["val_acc"] = evaluate(run.model, *data.val, config, run.plan)
+        row["eval_time_s"] = time.perf_counter() - t_eval
+        row["epoch_time_s"] = time.perf_counter() - t0
+        run.wall += row["epoch_time_s"]
+        run.history.append(row)
+        _save_epoch(run, epoch)
+        bar.end_epoch(row, eta_s=(config.epochs - epoch - 1) * row["epoch_time_s"])
         if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, model)
-
-    result = _result(config, model, data, history, wall)
+            on_epoch_end(epoch + 1, run.model)
+    result = _result(run)
     write_json(out / RESULT, result)
     return result
 
@@ -292,15 +364,14 @@ def _write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
     write_text(path, "".join(json.dumps(r) + "\n" for r in history))
 
 
-def _result(
-    config: TrainConfig, model: nn.Module, data: Dataset, history: list, wall: float
-) -> dict[str, Any]:
+def _result(run: _Run) -> dict[str, Any]:
+    config, data, model = run.config, run.data, run.model
     metrics = {}
     for split in ("train", "val", "test"):
-        loss, acc = evaluate(model, *data.split(split), config)
+        loss, acc = evaluate(model, *data.split(split), config, run.plan)
         metrics[f"{split}_acc"], metrics[f"{split}_loss"] = acc, loss
-    metrics["epochs_done"] = len(history)
-    metrics["wall_time_s"] = wall
+    metrics["epochs_done"] = len(run.history)
+    metrics["wall_time_s"] = run.wall
     return {
         "config": config.to_dict(),
         "protocol": config.protocol(),
@@ -314,6 +385,8 @@ def _result(
         # The non-stationary layers' learned relaxation, so reports need no checkpoint.
         "learned_omega_1": {str(d): w for d, w in model.learned_omega_1().items()},
         "device": describe_device(next(model.parameters()).device),
+        # The precision the run trained in (resolved from config.precision) and why.
+        **run.plan.record(),
         "metrics": metrics,
         "environment": environment(),
     }

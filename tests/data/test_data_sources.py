@@ -7,7 +7,7 @@ import pytest
 from lrlc.data import ChecksumError, DataNotFoundError, default_data_dir, load_dataset
 from lrlc.data import fashion_mnist as fashion_module
 from lrlc.data import mnist as mnist_module
-from lrlc.data.sources import download_url, fetch_files
+from lrlc.data.sources import download_url, fetch_files, not_found
 
 from .datafakes import make_idx_folder
 
@@ -137,3 +137,9 @@ def test_files_in_data_dir_take_precedence(tmp_path, monkeypatch):
     raw = fashion_module.load_fashion_mnist_raw(tmp_path / "data")
     assert raw.source == f"IDX files in {tmp_path / 'data' / 'fashion_mnist'}"
     assert len(raw.splits["train"][0]) == len(written["train"][0])
+
+
+def test_the_missing_data_message_names_the_command_line_flag(tmp_path):
+    err = not_found("cifar10", tmp_path, ["cifar-10-python.tar.gz"], ["download: offline"])
+    assert "--data-dir DIR" in str(err) and "data_dir=DIR" in str(err)
+    assert str(tmp_path) in str(err)

@@ -125,7 +125,78 @@ def test_unwritable_output_folder(tmp_path, mnist_small):
 
 
 def test_invalid_config_names_the_problem():
-    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 2, got 0"):
         tiny(batch_size=0)
+    # A batch of 1 leaves no step BatchNorm can train on (it once ended in UnboundLocalError).
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 2, got 1"):
+        tiny(batch_size=1)
+    for lr in (float("inf"), float("nan"), 0.0, -1.0):
+        with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+            tiny(lr=lr)
+    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16"):
+        tiny(precision="fp16")
     with pytest.raises(ValueError, match="warmup_epochs must be in"):
         TrainConfig.from_preset("paper", epochs=5, warmup_epochs=6)
+
+
+def quick(**kw):
+    return tiny(**{"epochs": 1, "width": 8, "rank": 1, "model": "conv", **kw})
+
+
+def test_a_torn_result_json_is_named_and_the_run_retrained(mnist_small, tmp_path, capsys):
+    config = quick()
+    first = train(config, tmp_path, data=mnist_small, progress=False)
+    (tmp_path / "result.json").write_text('{"config": {"model": "co')  # torn mid-write
+    again = train(config, tmp_path, data=mnist_small, progress=False)
+    assert str(tmp_path / "result.json") in capsys.readouterr().err
+    assert again["metrics"]["test_acc"] == first["metrics"]["test_acc"]
+    assert json.loads((tmp_path / "result.json").read_text())["config"] == config.to_dict()
+
+
+def test_a_state_with_inf_batchnorm_statistics_is_never_kept_as_good(mnist_small, tmp_path):
+    # A finite loss can leave inf running statistics behind; resuming from them gives NaN.
+    def poison_statistics(epoch, model):
+        with torch.no_grad():
+            model.features[1].running_var.fill_(float("inf"))
+
+    with pytest.raises(NonFiniteLossError, match=r"features\.1\.running_var"):
+        train(quick(epochs=3), tmp_path, data=mnist_small, progress=False,
+              on_epoch_end=poison_statistics)  # fmt: skip
+    state = train_mod.load_checkpoint(tmp_path / "checkpoint.pt")
+    assert state["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_a_failed_data_load_leaves_no_empty_run_folder(tmp_path):
+    out = tmp_path / "runs" / "a"
+    with pytest.raises(FileNotFoundError):
+        train(quick(dataset="cifar10"), out, data_dir=tmp_path / "nothing-here")
+    assert not out.exists()
+    out.mkdir(parents=True)  # a folder the user made stays
+    with pytest.raises(FileNotFoundError):
+        train(quick(dataset="cifar10"), out, data_dir=tmp_path / "nothing-here")
+    assert out.is_dir()
+
+
+def test_resume_is_announced_and_a_mismatch_names_the_key(mnist_small, tmp_path, capsys):
+    def stop(epoch, model):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(quick(epochs=2), tmp_path, data=mnist_small, progress=False, on_epoch_end=stop)
+    with pytest.raises(RunError) as err:
+        train(quick(epochs=2, lr=0.02), tmp_path, data=mnist_small, progress=False)
+    assert "lr: 0.01 there, 0.02 now" in str(err.value)
+    assert "'dataset'" not in str(err.value)  # only the key that differs, not two dicts
+    capsys.readouterr()
+    train(quick(epochs=2), tmp_path, data=mnist_small, progress=False)
+    assert "resuming from" in capsys.readouterr().out
+
+
+def test_every_run_says_how_it_executes_and_records_it(mnist_small, tmp_path, capsys):
+    result = train(quick(), tmp_path, data=mnist_small, progress=False)
+    line = capsys.readouterr().out.splitlines()[0]
+    assert "precision" in line and "threads" in line and "device cpu" in line
+    assert result["precision"] in ("fp32", "bf16") and result["precision_reason"]
+    assert result["threads"] == torch.get_num_threads()
+    assert {"native_bf16", "processor", "channels_last", "compile"} <= set(result)

@@ -21,46 +21,63 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from lrlc.config import TrainConfig
+from lrlc.machine import (
+    EMULATED_BF16_SLOWDOWN,
+    ExecutionPlan,
+    SpeedOptions,
+    capabilities,
+    plan_execution,
+)
 from lrlc.models import build_model
 from lrlc.runtime import keep_freed_memory
-from lrlc.train import autocast_context, prepare_input
 
 from .harness import format_table, log, machine_info, measure_group, median
 
 EPOCH_IMAGES = 55_200  # Fashion-MNIST training split after the 8% validation split
 TARGET_IMAGES = 60_000  # the issue's unit: all of Fashion-MNIST's training images
-# Every switch is explicit: the trainer's defaults (bf16 on) must not leak into a mode.
+# Every switch is explicit: no `auto` of the trainer may leak into a mode.
 MODES = {
-    "fp32": dict(bf16=False, channels_last=False, compile=False),
-    "bf16": dict(bf16=True, channels_last=False, compile=False),
-    "bf16+cl": dict(bf16=True, channels_last=True, compile=False),
-    "compile": dict(bf16=False, channels_last=False, compile=True),
-    "bf16+compile": dict(bf16=True, channels_last=False, compile=True),
-    "bf16+cl+compile": dict(bf16=True, channels_last=True, compile=True),
+    "fp32": dict(precision="fp32", channels_last=False, compile=False),
+    "fp32+cl": dict(precision="fp32", channels_last=True, compile=False),
+    "bf16": dict(precision="bf16", channels_last=False, compile=False),
+    "bf16+cl": dict(precision="bf16", channels_last=True, compile=False),
+    "compile": dict(precision="fp32", channels_last=False, compile=True),
+    "bf16+compile": dict(precision="bf16", channels_last=False, compile=True),
+    "bf16+cl+compile": dict(precision="bf16", channels_last=True, compile=True),
 }
 MODELS = {"conv": dict(model="conv", rank=1), "lrlc3 r4": dict(model="lrlc3", rank=4)}
 
 
-def mode_config(model_kw: dict, mode_kw: dict) -> TrainConfig:
-    """The trainer's config for one model and speed mode."""
-    return TrainConfig.from_preset("paper", **model_kw, **mode_kw)
+def mode_plan(mode_kw: dict) -> ExecutionPlan:
+    """The trainer's execution plan on the CPU for one speed mode."""
+    speed = SpeedOptions(channels_last=mode_kw["channels_last"], compile=mode_kw["compile"])
+    return plan_execution(mode_kw["precision"], torch.device("cpu"), speed)
+
+
+def chosen_modes(precision: str, quick: bool, native_bf16: bool) -> dict[str, dict]:
+    """The modes a run measures: `auto` leaves out bf16 where this CPU only emulates it."""
+    keep = {"fp32": ("fp32",), "bf16": ("bf16",), "all": ("fp32", "bf16")}.get(precision)
+    if keep is None:  # auto
+        keep = ("fp32", "bf16") if native_bf16 else ("fp32",)
+    return {
+        k: v for k, v in MODES.items() if v["precision"] in keep and not (quick and v["compile"])
+    }
 
 
 def make_step(model_kw: dict, mode_kw: dict, batch: int) -> Callable[[], None]:
     """One training step of the trainer's loop for this model and speed mode."""
-    config = mode_config(model_kw, mode_kw)
+    plan = mode_plan(mode_kw)
     torch.manual_seed(0)
-    model = build_model(config.model, (1, 28, 28), 10, config.rank)
-    if config.channels_last:
+    model = build_model(model_kw["model"], (1, 28, 28), 10, model_kw["rank"])
+    if plan.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    step_fn = torch.compile(model) if config.compile else model
+    step_fn = torch.compile(model) if plan.compile else model
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = prepare_input(torch.randn(batch, 1, 28, 28), config)
+    x = plan.prepare_input(torch.randn(batch, 1, 28, 28))
     y = torch.randint(0, 10, (batch,))
 
     def step() -> None:
-        with autocast_context(config):
+        with plan.autocast():
             logits = step_fn(x)
         loss = F.cross_entropy(logits.float(), y)
         opt.zero_grad(set_to_none=True)
@@ -76,10 +93,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="write the JSON here instead of stdout")
     p.add_argument("--batch", type=int, default=512)
     p.add_argument("--reps", type=int, default=7)
+    p.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "all"),
+        default="auto",
+        help=f"modes to measure; auto: bf16 ones only where the CPU runs bf16 natively "
+        f"(emulated bf16 is {EMULATED_BF16_SLOWDOWN} slower)",
+    )
     args = p.parse_args(argv)
     keep_freed_memory()  # as lrlc.train does
     batch, reps = (64, 2) if args.quick else (args.batch, args.reps)
-    modes = {k: v for k, v in MODES.items() if not (args.quick and v.get("compile"))}
+    native = capabilities(torch.device("cpu")).native_bf16
+    modes = chosen_modes(args.precision, args.quick, native)
+    log(f"native bf16 on this CPU: {native}; modes: {', '.join(modes)}")
     rows, baseline = [], None
     for model_name, model_kw in MODELS.items():
         for mode, mode_kw in modes.items():

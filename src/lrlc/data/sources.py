@@ -118,7 +118,10 @@ def not_found(
     lines += [f"  - {item}" for item in expected]
     lines.append("Sources tried:")
     lines += [f"  - {item}" for item in tried]
-    lines.append(f"(To use another root folder set ${ENV_VAR} or pass data_dir=.)")
+    lines.append(
+        f"(Another root folder: --data-dir DIR on the command line, data_dir=DIR in Python, or "
+        f"${ENV_VAR}.)"
+    )
     return DataNotFoundError("\n".join(lines), folder=folder, expected=expected, tried=tried)
 
 
