@@ -15,7 +15,7 @@ from lrlc.analysis import (
     plot_flops_vs_rank,
 )
 from lrlc.models import build_model, model_names
-from lrlc.models.simple import wide_width
+from lrlc.models.paper_net import wide_width
 
 CONV = 22 * 22 * 64 * 64 * 9  # MACs of a 64 -> 64 3x3 'valid' conv on 24x24: 17,842,176
 OUT = 64 * 22 * 22  # output elements: one MAC each for a bias add or one combining term

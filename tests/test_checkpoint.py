@@ -10,8 +10,8 @@ import stat
 import pytest
 import torch
 
-from lrlc import checkpoint
-from lrlc.checkpoint import (
+from lrlc.experiments import files as checkpoint
+from lrlc.experiments.files import (
     _atomic_write,
     explain_os_error,
     load_checkpoint,

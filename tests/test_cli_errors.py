@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from lrlc.checkpoint import load_checkpoint, save_checkpoint
 from lrlc.cli import main
-from lrlc.config import TrainConfig
+from lrlc.experiments.config import TrainConfig
+from lrlc.experiments.files import load_checkpoint, save_checkpoint
 from lrlc.models import build_model
 
 from .sweep.helpers import fake_run

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from lrlc import machine
-from lrlc.machine import Capabilities, SpeedOptions, plan_execution, resolve_precision
+from lrlc.experiments import machine
+from lrlc.experiments.machine import Capabilities, SpeedOptions, plan_execution, resolve_precision
 
 CPU_AVX2 = Capabilities("cpu", "AMD EPYC (AVX2 only)", native_bf16=False)
 CPU_AMX = Capabilities("cpu", "Intel Xeon (AMX)", native_bf16=True)

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from lrlc import provenance
+from lrlc.experiments import provenance
 
 
 def test_git_commit_is_read_once_per_process(monkeypatch):

@@ -2,7 +2,7 @@
 
 import sys
 
-from lrlc.runtime import keep_freed_memory
+from lrlc.experiments.run.memory import keep_freed_memory
 
 
 def test_keep_freed_memory_takes_effect_on_linux_and_is_idempotent():

@@ -1,6 +1,14 @@
 """lrlc: low-rank locally connected layers and an experiment harness for relaxing spatial
-invariance (Elsayed et al., ICML 2020)."""
+invariance (Elsayed et al., ICML 2020).
 
+The library: `lrlc.layers` (modules), `lrlc.functional` (the paper's equations as functions),
+`lrlc.models` (the paper's networks and their layer kinds), `lrlc.inference` (LRLC -> exact
+locally connected layers), `lrlc.data` (datasets), `lrlc.analysis` (parameter and FLOP counts).
+The harness behind the `lrlc` command: `lrlc.experiments`.
+"""
+
+from . import _compat, functional
+from .inference import convert_model
 from .layers import (
     CoordConv2d,
     LocallyConnected2d,
@@ -9,7 +17,9 @@ from .layers import (
     SpatialBias,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+_compat.install()  # lrlc 0.1 module paths (lrlc.train, lrlc.sweep, ...) for one release
 
 __all__ = [
     "CoordConv2d",
@@ -17,4 +27,6 @@ __all__ = [
     "LowRankLocallyConnected2d",
     "NonStationaryConv2d",
     "SpatialBias",
+    "convert_model",
+    "functional",
 ]

@@ -1,7 +1,9 @@
 """Direct, naive float64 computations of the paper's equations: loops over output positions.
 
 Nothing here calls the library's layers; only the accessors' outputs (basis filters, weights,
-bias maps) are fed in, so a wrong combine step, wrong padding or wrong bias shows up.
+bias maps) are fed in, so a wrong combine step, wrong padding or wrong bias shows up. The
+per-position filters are Eq. 2 from `lrlc.functional.per_position_filters` (itself checked
+against an explicit loop in test_functional.py); the products with the input are naive loops.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from lrlc.functional import per_position_filters
 
 
 def patch(xp: Tensor, i: int, j: int, kernel: tuple[int, int], stride, dilation) -> Tensor:
@@ -45,17 +49,14 @@ def naive_local(x: Tensor, filters_at, bias: Tensor | None, out_size, stride, pa
 
 
 def naive_lrlc(layer, x: Tensor) -> Tensor:
-    """The LRLC layer by its definition: at (i, j) apply sum_k w[k, i, j] F^k, add B."""
-    basis = layer.basis_filters()
+    """The LRLC layer by its definition: at (i, j) apply F^(i,j) = sum_k w[k, i, j] F^k
+    (Eq. 2), add B."""
     weights = layer.combining_weights(x if layer.input_dependent else None)
+    filters = per_position_filters(weights, layer.basis_filters())
     bias = layer.spatial_bias_map()
 
     def filters_at(i, j):
-        if weights.dim() == 3:
-            return sum(weights[k, i, j] * basis[k] for k in range(basis.shape[0]))
-        return sum(
-            weights[:, k, i, j].view(-1, 1, 1, 1, 1) * basis[k] for k in range(basis.shape[0])
-        )
+        return filters[i, j] if weights.dim() == 3 else filters[:, i, j]
 
     return naive_local(
         x, filters_at, bias, layer.output_size, layer.stride, layer.padding, layer.dilation

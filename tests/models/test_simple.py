@@ -9,7 +9,7 @@ from torch import nn
 
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d, SpatialBias
 from lrlc.models import build_model, layer_kinds, model_names, paper_row
-from lrlc.models.simple import wide_width
+from lrlc.models.paper_net import wide_width
 
 PAPER_CSV = resources.files("lrlc").joinpath("resources/paper-results.csv")
 NAMES = model_names()
@@ -156,3 +156,17 @@ def test_rank_one_lrlc_and_conv_plus_spatial_bias_start_alike():
         torch.manual_seed(0)
         stds.append([float(w.std()) for w in _filter_banks(build_model(name, rank=1))])
     assert stds[0] == pytest.approx(stds[1], rel=0.05)
+
+
+def test_a_layer_option_reaches_only_the_kinds_that_take_it():
+    from lrlc.layers import NonStationaryConv2d
+
+    net = build_model("ns3", width=8, layer_kwargs={"omega_1": 0.25})
+    ns = [m for m in net.modules() if isinstance(m, NonStationaryConv2d)]
+    assert len(ns) == 1 and ns[0].omega_1.item() == pytest.approx(0.25)
+    with pytest.raises(ValueError, match=r"--init applies to lrlc layers, and model ns3 has"):
+        build_model("ns3", width=8, layer_kwargs={"init": "random"})
+    with pytest.raises(ValueError, match=r"--omega-1 applies to ns layers"):
+        build_model("lrlc3", width=8, layer_kwargs={"omega_1": 2.0})
+    with pytest.raises(ValueError, match=r"--combining applies to lrlc layers"):
+        build_model("lrlc3_id", width=8, layer_kwargs={"combining": "full"})

@@ -2,8 +2,8 @@ import dataclasses
 
 import pytest
 
-from lrlc.config import TrainConfig
-from lrlc.sweep import load_sweep_data
+from lrlc.experiments.config import TrainConfig
+from lrlc.experiments.run import load_run_data as load_sweep_data
 
 # Evaluation of the full validation and test splits would dominate a tiny run's time.
 EVAL_HEAD = 200

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import torch
 
-from lrlc.config import TrainConfig
-from lrlc.sweep import SweepGrid, run_dir
+from lrlc.experiments.config import TrainConfig
+from lrlc.experiments.sweep import SweepGrid, run_dir
 
 
 def tiny_grid(models, ranks, seeds) -> SweepGrid:

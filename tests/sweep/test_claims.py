@@ -6,9 +6,8 @@ import math
 
 import pytest
 
-from lrlc.claims import claims_table, difference, verdict
-from lrlc.report import write_report
-from lrlc.tables import Stat
+from lrlc.experiments.report import Stat, write_report
+from lrlc.experiments.report.claims import claims_table, difference, verdict
 
 from .helpers import fake_run
 

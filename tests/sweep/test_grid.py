@@ -2,9 +2,9 @@
 
 import pytest
 
-from lrlc.config import TrainConfig
+from lrlc.experiments.config import TrainConfig
+from lrlc.experiments.sweep import SweepGrid, parse_int_list, parse_models, run_dir
 from lrlc.models import model_names
-from lrlc.sweep import SweepGrid, parse_int_list, parse_models, run_dir
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from lrlc import machine
-from lrlc.report import ReportError, check_setting, load_runs, write_report
-from lrlc.sweep import run_dir, run_sweep
-from lrlc.train import train
+from lrlc.experiments import machine
+from lrlc.experiments.report import ReportError, check_setting, load_runs, write_report
+from lrlc.experiments.run import train
+from lrlc.experiments.sweep import run_dir, run_sweep
 
 from .helpers import fake_run, tiny_grid
 

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from lrlc.cli import main
-from lrlc.report import (
+from lrlc.experiments.report import (
     ReportError,
     build_tables,
     check_setting,

@@ -4,10 +4,9 @@ import json
 
 import pytest
 
-from lrlc import executors
 from lrlc.cli import main
-from lrlc.presets import reproduce
-from lrlc.sweep import SWEEP_JSON, run_dir, run_sweep
+from lrlc.experiments.reproduce import reproduce
+from lrlc.experiments.sweep import SWEEP_JSON, executors, run_dir, run_sweep
 
 from .helpers import tiny_grid
 

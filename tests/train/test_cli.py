@@ -68,3 +68,35 @@ def test_bad_input_gives_one_clear_message(tmp_path):
     )
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert "cifar-10-python.tar.gz" in missing.stderr
+
+
+def test_a_flag_for_another_kind_of_layer_is_one_clear_error(tmp_path, capsys):
+    from lrlc.cli import main
+
+    out = tmp_path / "run"
+    code = main(["train", "--model", "ns3", "--init", "random", "--epochs", "1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "--init applies to lrlc layers, and model ns3 has conv, ns layers" in err
+    assert "--omega-1" in err  # what the model's layers do take
+    assert not out.exists()  # refused before anything was written
+    code = main(["sweep", "--models", "conv,lc3", "--omega-1", "2", "--out", str(tmp_path / "s")])
+    assert code == 2 and "--omega-1 applies to ns layers" in capsys.readouterr().err
+
+
+def test_a_sweep_gives_each_layer_option_only_to_the_models_that_take_it():
+    from lrlc.experiments.config import TrainConfig
+    from lrlc.experiments.sweep import SweepGrid
+
+    base = TrainConfig.from_preset("paper", model="conv", layer_kwargs={"init": "random"})
+    grid = SweepGrid(base, ["conv", "lrlc3", "ns3"], [2], [0])
+    options = {c.model: c.layer_kwargs for c in grid.configs()}
+    assert options == {"conv": {}, "lrlc3": {"init": "random"}, "ns3": {}}
+    plain = TrainConfig.from_preset("paper", model="conv")
+    assert grid.configs()[0].run_id() == plain.run_id()  # conv's identity is untouched
+
+
+def test_python_dash_m_lrlc_is_the_command():
+    proc = subprocess.run([sys.executable, "-m", "lrlc", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "usage: lrlc" in proc.stdout
+    assert "register themselves" not in proc.stdout

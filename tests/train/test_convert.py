@@ -4,13 +4,18 @@ import pytest
 import torch
 
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
-from lrlc import convert as convert_mod
-from lrlc.checkpoint import load_checkpoint, save_checkpoint
 from lrlc.cli import main
-from lrlc.config import TrainConfig
-from lrlc.convert import NothingToConvertError, convert_model, convert_model_layers, convert_run
+from lrlc.experiments import records as records_mod
+from lrlc.experiments.config import TrainConfig
+from lrlc.experiments.files import load_checkpoint, save_checkpoint
+from lrlc.experiments.run import train
+from lrlc.experiments.run.convert import (
+    NothingToConvertError,
+    convert_model,
+    convert_model_layers,
+    convert_run,
+)
 from lrlc.models import build_model
-from lrlc.train import train
 
 from .test_cli import lrlc
 from .test_train import tiny
@@ -110,7 +115,7 @@ def test_convert_command_on_a_plain_conv_run_fails(tmp_path, capsys):
 
 
 def test_convert_command_converts_what_it_can_and_names_the_rest(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(convert_mod, "build_model", _mixed)
+    monkeypatch.setattr(records_mod, "build_model", _mixed)
     torch.manual_seed(0)
     run = tmp_path / "run"
     config = TrainConfig.from_preset("paper", dataset="mnist", model="lrlcall", rank=2, width=8)

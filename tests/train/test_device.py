@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from lrlc.cli import main
-from lrlc.device import resolve_device
-from lrlc.executors import LocalExecutor, RayExecutor
-from lrlc.train import train
+from lrlc.experiments.run import train
+from lrlc.experiments.run.device import resolve_device
+from lrlc.experiments.sweep import LocalExecutor, RayExecutor
 
 from .test_train import tiny
 

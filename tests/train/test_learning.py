@@ -11,9 +11,9 @@ import dataclasses
 import pytest
 import torch
 
-from lrlc.config import TrainConfig
+from lrlc.experiments.config import TrainConfig
+from lrlc.experiments.run import train
 from lrlc.layers import lrlc as lrlc_module
-from lrlc.train import train
 
 
 def side_task(split, n):

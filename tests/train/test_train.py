@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from lrlc import train as train_mod
-from lrlc.config import TrainConfig
-from lrlc.train import NonFiniteLossError, RunError, lr_at, train
+from lrlc.experiments.config import TrainConfig
+from lrlc.experiments.run import NonFiniteLossError, RunError, lr_at, train
+from lrlc.experiments.run import trainer as train_mod
 
 
 def tiny(**kw):

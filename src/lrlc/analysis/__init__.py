@@ -13,7 +13,7 @@ from .counts import (
     lrlc_macs,
     n_params,
 )
-from .figures import flops_vs_rank, plot_flops_vs_rank
+from .plots import flops_vs_rank, plot_flops_vs_rank
 
 __all__ = [
     "LayerCount",

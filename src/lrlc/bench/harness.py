@@ -29,33 +29,10 @@ from typing import Any
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from lrlc.experiments.machine import cpu_flags, cpu_model, cpu_native_bf16
+
 Step = Callable[[], None]
 MIB = 2**20
-
-
-def cpu_model() -> str:
-    """The 'model name' line of /proc/cpuinfo (or platform.processor() elsewhere)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def cpu_flags() -> list[str]:
-    """The SIMD flags that matter for the conv and matmul kernels (AVX-512, bf16, AMX)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = line.split(":", 1)[1].split()
-                    return sorted(f for f in flags if f.startswith(("avx512", "amx", "avx2")))
-    except OSError:
-        pass
-    return []
 
 
 def machine_info() -> dict[str, Any]:
@@ -67,7 +44,8 @@ def machine_info() -> dict[str, Any]:
         "interop_threads": torch.get_num_interop_threads(),
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "cpu_flags": cpu_flags(),
+        "cpu_flags": list(cpu_flags()),
+        "native_bf16": cpu_native_bf16(),
         "mkldnn": torch.backends.mkldnn.is_available(),
         "mkl": torch.backends.mkl.is_available(),
         # A load above the core count means other processes competed for the CPU.

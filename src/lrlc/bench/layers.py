@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
-from lrlc.runtime import keep_freed_memory
+from lrlc.experiments.run.memory import keep_freed_memory
 
 from .harness import MIB, Step, format_table, log, machine_info, measure_group, median
 

@@ -21,15 +21,15 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from lrlc.machine import (
+from lrlc.experiments.machine import (
     EMULATED_BF16_SLOWDOWN,
     ExecutionPlan,
     SpeedOptions,
     capabilities,
     plan_execution,
 )
+from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.models import build_model
-from lrlc.runtime import keep_freed_memory
 
 from .harness import format_table, log, machine_info, measure_group, median
 

@@ -1,10 +1,11 @@
 """The basis set of an LRLC layer: K filter banks applied as convolutions.
 
 Bases of one geometry (kernel size and dilation) are one convolution with K_g * C_out output
-channels, as in the paper's Algorithm 1 and the authors' code. A mixed basis set (the paper's
-section 3.2 and conclusion) runs one convolution per geometry. Its semantics are fixed by
-embedding every basis, centred, into one common dilation-1 kernel and using that kernel's
-padding, so that the basis set is always a (K, C_out, C_in, kh, kw) tensor.
+channels (`lrlc.functional.basis_responses`), as in the paper's Algorithm 1 and the authors'
+code. A mixed basis set (the paper's section 3.2 and conclusion) runs one convolution per
+geometry. Its semantics are fixed by embedding every basis, centred, into one common
+dilation-1 kernel and using that kernel's padding, so that the basis set is always a
+(K, C_out, C_in, kh, kw) tensor.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._checks import int_at_least, positive_pair
-from .functional import (
+from ..functional import basis_responses
+from ..functional._checks import int_at_least, positive_pair
+from ..functional._ops import (
     Padding4,
     Pair,
-    conv2d_padded,
     conv_output_size,
     effective_kernel,
     resolve_padding,
@@ -137,13 +138,14 @@ class BasisSet(nn.Module):
             nn.init.kaiming_uniform_(w, a=0.0)
 
     def forward(self, x: Tensor) -> Tensor:
-        n = x.shape[0]
+        """Responses O^(k) = I conv F^(k): (N, K, C_out, H_out, W_out), one convolution per
+        geometry."""
+        shape = (-1, self.out_channels, self.in_channels)
         parts = [
-            conv2d_padded(x, w, self.stride, pad, geo[1])
+            basis_responses(x, w.view(*shape, *geo[0]), self.stride, pad, geo[1])
             for w, pad, geo in zip(self.weights, self._group_padding, self.groups)
         ]
         out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-        out = out.view(n, self.rank, self.out_channels, *out.shape[-2:])
         if self._order is not None:
             out = out.index_select(1, self._order)
         return out

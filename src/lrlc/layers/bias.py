@@ -1,7 +1,8 @@
-"""The spatially varying bias of the LRLC paper (Eq. 5) as a module of its own.
+"""The spatially varying bias of the LRLC paper as a module of its own.
 
-Used after a convolution for the paper's "convolution + spatial bias" baseline, which equals
-an LRLC layer of rank 1.
+Eq. 5 (spatial bias) is computed in `lrlc.functional.spatial_bias`; this module holds b_row
+and b_col (no channel term) and adds them after a convolution for the paper's
+"convolution + spatial bias" baseline, which equals an LRLC layer of rank 1.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._checks import positive_pair
-from .functional import Pair, spatial_bias_map
+from ..functional import spatial_bias
+from ..functional._checks import positive_pair
+from ..functional._ops import Pair
 
 
 class SpatialBias(nn.Module):
@@ -31,9 +33,9 @@ class SpatialBias(nn.Module):
                 nn.init.zeros_(p)
 
     def bias_map(self) -> Tensor:
-        """(1, H, W): the bias shared by all channels."""
+        """(1, H, W): the bias shared by all channels, Eq. 5 without b_channel."""
         like = self.bias_row if self.bias_row is not None else self.bias_col
-        return spatial_bias_map(1, self.size, self.bias_row, self.bias_col, None, like)
+        return spatial_bias(1, self.size, self.bias_row, self.bias_col, None, like=like)
 
     def forward(self, x: Tensor) -> Tensor:
         if tuple(x.shape[-2:]) != self.size:

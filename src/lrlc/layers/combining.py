@@ -1,9 +1,15 @@
 """Combining logits of the LRLC layer, one small module per mode.
 
 Each module maps nothing (fixed modes) or the layer input (input-dependent mode) to the
-*unnormalised* combining logits ``w~`` of the paper (Eq. 3 and Eq. 6); the layer normalises
-them over the basis axis. Fixed modes return (K, H_out, W_out); the input-dependent mode
-returns (N, K, H_out, W_out).
+*unnormalised* combining logits ``w~`` of the paper; the layer normalises them over the basis
+axis (Eq. 4, `lrlc.functional.normalize_combining`). Fixed modes return (K, H_out, W_out);
+the input-dependent mode returns (N, K, H_out, W_out).
+
+- "factorized": Eq. 3 (factorised combining weights), computed in
+  `lrlc.functional.factorized_logits`
+- "row", "column": Eq. 3 with one term, `lrlc.functional.row_logits` / `column_logits`
+- "full": free logits, one per basis and position (no formula: the parameter itself)
+- "input_dependent": Eq. 6, w~ = g(I), the network g of supplementary B (this module)
 
 Paper: Elsayed et al., "Revisiting Spatial Invariance with Low-Rank Local Connectivity",
 ICML 2020, sections 3.2.1-3.2.2 and supplementary B.
@@ -17,8 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import int_at_least, positive_int, positive_pair
-from .functional import Pair
+from ..functional import column_logits, factorized_logits, row_logits
+from ..functional._checks import int_at_least, positive_int, positive_pair
+from ..functional._ops import Pair
 
 COMBINING_MODES = ("factorized", "full", "row", "column", "input_dependent")
 INITS = ("conv", "random")
@@ -75,11 +82,12 @@ class FactorizedLogits(FixedLogits):
         self.reset_parameters()
 
     def forward(self, x: Tensor | None = None) -> Tensor:
-        return self.alpha.unsqueeze(2) + self.beta.unsqueeze(1)
+        return factorized_logits(self.alpha, self.beta)
 
 
 class FullLogits(FixedLogits):
-    """One free logit per basis and position, K * H * W parameters: (K, H, W)."""
+    """One free logit per basis and position, K * H * W parameters, without Eq. 3's
+    factorisation: (K, H, W)."""
 
     def __init__(self, rank: int, output_size: Pair, init: str = "conv") -> None:
         super().__init__(rank, output_size, init)
@@ -99,7 +107,7 @@ class RowLogits(FixedLogits):
         self.reset_parameters()
 
     def forward(self, x: Tensor | None = None) -> Tensor:
-        return self.alpha.unsqueeze(2).expand(-1, -1, self.output_size[1])
+        return row_logits(self.alpha, self.output_size[1])
 
 
 class ColumnLogits(FixedLogits):
@@ -111,11 +119,12 @@ class ColumnLogits(FixedLogits):
         self.reset_parameters()
 
     def forward(self, x: Tensor | None = None) -> Tensor:
-        return self.beta.unsqueeze(1).expand(-1, self.output_size[0], -1)
+        return column_logits(self.beta, self.output_size[0])
 
 
 class InputDependentLogits(nn.Module):
-    """The network g of the paper's supplementary B: (N, C_in, H, W) -> (N, K, H_out, W_out).
+    """Eq. 6, w~ = g(I), with the network g of the paper's supplementary B:
+    (N, C_in, H, W) -> (N, K, H_out, W_out).
 
     1x1 projection to K channels (``x_lowd``); its global mean; depthwise 3x3 'valid' convs of
     ``x_lowd`` with dilations 1, 2, 4, 8, a dilation r kept only if r <= (min(H, W) - 1) // 2;

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ._checks import non_negative_pair, positive_int, positive_pair
+from ..functional._checks import non_negative_pair, positive_int, positive_pair
 
 
 def coordinate_channels(x: Tensor) -> Tensor:

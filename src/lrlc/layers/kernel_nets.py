@@ -22,7 +22,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._checks import int_at_least
+from ..functional._checks import int_at_least
 
 KERNEL_NETS = ("siren", "rff")
 

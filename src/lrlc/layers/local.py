@@ -1,7 +1,11 @@
 """Locally connected 2-D layer: a convolution whose filter bank differs at every position.
 
-The computation is `functional.locally_connected`, shared with the non-stationary layer; without
-autograd (inference) a faster row-by-row form with a cached re-laid-out weight is used.
+The product is `lrlc.functional.locally_connected2d` (its autograd form is shared with the
+non-stationary layer); without autograd (inference) the module runs the faster row-by-row form
+with a re-laid-out weight that it caches. An LRLC layer with fixed combining weights converts to
+this layer (`LowRankLocallyConnected2d.to_locally_connected`): its weight is Eq. 2 (per-position
+filter banks, `lrlc.functional.per_position_filters`) and its bias Eq. 5 (spatial bias,
+`lrlc.functional.spatial_bias`).
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._checks import positive_int, positive_pair
-from .functional import (
+from ..functional import locally_connected2d
+from ..functional._checks import positive_int, positive_pair
+from ..functional._ops import (
     Pair,
     check_input,
     conv_output_size,
-    locally_connected,
+    inference_dtype,
     locally_connected_inference,
     resolve_padding,
     tap_major,
@@ -76,7 +81,7 @@ class LocallyConnected2d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
         if torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad):
-            return locally_connected(
+            return locally_connected2d(
                 x, self.weight, self.bias, self.stride, self.padding, self.dilation
             )
         return locally_connected_inference(
@@ -86,9 +91,7 @@ class LocallyConnected2d(nn.Module):
     def _taps(self, x: Tensor) -> torch.Tensor:
         # Re-laying out the weight costs as much as a forward pass, so it is kept until the
         # weight changes (its version counter moves on any in-place update).
-        dtype = self.weight.dtype
-        if torch.is_autocast_enabled(x.device.type) and dtype == torch.float32:
-            dtype = torch.get_autocast_dtype(x.device.type)  # as the autograd path's bmm
+        dtype = inference_dtype(x, self.weight.dtype)  # under autocast as the autograd path
         key = (self.weight._version, self.weight.data_ptr(), dtype)
         if self._taps_cache is None or self._taps_cache[0] != key:
             self._taps_cache = (key, tap_major(self.weight.detach().to(dtype)))

@@ -4,10 +4,20 @@ Paper: Elsayed, Ramachandran, Shlens, Kornblith, "Revisiting Spatial Invariance 
 Local Connectivity", ICML 2020 (arXiv:2002.02959).
 
 At each output position (i, j) the layer applies the filter bank sum_k w[k, i, j] F^k, built
-from a basis set of K filter banks F^k and combining weights w normalised over k. It is
-computed as in the paper's Algorithm 1: the K banks as one convolution, then a weighted sum
-per position, then a spatially varying bias. K = 1 is a convolution plus the spatial bias;
-K = H_out * W_out with ``combining="full"`` can express any locally connected layer.
+from a basis set of K filter banks F^k and combining weights w normalised over k. The module
+holds the parameters; the formulas are the functions of `lrlc.functional`:
+
+- Eq. 2 (per-position filter banks), for `to_locally_connected`: `per_position_filters`
+- Eq. 3 (factorised combining logits): `factorized_logits`, called by the logits modules of
+  `combining.py`
+- Eq. 4 (normalisation over k), in `combining_weights`: `normalize_combining`
+- Eq. 5 (spatial bias), in `spatial_bias_map`: `spatial_bias`
+- Algorithm 1, in `forward`: the steps of `low_rank_locally_connected2d`, the K banks as one
+  convolution per kernel geometry (`BasisSet`, through `basis_responses`), then the weighted
+  sum per position (`combine_bases`), then the spatial bias.
+
+K = 1 is a convolution plus the spatial bias; K = H_out * W_out with ``combining="full"`` can
+express any locally connected layer.
 """
 
 from __future__ import annotations
@@ -17,17 +27,17 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._checks import positive_int, positive_pair
-from .basis import BasisSet, basis_geometries
-from .combining import COMBINING_MODES, make_combining
-from .functional import (
+from ..functional import (
     NORMALIZATIONS,
-    Pair,
-    check_input,
     combine_bases,
     normalize_combining,
-    spatial_bias_map,
+    per_position_filters,
+    spatial_bias,
 )
+from ..functional._checks import positive_int, positive_pair
+from ..functional._ops import Pair, check_input
+from .basis import BasisSet, basis_geometries
+from .combining import COMBINING_MODES, make_combining
 from .local import LocallyConnected2d
 
 SPATIAL_BIAS = (True, False, "row", "column")
@@ -139,7 +149,8 @@ class LowRankLocallyConnected2d(nn.Module):
 
     def combining_weights(self, x: Tensor | None = None) -> Tensor:
         """Normalised combining weights: (K, H_out, W_out), or (N, K, H_out, W_out) when
-        input-dependent (then `x`, the layer input, is required)."""
+        input-dependent (then `x`, the layer input, is required). The logits come from the
+        combiner (Eq. 3, or Eq. 6 when input-dependent), normalised over k by Eq. 4."""
         if self.input_dependent:
             if x is None:
                 raise ValueError("input-dependent combining weights need the layer input x")
@@ -147,32 +158,41 @@ class LowRankLocallyConnected2d(nn.Module):
         return normalize_combining(self.combiner(), self.normalize, dim=0)
 
     def spatial_bias_map(self) -> Tensor:
-        """B[c, i, j] = b_row[i] + b_col[j] + b_channel[c], zeros where disabled:
+        """Eq. 5, B[c, i, j] = b_row[i] + b_col[j] + b_channel[c], zeros where disabled:
         (C_out, H_out, W_out)."""
-        like = self.basis.weights[0]
-        return spatial_bias_map(
-            self.out_channels, self.output_size, self.bias_row, self.bias_col, self.bias, like
+        return spatial_bias(
+            self.out_channels,
+            self.output_size,
+            self.bias_row,
+            self.bias_col,
+            self.bias,
+            like=self.basis.weights[0],
         )
 
     def _has_bias(self) -> bool:
         return any(p is not None for p in (self.bias_row, self.bias_col, self.bias))
 
     def forward(self, x: Tensor) -> Tensor:
+        # Algorithm 1, step by step as `lrlc.functional.low_rank_locally_connected2d`, except
+        # that the convolution is the BasisSet's (one per kernel geometry for mixed bases),
+        # rank 1 with softmax skips the combine step, and `combine_bases` is looked up in this
+        # module, where tests/train/test_learning.py replaces it for its negative controls.
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
-        responses = self.basis(x)
+        responses = self.basis(x)  # O^(k) = I conv F^(k): (N, K, C_out, H_out, W_out)
         if self.rank == 1 and self.normalize == "softmax":
             # A softmax over one basis is exactly 1 whatever the logits: the layer is its
             # convolution plus the bias, and the logits get no gradient either way.
             out = responses[:, 0]
         else:
-            out = combine_bases(responses, self.combining_weights(x))
+            out = combine_bases(responses, self.combining_weights(x))  # sum_k W^(k) * O^(k)
         if self._has_bias():
-            out = out + self.spatial_bias_map().to(out.dtype)
+            out = out + self.spatial_bias_map().to(out.dtype)  # O + B
         return out
 
     @torch.no_grad()
     def to_locally_connected(self) -> LocallyConnected2d:
-        """An exact `LocallyConnected2d` with weight[i, j] = sum_k w[k, i, j] F^k."""
+        """An exact `LocallyConnected2d`: weight[i, j] = sum_k w[k, i, j] F^k (Eq. 2,
+        `per_position_filters`), bias the spatial bias map (Eq. 5)."""
         if self.input_dependent:
             raise ValueError(
                 "input-dependent combining weights change with every input, so the layer has "
@@ -192,8 +212,7 @@ class LowRankLocallyConnected2d(nn.Module):
         )
         ref = self.basis_filters()
         lc.to(device=ref.device, dtype=ref.dtype)
-        weights = self.combining_weights().to(ref.dtype)
-        lc.weight.copy_(torch.einsum("khw,koiab->hwoiab", weights, ref))
+        lc.weight.copy_(per_position_filters(self.combining_weights(), ref))
         lc.bias.copy_(self.spatial_bias_map())
         return lc
 

@@ -26,8 +26,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._checks import int_at_least, positive_int, positive_pair
-from .functional import (
+from ..functional._checks import int_at_least, positive_int, positive_pair
+from ..functional._ops import (
     Pair,
     check_input,
     conv2d_padded,

@@ -1,5 +1,42 @@
-"""Networks built from the layers: the paper's 3-layer nets."""
+"""Networks built from the layers: the paper's 3-layer nets and the layer kinds they place."""
 
-from .simple import SimpleNet, build_model, layer_kinds, model_names, paper_row, uses_rank
+from __future__ import annotations
 
-__all__ = ["SimpleNet", "build_model", "layer_kinds", "model_names", "paper_row", "uses_rank"]
+import warnings
+
+from .kinds import LAYER_KINDS, LayerKind, he_uniform_, register
+from .paper_net import (
+    PaperNet,
+    build_model,
+    depth_of,
+    layer_kinds,
+    layer_name,
+    model_names,
+    paper_row,
+    uses_rank,
+)
+
+__all__ = [
+    "LAYER_KINDS",
+    "LayerKind",
+    "PaperNet",
+    "build_model",
+    "depth_of",
+    "he_uniform_",
+    "layer_kinds",
+    "layer_name",
+    "model_names",
+    "paper_row",
+    "register",
+    "uses_rank",
+]
+
+
+def __getattr__(name: str):
+    # SimpleNet was the name of PaperNet until 0.2; kept for one release.
+    if name == "SimpleNet":
+        warnings.warn(
+            "lrlc.models.SimpleNet is now lrlc.models.PaperNet", DeprecationWarning, stacklevel=2
+        )
+        return PaperNet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -34,7 +34,7 @@ def git_commit() -> str:
         ).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
-        from . import __version__
+        from .. import __version__
 
         return f"unknown (not a git checkout; lrlc {__version__})"
 

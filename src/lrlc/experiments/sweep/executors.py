@@ -1,8 +1,8 @@
 """Where a sweep's runs execute: in this process, in N worker processes, or on Ray.
 
-Every executor trains each job with `lrlc.train.train` into the job's own run folder and calls
-`report(job, result, seconds, error)` as each run ends; a run that raises is reported with its
-error and the sweep goes on. KeyboardInterrupt stops everything; the trainer's per-epoch
+Every executor trains each job with `lrlc.experiments.run.train` into the job's own run folder
+and calls `report(job, result, seconds, error)` as each run ends; a run that raises is reported
+with its error and the sweep goes on. KeyboardInterrupt stops everything; the trainer's per-epoch
 checkpoints make the next invocation resume.
 
 Threads: PyTorch uses every core by default. N parallel runs on C cores each get C // N threads
@@ -23,12 +23,11 @@ from typing import Any
 
 import torch
 
-from .config import TrainConfig
-from .data import Dataset
-from .device import resolve_device
-from .machine import SpeedOptions
-from .sweep import DataLoader, Job
-from .train import train
+from ...data import Dataset
+from ..config import TrainConfig
+from ..machine import SpeedOptions
+from ..run import resolve_device, train
+from .grid import DataLoader, Job
 
 Report = Callable[[Job, "dict[str, Any] | None", float, "str | None"], None]
 

@@ -13,8 +13,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .models import paper_row
-from .tables import Stat, Table
+from ...models import paper_row
+from .render import Table
+from .stats import Stat
 
 Z = 2.0  # how many SEs of the difference make a verdict
 

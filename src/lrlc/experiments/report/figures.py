@@ -19,11 +19,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from torch import nn
 
-from .convert import load_run_model
-from .layers import LowRankLocallyConnected2d
-from .models import paper_row
-from .report import ModelSummary, RankStats, Setting
-from .train import CHECKPOINT
+from ...layers import LowRankLocallyConnected2d
+from ...models import depth_of, paper_row
+from ..records import CHECKPOINT, load_run_model
+from .results import ModelSummary, RankStats, Setting
 
 PLACEMENTS = ("1", "2", "3", "all")
 COLORS = {"1": "tab:blue", "2": "tab:orange", "3": "tab:green", "all": "tab:red"}
@@ -180,10 +179,10 @@ def combining_maps(summaries: dict[str, ModelSummary], setting: Setting, out: Pa
         run = min(runs, key=lambda r: r.config.seed)
         with torch.no_grad():
             maps = [
-                (int(name.split(".")[1]) // 3 + 1, m.combining_weights())
+                (depth_of(name), m.combining_weights())
                 for name, m in load_run_model(run.folder)[0].named_modules()
                 if _is_fixed_lrlc(m)
-            ]  # features.{3(d-1)} is the layer at depth d
+            ]
         why = "chosen on validation" if stats is s.chosen else "largest run; validation chose 1"
         title = f"Combining weights of {paper_row(model)}, rank {stats.rank} ({why})"
         paths.append(_plot_maps(maps, setting, title, out / f"combining_{model}.png"))

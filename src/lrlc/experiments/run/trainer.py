@@ -20,19 +20,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checkpoint import load_checkpoint, save_checkpoint, write_json, write_text
-from .config import TrainConfig
-from .data import Dataset, load_dataset
+from ...data import Dataset, load_dataset
+from ...models import build_model
+from ..config import TrainConfig
+from ..files import load_checkpoint, save_checkpoint, write_json, write_text
+from ..machine import ExecutionPlan, SpeedOptions, plan_execution
+from ..progress import EpochProgress, warn
+from ..provenance import environment, git_commit
+from ..records import CHECKPOINT, METRICS, RESULT, finished_result
 from .device import describe_device, resolve_device
-from .machine import ExecutionPlan, SpeedOptions, plan_execution
-from .models import build_model
-from .progress import Progress, warn
-from .provenance import environment, git_commit
-from .runtime import keep_freed_memory
-
-CHECKPOINT = "checkpoint.pt"
-RESULT = "result.json"
-METRICS = "metrics.jsonl"
+from .memory import keep_freed_memory
 
 
 class RunError(RuntimeError):
@@ -102,25 +99,6 @@ def _prepare_out_dir(out: Path) -> bool:
             "choose another --out or fix its permissions"
         ) from err
     return created
-
-
-def _finished_result(out: Path, config: TrainConfig) -> dict[str, Any] | None:
-    """The finished result of exactly this config in `out`, if there is one.
-
-    A torn result.json (a crash of another tool mid-write, a disk that filled up) is named in a
-    warning and the run is trained again; the new result replaces it atomically.
-    """
-    path = out / RESULT
-    if not path.exists():
-        return None
-    try:
-        done = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        warn(f"{path} is unreadable ({err}); the run is trained again")
-        return None
-    if isinstance(done, dict) and not config.differences(done.get("config", {})):
-        return done
-    return None
 
 
 def _load_resume(out: Path, config: TrainConfig, fingerprint: str) -> dict[str, Any] | None:
@@ -233,7 +211,7 @@ def _prepare(config: TrainConfig, out: Path, data: Dataset, plan: ExecutionPlan)
 
 
 def _train_epoch(run: _Run, epoch: int, step_fn: nn.Module, images: Tensor, labels: Tensor,
-                 bar: Progress) -> dict[str, Any]:  # fmt: skip
+                 bar: EpochProgress) -> dict[str, Any]:  # fmt: skip
     """One pass over the training split; returns the epoch's training metrics."""
     config, plan = run.config, run.plan
     n = len(labels)
@@ -325,7 +303,7 @@ def train(
     created = _prepare_out_dir(out)
     git_commit()  # pin the code version this process runs before any time passes
     keep_freed_memory()
-    done = _finished_result(out, config)
+    done = finished_result(out, config)
     if done is not None:
         return done
     if data is None:
@@ -340,7 +318,7 @@ def train(
     run = _prepare(config, out, data, plan)
     step_fn = torch.compile(run.model) if run.plan.compile else run.model
     images, labels = (t.to(dev) for t in data.train)  # the training split stays on the device
-    bar = Progress(config.epochs, math.ceil(len(labels) / config.batch_size), progress)
+    bar = EpochProgress(config.epochs, math.ceil(len(labels) / config.batch_size), progress)
     for epoch in range(run.start_epoch, config.epochs):
         t0 = time.perf_counter()
         row = {"epoch": epoch + 1, **_train_epoch(run, epoch, step_fn, images, labels, bar)}

@@ -2,36 +2,30 @@
 
 Three 3x3 'valid' layers of 64 channels, each followed by BatchNorm and ReLU, then global
 average pooling and a linear head (Elsayed et al. 2020, section 4). A variant swaps the layer
-at one depth (suffix 1, 2, 3) or at all depths (suffix "all") for another kind.
+at one depth (suffix 1, 2, 3) or at all depths (suffix "all") for another kind of layer
+(`lrlc.models.kinds`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from torch import Tensor, nn
 
-from ..layers import (
-    CoordConv2d,
-    LocallyConnected2d,
-    LowRankLocallyConnected2d,
-    NonStationaryConv2d,
-    SpatialBias,
-)
+from ..layers import NonStationaryConv2d
+from .kinds import check_options, get_kind
 
 DEPTH = 3
-# model family -> (layer kind, the paper's row label)
-FAMILIES: dict[str, tuple[str, str]] = {
-    "conv_sb": ("conv_sb", "CONVOLUTION + SPATIAL BIAS"),
-    "lrlc": ("lrlc", "LRLC"),
-    "lc": ("lc", "LOCALLY CONNECTED"),
-    "wide": ("wide", "WIDE CONVOLUTION"),
-    "ns": ("ns", "NON-STATIONARY FILTERS"),
-}
 _ORDINAL = {"1": "1ST LAYER", "2": "2ND LAYER", "3": "3RD LAYER", "all": "ALL LAYERS"}
 _PLACED = re.compile(r"^(conv_sb|lrlc|lc|wide|ns)(1|2|3|all)(_id)?$")
+# Models that are not one kind placed at some depths: (kinds, the paper's row label).
+_WHOLE = {
+    "conv": (["conv"] * DEPTH, "CONVOLUTION"),
+    "conv_fc": (["conv"] * DEPTH, "CONVOLUTION (FC)"),
+    "coordconv": (["coordconv"] + ["conv"] * (DEPTH - 1), "COORDCONV"),
+}
 
 
 def model_names() -> list[str]:
@@ -47,38 +41,41 @@ def model_names() -> list[str]:
     return names
 
 
-def paper_row(name: str) -> str:
-    """The paper's table row for a model name, e.g. lrlc3_id -> 'LRLC (3RD LAYER & INPUT
-    DEPENDENT WEIGHTS)'."""
-    if name == "conv":
-        return "CONVOLUTION"
-    if name == "conv_fc":
-        return "CONVOLUTION (FC)"
-    if name == "coordconv":
-        return "COORDCONV"
+def _parse(name: str) -> tuple[str, str, bool]:
     m = _PLACED.match(name)
     if not m:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(model_names())}")
-    family, place, dependent = m.groups()
-    label = _ORDINAL[place] + (" & INPUT DEPENDENT WEIGHTS" if dependent else "")
-    return f"{FAMILIES[family][1]} ({label})"
-
-
-def layer_kinds(name: str) -> list[str]:
-    """The kind of each of the three layers, e.g. lrlc3 -> ['conv', 'conv', 'lrlc']."""
-    paper_row(name)  # validates the name
-    if name in ("conv", "conv_fc"):
-        return ["conv"] * DEPTH
-    if name == "coordconv":
-        return ["coordconv"] + ["conv"] * (DEPTH - 1)
-    family, place, dependent = _PLACED.match(name).groups()  # type: ignore[union-attr]
+    family, place, dependent = m.groups()  # the family is the name of the layer kind
     if dependent and family != "lrlc":
         raise ValueError(f"only LRLC models have an input-dependent variant, got {name!r}")
     if dependent and place == "all":
         raise ValueError("lrlcall_id is not one of the paper's models")
+    return family, place, bool(dependent)
+
+
+def paper_row(name: str) -> str:
+    """The paper's table row for a model name, e.g. lrlc3_id -> 'LRLC (3RD LAYER & INPUT
+    DEPENDENT WEIGHTS)'."""
+    if name in _WHOLE:
+        return _WHOLE[name][1]
+    family, place, dependent = _parse(name)
+    label = _ORDINAL[place] + (" & INPUT DEPENDENT WEIGHTS" if dependent else "")
+    return f"{get_kind(family).label} ({label})"
+
+
+def layer_kinds(name: str) -> list[str]:
+    """The kind of each of the three layers, e.g. lrlc3 -> ['conv', 'conv', 'lrlc']."""
+    if name in _WHOLE:
+        return list(_WHOLE[name][0])
+    family, place, dependent = _parse(name)
     kind = family + ("_id" if dependent else "")
     depths = range(DEPTH) if place == "all" else [int(place) - 1]
     return [kind if d in depths else "conv" for d in range(DEPTH)]
+
+
+def uses_rank(name: str) -> bool:
+    """Whether `rank` changes the model (LRLC ranks, wide-conv widths)."""
+    return any(get_kind(k).uses_rank for k in layer_kinds(name))
 
 
 def wide_width(rank: int, c_in: int, c_out: int, last: bool) -> int:
@@ -92,50 +89,25 @@ def wide_width(rank: int, c_in: int, c_out: int, last: bool) -> int:
     return int((rank * c_in + c_out) / (c_in + c_out) * c_out)
 
 
-def he_uniform_(conv: nn.Conv2d) -> nn.Conv2d:
-    """Re-draw a convolution's kernel He-uniform on fan_in, as the LRLC bases and LC filters.
+def layer_name(depth: int) -> str:
+    """The module name of the spatial layer at `depth` (1-based) in a PaperNet's state dict.
 
-    The authors give every layer kind the same kernel initializer; PyTorch's default conv init
-    is sqrt(6) times narrower, which under Adam changes how fast a layer learns, so the
-    convolution baselines would differ from a rank-1 LRLC by their init alone.
+    `features` holds [layer, BatchNorm, ReLU] per depth, so depth d is `features.{3(d-1)}`.
     """
-    nn.init.kaiming_uniform_(conv.weight, a=0.0)
-    return conv
+    return f"features.{3 * (depth - 1)}"
 
 
-def _layer(
-    kind: str,
-    c_in: int,
-    c_out: int,
-    size: tuple[int, int],
-    rank: int,
-    layer_kwargs: dict[str, Any],
-) -> nn.Module:
-    """One layer of the network; channel bias off where BatchNorm follows (as the authors)."""
-    if kind in ("conv", "wide"):
-        return he_uniform_(nn.Conv2d(c_in, c_out, 3, bias=False))
-    if kind == "coordconv":
-        layer = CoordConv2d(c_in, c_out, 3, bias=False)
-        he_uniform_(layer.conv)
-        return layer
-    if kind == "conv_sb":
-        conv = he_uniform_(nn.Conv2d(c_in, c_out, 3, bias=False))
-        return nn.Sequential(conv, SpatialBias((size[0] - 2, size[1] - 2)))
-    if kind in ("lrlc", "lrlc_id"):
-        kw = dict(layer_kwargs)
-        if kind == "lrlc_id":
-            kw["combining"] = "input_dependent"
-        return LowRankLocallyConnected2d(
-            c_in, c_out, 3, input_size=size, rank=rank, bias=False, **kw
-        )
-    if kind == "lc":
-        return LocallyConnected2d(c_in, c_out, 3, input_size=size, bias=True)
-    if kind == "ns":
-        return NonStationaryConv2d(c_in, c_out, 3, input_size=size, bias=False, **layer_kwargs)
-    raise ValueError(f"unknown layer kind {kind!r}")
+def depth_of(module_name: str) -> int | None:
+    """The depth (1-based) of a spatial layer from its module or parameter name
+    ('features.6' or 'features.6.omega_1' -> 3), or None if it names no spatial layer."""
+    parts = module_name.split(".")
+    if len(parts) < 2 or parts[0] != "features" or not parts[1].isdigit():
+        return None
+    index = int(parts[1])
+    return index // 3 + 1 if index % 3 == 0 else None
 
 
-class SimpleNet(nn.Module):
+class PaperNet(nn.Module):
     """(N, C, H, W) -> logits (N, num_classes)."""
 
     def __init__(
@@ -146,15 +118,17 @@ class SimpleNet(nn.Module):
         width: int = 64,
         rank: int = 1,
         flatten_head: bool = False,
-        layer_kwargs: dict[str, Any] | None = None,
+        layer_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         c, h, w = input_shape
         layers: list[nn.Module] = []
-        for depth, kind in enumerate(kinds):
+        for depth, name in enumerate(kinds):
+            kind = get_kind(name)
             last = depth == len(kinds) - 1
-            c_out = wide_width(rank, c, width, last) if kind == "wide" else width
-            layers.append(_layer(kind, c, c_out, (h, w), rank, layer_kwargs or {}))
+            c_out = wide_width(rank, c, width, last) if name == "wide" else width
+            options = kind.make_options(layer_kwargs or {})
+            layers.append(kind.build(c, c_out, (h, w), rank, options))
             layers.append(nn.BatchNorm2d(c_out, eps=1e-5, momentum=0.1))
             layers.append(nn.ReLU(inplace=True))
             c, h, w = c_out, h - 2, w - 2
@@ -185,17 +159,20 @@ def build_model(
     num_classes: int = 10,
     rank: int = 1,
     width: int = 64,
-    layer_kwargs: dict[str, Any] | None = None,
-) -> SimpleNet:
+    layer_kwargs: Mapping[str, Any] | None = None,
+) -> PaperNet:
     """The network for a model name of the paper's tables (see `model_names()`).
 
     `rank` is the LRLC rank for lrlc* models and the widening factor K for wide* models; other
-    models ignore it. `layer_kwargs` go to the LRLC (or non-stationary) layers.
+    models ignore it. `layer_kwargs` are layer options (`lrlc.models.kinds`): each must be one
+    that a layer kind of this model takes, else a ValueError says which kinds take it.
     """
-    if not isinstance(rank, int) or rank < 1:
+    if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
         raise ValueError(f"rank must be an integer >= 1, got {rank!r}")
-    return SimpleNet(
-        layer_kinds(name),
+    kinds = layer_kinds(name)
+    check_options(kinds, layer_kwargs or {}, name)
+    return PaperNet(
+        kinds,
         input_shape=input_shape,
         num_classes=num_classes,
         width=width,
@@ -203,8 +180,3 @@ def build_model(
         flatten_head=name == "conv_fc",
         layer_kwargs=layer_kwargs,
     )
-
-
-def uses_rank(name: str) -> bool:
-    """Whether `rank` changes the model (LRLC ranks, wide-conv widths)."""
-    return name.startswith(("lrlc", "wide"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..models import build_model
+from ..models import build_model, layer_name
 from .counts import LayerCount, count_model
 
 
@@ -23,8 +23,7 @@ def flops_vs_rank(
 
     def layer_row(name: str, rank: int) -> LayerCount:
         model = build_model(name, input_shape=input_shape, rank=rank)
-        # features = [layer, BatchNorm, ReLU] * depth: the layer of depth d is features.{3d-3}
-        prefix = f"features.{3 * (layer - 1)}"
+        prefix = layer_name(layer)
         rows = [
             r
             for r in count_model(model, input_shape)

@@ -1,10 +1,13 @@
-"""What a run shows while it trains: a bar on a terminal, plain lines in a log, warnings."""
+"""What runs and sweeps show while they train: a bar on a terminal, plain lines in a log,
+one line per finished run of a sweep, and warnings. The one place that prints progress."""
 
 from __future__ import annotations
 
 import sys
 import time
 from typing import Any
+
+from ..models import uses_rank
 
 # In a log (no terminal) a long epoch still shows signs of life this often.
 LOG_EVERY_S = 30.0
@@ -15,7 +18,7 @@ def warn(message: str) -> None:
     print(f"lrlc: warning: {message}", file=sys.stderr, flush=True)
 
 
-class Progress:
+class EpochProgress:
     """A tqdm bar per epoch on a terminal; in a log, a line every LOG_EVERY_S seconds within
     an epoch and one line per epoch, so that a slow epoch never looks like a hang."""
 
@@ -66,5 +69,40 @@ class Progress:
             f"{row['epoch_time_s']:.1f}s (evaluation {row['eval_time_s']:.1f}s)  "
             f"ETA {eta_s / 60:.1f} min",
             file=sys.stderr if self.tty else sys.stdout,
+            flush=True,
+        )
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    return f"{h}h{rem // 60:02d}m" if h else f"{rem // 60}m{rem % 60:02d}s"
+
+
+class SweepProgress:
+    """'[done/total] ... ETA' lines; the ETA uses this session's wall time per finished run."""
+
+    def __init__(self, total: int, done: int, pending: int) -> None:
+        self.total, self.done, self.pending = total, done, pending
+        self.ran, self.failed = 0, []
+        self.t0 = time.monotonic()
+
+    def __call__(self, job: Any, result: dict | None, seconds: float, error: str | None) -> None:
+        c = job.config
+        self.ran += 1
+        rank = f" rank {c.rank}" if uses_rank(c.model) else ""
+        what = f"{c.model}{rank} seed {c.seed}"
+        if error is None:
+            self.done += 1
+            m = result["metrics"]
+            outcome = f"val {m['val_acc']:.2f} test {m['test_acc']:.2f}"
+        else:
+            self.failed.append((job, error))
+            outcome = f"FAILED: {error}"
+        left = self.pending - self.ran
+        eta = (time.monotonic() - self.t0) / self.ran * left
+        print(
+            f"[{self.done}/{self.total}] {what}: {outcome} ({seconds:.0f}s)  "
+            f"{left} to go, ETA {_fmt_duration(eta)}",
             flush=True,
         )

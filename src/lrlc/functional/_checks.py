@@ -1,4 +1,4 @@
-"""Validators for layer constructor arguments, shared so that every layer words errors alike.
+"""Validators for layer constructor and functional arguments, so that all word errors alike.
 
 A bad size, stride or channel count would otherwise surface later and far from its cause: a
 ZeroDivisionError in the shape arithmetic, a negative dimension in `torch.empty`, or a layer

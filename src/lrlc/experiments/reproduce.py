@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..models import model_names, uses_rank
 from .config import TrainConfig
-from .models import model_names, uses_rank
+from .report import ReportError, summary_markdown, write_report
 from .sweep import DataLoader, SweepGrid, run_sweep
 
 
@@ -160,8 +161,6 @@ def reproduce(
     A sweep with failed runs does not stop the others; the reports use the runs that finished,
     and a RuntimeError lists the failures at the end. Returns the report folder.
     """
-    from .report import ReportError, summary_markdown, write_report
-
     p = preset if isinstance(preset, Preset) else get_preset(preset)
     out = Path(out)
     print(f"reproduce '{p.name}': {p.description}; {p.n_runs()} runs in {len(p.sweeps)} sweeps")

@@ -1,0 +1,96 @@
+"""What a run folder and a sweep folder hold, and reading them back.
+
+A run folder (`lrlc train --out DIR`, or `SWEEP/runs/<run id>/` in a sweep) holds
+`checkpoint.pt` (weights, optimizer and history, rewritten each epoch), `metrics.jsonl` (one
+line per epoch) and, once finished, `result.json` (config, provenance, metrics). The trainer
+writes them (`lrlc.experiments.run`); sweeps, reports and the converter read them here, so no
+reader depends on the trainer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from ..data import DATASETS
+from ..models import build_model
+from .config import TrainConfig
+from .files import load_checkpoint
+from .progress import warn
+
+CHECKPOINT = "checkpoint.pt"
+RESULT = "result.json"
+METRICS = "metrics.jsonl"
+RUNS = "runs"  # a sweep folder's folder of run folders
+SWEEP_JSON = "sweep.json"
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """A result.json as a dict; ValueError naming the file if it is torn or not a record."""
+    try:
+        result = json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is unreadable ({err})") from err
+    if not isinstance(result, dict) or "config" not in result:
+        raise ValueError(f"{path} is not a run record (no config)")
+    return result
+
+
+def finished_result(folder: Path, config: TrainConfig) -> dict[str, Any] | None:
+    """The finished result of exactly `config` in a run folder, else None.
+
+    A torn result.json (a crash mid-write elsewhere, a full disk) is named in a warning and
+    counts as unfinished, so the run is trained again and its new record replaces it.
+    """
+    path = Path(folder) / RESULT
+    if not path.exists():
+        return None
+    try:
+        done = read_result(path)
+    except (OSError, ValueError) as err:
+        warn(f"{err}; the run is trained again")
+        return None
+    return None if config.differences(done["config"]) else done
+
+
+def iter_results(
+    sweep_dir: str | Path, skipped: list[Path] | None = None
+) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """(run folder, result.json contents) for every finished run of a sweep folder.
+
+    A record that cannot be read is named in a warning and left out, and its path appended
+    to `skipped`; rerunning the sweep retrains such a run.
+    """
+    for path in sorted(Path(sweep_dir).glob(f"{RUNS}/*/{RESULT}")):
+        try:
+            result = read_result(path)
+        except (OSError, ValueError) as err:
+            warn(f"skipping {err}; rerun the sweep to retrain it")
+            if skipped is not None:
+                skipped.append(path)
+            continue
+        yield path.parent, result
+
+
+def load_run_model(run_dir: str | Path) -> tuple[nn.Module, TrainConfig]:
+    """The network of a run folder with the weights of its last checkpoint, in eval mode."""
+    path = Path(run_dir) / CHECKPOINT
+    if not path.exists():
+        raise FileNotFoundError(f"no {CHECKPOINT} in {run_dir}: is it a run folder of lrlc train?")
+    state = load_checkpoint(path)
+    if not isinstance(state, dict) or not {"config", "model"} <= state.keys():
+        raise RuntimeError(
+            f"{path} holds no config and model weights: it was not written by lrlc train"
+        )
+    config = TrainConfig.from_dict(state["config"])
+    spec = DATASETS[config.dataset]
+    model = build_model(
+        config.model, spec.input_shape, spec.num_classes, config.rank, config.width,
+        layer_kwargs=config.layer_kwargs,
+    )  # fmt: skip
+    model.load_state_dict(state["model"])
+    return model.eval(), config

@@ -1,0 +1,62 @@
+"""`lrlc report`: one sweep folder's tables (md, tex, csv) and figures (png)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+from .claims import claims_table
+from .figures import write_figures
+from .paper import paper_numbers
+from .render import to_csv, to_latex, to_markdown
+from .results import check_setting, load_runs, summarize
+from .tables import build_tables, relaxation_table
+
+
+def summary_markdown(sweep_dir: str | Path, allow_mixed_precision: bool = False) -> str:
+    """The all-models table of one sweep as Markdown, for printing after a run."""
+    runs = load_runs(sweep_dir, skipped=[])
+    tables = build_tables(summarize(runs), check_setting(runs, allow_mixed_precision))
+    return to_markdown([t for t in tables if t.key == "all_models"])
+
+
+def write_report(
+    sweep_dir: str | Path,
+    out_dir: str | Path | None = None,
+    formats: Sequence[str] = ("md", "tex", "csv"),
+    figures: bool = True,
+    allow_mixed_precision: bool = False,
+) -> list[Path]:
+    """Tables (and figures) of one sweep folder into `out_dir` (default sweep_dir/report)."""
+    unknown = set(formats) - {"md", "tex", "csv"}
+    if unknown:
+        raise ValueError(f"unknown report formats {sorted(unknown)}; use md, tex, csv")
+    skipped: list[Path] = []
+    runs = load_runs(sweep_dir, skipped)
+    setting = check_setting(runs, allow_mixed_precision)
+    setting = dataclasses.replace(setting, skipped=len(skipped))
+    summaries = summarize(runs)
+    tables = build_tables(summaries, setting)
+    relax = relaxation_table(summaries, setting)
+    tables += [relax] if relax is not None else []
+    claims = claims_table(
+        {m: s.chosen.test for m, s in summaries.items()},
+        translated=setting.translate > 0,
+        caption=setting.caption(),
+        paper=paper_numbers(setting.paper_column),
+    )
+    tables += [claims] if claims is not None else []
+    out = Path(out_dir) if out_dir is not None else Path(sweep_dir) / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    texts: dict[str, str] = {}
+    if "md" in formats:
+        texts["report.md"] = to_markdown(tables, f"Results: {setting.name}")
+    texts.update({"report.tex": to_latex(tables)} if "tex" in formats else {})
+    texts.update({f"{t.key}.csv": to_csv(t) for t in tables} if "csv" in formats else {})
+    written = [out / name for name in texts]
+    for path, text in zip(written, texts.values()):
+        path.write_text(text)
+    if figures:
+        written += write_figures(summaries, setting, out)
+    return written

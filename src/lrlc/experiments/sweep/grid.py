@@ -1,0 +1,125 @@
+"""A sweep's grid: models x ranks x seeds on one base configuration, one folder per run."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...data import Dataset
+from ...models import layer_kinds, model_names, uses_rank
+from ...models.kinds import check_options, options_for
+from ..config import TrainConfig
+from ..records import RUNS, finished_result
+from ..run import load_run_data
+
+# Fields a grid varies; every other TrainConfig field is shared by all runs of a sweep.
+GRID_FIELDS = ("model", "rank", "seed")
+
+DataLoader = Callable[[TrainConfig], Dataset]
+
+
+def parse_int_list(text: str) -> list[int]:
+    """'0-9' -> [0..9], '0,2,5' -> [0, 2, 5], '0-2,7' -> [0, 1, 2, 7] (duplicates dropped)."""
+    values: list[int] = []
+    for part in (p.strip() for p in str(text).split(",")):
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            chunk = range(int(lo), int(hi) + 1) if sep else [int(part)]
+        except ValueError:
+            raise ValueError(f"not a number or range: {part!r} (in {text!r})") from None
+        if sep and int(hi) < int(lo):
+            raise ValueError(f"empty range {part!r}: write low-high, e.g. 0-9")
+        values += [v for v in chunk if v not in values]
+    if not values:
+        raise ValueError(f"no values in {text!r}")
+    return values
+
+
+def parse_models(text: str) -> list[str]:
+    """Comma-separated model names; 'all' = every model, 'paper' = the paper's models."""
+    names: list[str] = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        if part == "all":
+            chosen = model_names()
+        elif part == "paper":
+            chosen = [m for m in model_names() if not m.startswith("ns")]
+        elif part in model_names():
+            chosen = [part]
+        else:
+            raise ValueError(f"unknown model {part!r}; known: {', '.join(model_names())}")
+        names += [m for m in chosen if m not in names]
+    if not names:
+        raise ValueError("no models given")
+    return names
+
+
+@dataclass
+class SweepGrid:
+    """Every combination of models x ranks x seeds on one shared base configuration.
+
+    Ranks apply only to models where `uses_rank(model)`; the others run once per seed. Layer
+    options of the base apply to the models whose layers take them.
+    """
+
+    base: TrainConfig
+    models: list[str]
+    ranks: list[int]
+    seeds: list[int]
+
+    def configs(self) -> list[TrainConfig]:
+        # Seeds outermost: a sweep stopped early still has every model at the first seeds,
+        # which is a usable (if noisier) comparison, rather than all seeds of a few models.
+        out = []
+        for seed in self.seeds:
+            for model in self.models:
+                options = options_for(layer_kinds(model), self.base.layer_kwargs)
+                for rank in self.ranks if uses_rank(model) else [1]:
+                    out.append(
+                        dataclasses.replace(
+                            self.base, model=model, rank=rank, seed=seed, layer_kwargs=options
+                        )
+                    )
+        return out
+
+    def check(self) -> None:
+        """A ValueError for a layer option that no model of the grid takes (each option
+        reaches only the models whose layers take it)."""
+        kinds = [k for m in self.models for k in layer_kinds(m)]
+        check_options(kinds, self.base.layer_kwargs, "+".join(self.models))
+
+    def to_dict(self) -> dict[str, Any]:
+        shared = {k: v for k, v in self.base.to_dict().items() if k not in GRID_FIELDS}
+        return {"base": shared, "models": self.models, "ranks": self.ranks, "seeds": self.seeds}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One configuration and the folder it trains in."""
+
+    config: TrainConfig
+    run_dir: Path
+
+
+def run_dir(sweep_dir: str | Path, config: TrainConfig) -> Path:
+    """The folder of one run inside a sweep folder."""
+    return Path(sweep_dir) / RUNS / config.run_id()
+
+
+def is_complete(folder: Path, config: TrainConfig) -> bool:
+    """True if `folder` holds the finished result of exactly this configuration."""
+    return finished_result(folder, config) is not None
+
+
+@dataclass
+class DatasetLoader:
+    """A picklable loader (worker processes and Ray tasks need one)."""
+
+    data_dir: str | None = None
+
+    def __call__(self, config: TrainConfig) -> Dataset:
+        return load_run_data(config, self.data_dir)

@@ -1,0 +1,46 @@
+"""The LRLC layer's formulas as plain functions, as `torch.nn.functional` is to `torch.nn`.
+
+Paper: Elsayed, Ramachandran, Shlens, Kornblith, "Revisiting Spatial Invariance with Low-Rank
+Local Connectivity", ICML 2020, section 3.2 (equation numbers are the paper's). The modules of
+`lrlc.layers` hold the parameters and call these functions; nothing here holds state, and
+nothing here imports `lrlc.layers`.
+
+- `per_position_filters`: Eq. 2, F^(i,j) = sum_k w_ij^(k) F^(k)
+- `factorized_logits`: Eq. 3, w~_ij^(k) = alpha_i^(k) + beta_j^(k) (one-term variants:
+  `row_logits`, `column_logits`)
+- `normalize_combining`: Eq. 4, softmax over the K bases (or L2 norm, or none)
+- `spatial_bias`: Eq. 5, B[c, i, j] = b_row[i] + b_col[j] + b_channel[c]
+- `low_rank_locally_connected2d`: Algorithm 1, the whole layer; its steps are
+  `basis_responses` (O^(k) = I conv F^(k)) and `combine_bases` (O = sum_k W^(k) * O^(k))
+- `locally_connected2d`: the locally connected product an LRLC layer converts to
+
+Shapes follow PyTorch: images (N, C, H, W), a basis set (K, C_out, C_in, kh, kw), combining
+weights on the output grid, (K, H_out, W_out), or (N, K, H_out, W_out) when input-dependent
+(the paper's Eq. 6, computed by `lrlc.layers.InputDependentLogits`).
+"""
+
+from ._equations import (
+    NORMALIZATIONS,
+    column_logits,
+    factorized_logits,
+    normalize_combining,
+    per_position_filters,
+    row_logits,
+    spatial_bias,
+)
+from ._layers import basis_responses, locally_connected2d, low_rank_locally_connected2d
+from ._ops import combine_bases
+
+__all__ = [
+    "NORMALIZATIONS",
+    "basis_responses",
+    "column_logits",
+    "combine_bases",
+    "factorized_logits",
+    "locally_connected2d",
+    "low_rank_locally_connected2d",
+    "normalize_combining",
+    "per_position_filters",
+    "row_logits",
+    "spatial_bias",
+]

@@ -1,0 +1,171 @@
+"""Whole layers as functions (public through `lrlc.functional`): the LRLC layer by the paper's
+Algorithm 1, its steps, and the locally connected product it converts to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from ._checks import positive_pair
+from ._equations import check_bases
+from ._ops import (
+    Padding4,
+    Pair,
+    combine_bases,
+    conv2d_padded,
+    conv_output_size,
+    inference_dtype,
+    locally_connected,
+    locally_connected_inference,
+    resolve_padding,
+    tap_major,
+)
+
+PaddingArg = int | Sequence[int] | str
+
+
+def basis_responses(
+    x: Tensor,
+    bases: Tensor,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
+    """Algorithm 1, its convolution: O^(k) = I conv F^(k) for all k, as ONE convolution with
+    K * C_out output channels.
+
+    Args:
+        x: I, (N, C_in, H, W).
+        bases: the basis set F^(1..K), (K, C_out, C_in, kh, kw).
+        stride, padding, dilation: as in `low_rank_locally_connected2d`.
+
+    Returns:
+        (N, K, C_out, H_out, W_out).
+    """
+    check_bases(bases)
+    check_image(x, bases.shape[2], "basis_responses")
+    k, c_out = bases.shape[:2]
+    stride = positive_pair(stride, "stride")
+    dilation = positive_pair(dilation, "dilation")
+    pad = padding4(padding, x.shape[-2:], bases.shape[-2:], stride, dilation)
+    out = conv2d_padded(x, bases.reshape(k * c_out, *bases.shape[2:]), stride, pad, dilation)
+    return out.view(x.shape[0], k, c_out, *out.shape[-2:])
+
+
+def low_rank_locally_connected2d(
+    x: Tensor,
+    bases: Tensor,
+    weights: Tensor,
+    bias_map: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
+    """Algorithm 1, the LRLC layer as one function (the analogue of `F.conv2d`).
+
+    y[n, :, i, j] = F^(i,j) patch(x[n], i, j) + B[:, i, j], with F^(i,j) of Eq. 2, computed
+    as the paper does, without forming any F^(i,j): O^(k) = I conv F^(k) as one convolution
+    with K * C_out outputs (`basis_responses`); O = sum_k W^(k) * O^(k) (`combine_bases`, a
+    custom autograd Function that holds no (N, K, C_out, H, W) temporary); O = O + B.
+
+    Args:
+        x: I, (N, C_in, H, W).
+        bases: the basis set F^(1..K), (K, C_out, C_in, kh, kw).
+        weights: combining weights, already normalised (Eq. 3 and 4): (K, H_out, W_out), or
+            (N, K, H_out, W_out) per example (input-dependent, section 3.2.2).
+        bias_map: B of Eq. 5, (C_out, H_out, W_out) (see `spatial_bias`), or None.
+        stride, padding, dilation: as `F.conv2d`; padding may also be "same" (TensorFlow's,
+            also with stride > 1), "valid" or (left, right, top, bottom).
+
+    Returns:
+        (N, C_out, H_out, W_out).
+
+    A mixed basis set (kernel sizes or dilations differing per basis, section 3.2) is left
+    to `lrlc.layers.LowRankLocallyConnected2d`, which runs one convolution per geometry.
+    It can still be passed here as that module's `basis_filters()` (every basis embedded,
+    centred, in one dilation-1 kernel) with dilation 1 and the module's `padding`: the same
+    output, at the cost of convolving with the common kernel.
+    """
+    responses = basis_responses(x, bases, stride, padding, dilation)
+    n, k, _, h, w = responses.shape
+    ok = weights.dim() in (3, 4) and tuple(weights.shape[-3:]) == (k, h, w)
+    if not ok or (weights.dim() == 4 and weights.shape[0] != n):
+        raise ValueError(
+            f"weights must be (K, H_out, W_out) = {(k, h, w)} or (N, K, H_out, W_out) = "
+            f"{(n, k, h, w)}, got shape {tuple(weights.shape)}"
+        )
+    out = combine_bases(responses, weights)
+    if bias_map is not None:
+        out = out + bias_map.to(out.dtype)
+    return out
+
+
+def locally_connected2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
+    """The locally connected product: y[n, :, i, j] = weight[i, j] patch(x[n], i, j) + bias.
+
+    An LRLC layer with fixed combining weights is this product with weight =
+    `per_position_filters` (Eq. 2) and bias = `spatial_bias` (Eq. 5).
+
+    Args:
+        x: (N, C_in, H, W).
+        weight: (H_out, W_out, C_out, C_in, kh, kw), one filter bank per output position.
+        bias: (C_out, H_out, W_out) or None.
+        stride, padding, dilation: as `F.conv2d`, whose patches this takes; padding may also
+            be "same", "valid" or (left, right, top, bottom).
+
+    Returns:
+        (N, C_out, H_out, W_out). With autograd, a batched matmul over positions; without
+        (nothing requires grad, or under `torch.no_grad()`), a faster row-by-row form.
+    """
+    if weight.dim() != 6:
+        raise ValueError(
+            f"weight must be (H_out, W_out, C_out, C_in, kh, kw), got shape {tuple(weight.shape)}"
+        )
+    check_image(x, weight.shape[3], "locally_connected2d")
+    stride = positive_pair(stride, "stride")
+    dilation = positive_pair(dilation, "dilation")
+    size: Pair = tuple(x.shape[-2:])  # type: ignore[assignment]
+    kernel: Pair = tuple(weight.shape[-2:])  # type: ignore[assignment]
+    pad = padding4(padding, size, kernel, stride, dilation)
+    out_size = conv_output_size(size, kernel, stride, pad, dilation)
+    if out_size != tuple(weight.shape[:2]):
+        raise ValueError(
+            f"weight has {tuple(weight.shape[:2])} positions but the input {size} gives "
+            f"{out_size} outputs with this stride, padding and dilation"
+        )
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return locally_connected(x, weight, bias, stride, pad, dilation)
+    taps = tap_major(weight.to(inference_dtype(x, weight.dtype)))
+    return locally_connected_inference(x, taps, bias, stride, pad, dilation)
+
+
+def padding4(
+    padding: PaddingArg, size: Sequence[int], kernel: Sequence[int], stride: Pair, dilation: Pair
+) -> Padding4:
+    """(left, right, top, bottom) from any accepted padding; an explicit 4-tuple is used as
+    given (negative entries crop)."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        if not all(isinstance(p, int) and not isinstance(p, bool) for p in padding):
+            raise ValueError(f"padding (left, right, top, bottom) must be ints, got {padding!r}")
+        return tuple(padding)  # type: ignore[return-value]
+    return resolve_padding(padding, tuple(size), tuple(kernel), stride, dilation)
+
+
+def check_image(x: Tensor, in_channels: int, name: str) -> None:
+    """Raise a ValueError unless `x` is (N, C_in, H, W) with C_in = `in_channels`."""
+    if x.dim() != 4 or x.shape[1] != in_channels:
+        raise ValueError(
+            f"{name} expects an input (N, C_in, H, W) with C_in = {in_channels}, got shape "
+            f"{tuple(x.shape)}"
+        )
