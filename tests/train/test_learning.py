@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from lrlc.experiments.config import TrainConfig
+from lrlc.experiments.machine import SpeedOptions
 from lrlc.experiments.run import train
 from lrlc.layers import lrlc as lrlc_module
 
@@ -45,7 +46,7 @@ def side_data(mnist_small):
     )
 
 
-def run(model, data, out, rank=2, epochs=2, width=8):
+def run(model, data, out, rank=2, epochs=2, width=8, path="auto"):
     config = TrainConfig.from_preset(
         "paper",
         model=model,
@@ -58,7 +59,8 @@ def run(model, data, out, rank=2, epochs=2, width=8):
         train_size=2000,
         eval_batch_size=1000,
     )
-    return train(config, out, data=data, progress=False)["metrics"]
+    speed = SpeedOptions(lrlc_path=path)
+    return train(config, out, data=data, progress=False, speed=speed)["metrics"]
 
 
 # Measured here (2 epochs, width 8): lrlc3 (rank 2) reaches 100% validation accuracy on the
@@ -67,29 +69,35 @@ def run(model, data, out, rank=2, epochs=2, width=8):
 SIDE_THRESHOLD = 85.0
 
 
-def test_lrlc_learns_where_the_digit_is(side_data, tmp_path):
-    assert run("lrlc3", side_data, tmp_path)["val_acc"] > SIDE_THRESHOLD
+PATHS = ["basis", "kernel"]  # Algorithm 1, and the per-position filters of Eq. 2
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_lrlc_learns_where_the_digit_is(side_data, tmp_path, path):
+    assert run("lrlc3", side_data, tmp_path, path=path)["val_acc"] > SIDE_THRESHOLD
 
 
 def test_a_convolution_cannot_learn_where_the_digit_is(side_data, tmp_path):
     assert run("conv", side_data, tmp_path)["val_acc"] < SIDE_THRESHOLD
 
 
-def test_a_position_blind_combine_step_misses_the_threshold(side_data, tmp_path, monkeypatch):
+@pytest.mark.parametrize("path", PATHS)
+def test_a_position_blind_combine_step_misses_the_threshold(side_data, tmp_path, monkeypatch, path):
     # Negative control: weights averaged over positions, and no spatial bias, make the layer
-    # a convolution again; the same training must then fail the threshold.
-    real = lrlc_module.combine_bases
+    # a convolution again; the same training must then fail the threshold, on either path.
+    real = lrlc_module.LowRankLocallyConnected2d.combining_weights
 
-    def blind(responses, weights):
-        return real(responses, weights.mean(dim=(-2, -1), keepdim=True).expand_as(weights))
+    def blind(self, x=None):
+        weights = real(self, x)
+        return weights.mean(dim=(-2, -1), keepdim=True).expand_as(weights)
 
-    monkeypatch.setattr(lrlc_module, "combine_bases", blind)
+    monkeypatch.setattr(lrlc_module.LowRankLocallyConnected2d, "combining_weights", blind)
     monkeypatch.setattr(
         lrlc_module.LowRankLocallyConnected2d,
         "spatial_bias_map",
         lambda self: self.basis.weights[0].new_zeros(self.out_channels, 1, 1),
     )
-    assert run("lrlc3", side_data, tmp_path)["val_acc"] < SIDE_THRESHOLD
+    assert run("lrlc3", side_data, tmp_path, path=path)["val_acc"] < SIDE_THRESHOLD
 
 
 # Measured here: 8 epochs on 2,000 digits at width 16 give ~88% validation accuracy on the
@@ -105,4 +113,10 @@ def test_lrlc_net_learns_real_mnist_digits(mnist_small, tmp_path):
 
 def test_a_broken_combine_step_misses_the_digit_threshold(mnist_small, tmp_path, monkeypatch):
     monkeypatch.setattr(lrlc_module, "combine_bases", lambda r, w: r[:, 0].detach() * 0)
+    # The same break on the kernel path: a constant output of the right shape (3x3, valid).
+    monkeypatch.setattr(
+        lrlc_module,
+        "lrlc_by_kernels",
+        lambda x, bases, *a: x.detach()[:, :1, 1:-1, 1:-1].expand(-1, bases.shape[1], -1, -1) * 0,
+    )
     assert run("lrlc3", mnist_small, tmp_path, **DIGIT_RUN)["val_acc"] < DIGIT_THRESHOLD

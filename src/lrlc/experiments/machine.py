@@ -13,6 +13,8 @@ device *is*, never from the machine a default was once tuned on:
   few epochs, and it is opt-in.
 - threads: torch's own default (one per physical core, or what a sweep executor set for its
   workers).
+- lrlc_path: each fixed-weight LRLC layer picks Algorithm 1 or the rank-independent kernel
+  path from its cost model (`lrlc.functional.choose_path`); both compute the same function.
 
 Flags override each; the resolved values and the reasons are printed at the start of a run
 and recorded in its result.json.
@@ -127,8 +129,11 @@ class SpeedOptions:
     channels_last: bool | None = None
     compile: bool | None = None
     threads: int | None = None
+    lrlc_path: str | None = None  # "basis", "kernel" or None (auto: each layer's cost model)
 
     def __post_init__(self) -> None:
+        if self.lrlc_path not in (None, "auto", "basis", "kernel"):
+            raise ValueError(f"lrlc_path must be auto, basis or kernel, got {self.lrlc_path!r}")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ValueError(f"threads must be an integer >= 1, got {self.threads!r}")
 
@@ -144,6 +149,7 @@ class ExecutionPlan:
     channels_last: bool
     compile: bool
     threads: int
+    lrlc_path: str = "auto"
 
     def autocast(self):
         """bf16 autocast on this plan's device when it trains in bf16, else a no-op context."""
@@ -174,6 +180,7 @@ class ExecutionPlan:
             "channels_last": self.channels_last,
             "compile": self.compile,
             "threads": self.threads,
+            "lrlc_path": self.lrlc_path,
         }
 
 
@@ -203,4 +210,5 @@ def plan_execution(
         channels_last=channels_last,
         compile=bool(options.compile),
         threads=torch.get_num_threads(),
+        lrlc_path=options.lrlc_path or "auto",
     )

@@ -13,6 +13,8 @@ nothing here imports `lrlc.layers`.
 - `low_rank_locally_connected2d`: Algorithm 1, the whole layer; its steps are
   `basis_responses` (O^(k) = I conv F^(k)) and `combine_bases` (O = sum_k W^(k) * O^(k))
 - `locally_connected2d`: the locally connected product an LRLC layer converts to
+- `lrlc_by_kernels`: the rank-independent path, Algorithm 1's output for fixed weights through
+  the per-position filters of Eq. 2 built row by row; `choose_path` picks a path by cost
 
 Shapes follow PyTorch: images (N, C, H, W), a basis set (K, C_out, C_in, kh, kw), combining
 weights on the output grid, (K, H_out, W_out), or (N, K, H_out, W_out) when input-dependent
@@ -28,11 +30,16 @@ from ._equations import (
     row_logits,
     spatial_bias,
 )
+from ._kernel_path import PATHS, choose_path, locally_connected_by_rows, lrlc_by_kernels
 from ._layers import basis_responses, locally_connected2d, low_rank_locally_connected2d
 from ._ops import combine_bases
 
 __all__ = [
     "NORMALIZATIONS",
+    "PATHS",
+    "choose_path",
+    "locally_connected_by_rows",
+    "lrlc_by_kernels",
     "basis_responses",
     "column_logits",
     "combine_bases",

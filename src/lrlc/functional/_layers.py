@@ -11,6 +11,7 @@ from torch import Tensor
 
 from ._checks import positive_pair
 from ._equations import check_bases
+from ._kernel_path import PATHS, choose_path, locally_connected_by_rows, lrlc_by_kernels
 from ._ops import (
     Padding4,
     Pair,
@@ -18,10 +19,9 @@ from ._ops import (
     conv2d_padded,
     conv_output_size,
     inference_dtype,
-    locally_connected,
     locally_connected_inference,
     resolve_padding,
-    tap_major,
+    weight_by_tap,
 )
 
 PaddingArg = int | Sequence[int] | str
@@ -63,6 +63,7 @@ def low_rank_locally_connected2d(
     stride: int | Sequence[int] = 1,
     padding: PaddingArg = 0,
     dilation: int | Sequence[int] = 1,
+    path: str = "auto",
 ) -> Tensor:
     """Algorithm 1, the LRLC layer as one function (the analogue of `F.conv2d`).
 
@@ -79,6 +80,10 @@ def low_rank_locally_connected2d(
         bias_map: B of Eq. 5, (C_out, H_out, W_out) (see `spatial_bias`), or None.
         stride, padding, dilation: as `F.conv2d`; padding may also be "same" (TensorFlow's,
             also with stride > 1), "valid" or (left, right, top, bottom).
+        path: "basis" computes Algorithm 1 as above; "kernel" the same sums through the
+            per-position filters of Eq. 2, built row by row, and one locally connected
+            product (`lrlc.functional.lrlc_by_kernels`: about one convolution's cost whatever
+            K is; fixed weights only); "auto" (default) the cheaper by `choose_path`.
 
     Returns:
         (N, C_out, H_out, W_out).
@@ -89,6 +94,15 @@ def low_rank_locally_connected2d(
     centred, in one dilation-1 kernel) with dilation 1 and the module's `padding`: the same
     output, at the cost of convolving with the common kernel.
     """
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+    if weights.dim() == 3 and path != "basis":
+        stride_, dilation_ = positive_pair(stride, "stride"), positive_pair(dilation, "dilation")
+        if (
+            path == "kernel"
+            or choose_path(bases.shape[0], x.shape[0], stride_, dilation_) == "kernel"
+        ):
+            return _by_kernels(x, bases, weights, bias_map, stride_, padding, dilation_)
     responses = basis_responses(x, bases, stride, padding, dilation)
     n, k, _, h, w = responses.shape
     ok = weights.dim() in (3, 4) and tuple(weights.shape[-3:]) == (k, h, w)
@@ -101,6 +115,20 @@ def low_rank_locally_connected2d(
     if bias_map is not None:
         out = out + bias_map.to(out.dtype)
     return out
+
+
+def _by_kernels(x, bases, weights, bias_map, stride: Pair, padding, dilation: Pair) -> Tensor:
+    check_bases(bases)
+    check_image(x, bases.shape[2], "low_rank_locally_connected2d")
+    pad = padding4(padding, x.shape[-2:], bases.shape[-2:], stride, dilation)
+    out_size = conv_output_size(tuple(x.shape[-2:]), tuple(bases.shape[-2:]), stride, pad, dilation)
+    if tuple(weights.shape) != (bases.shape[0], *out_size):
+        raise ValueError(
+            f"weights must be (K, H_out, W_out) = {(bases.shape[0], *out_size)}, got shape "
+            f"{tuple(weights.shape)}"
+        )
+    out = lrlc_by_kernels(x, bases, weights, pad, stride, dilation)
+    return out if bias_map is None else out + bias_map.to(out.dtype)
 
 
 def locally_connected2d(
@@ -124,8 +152,9 @@ def locally_connected2d(
             be "same", "valid" or (left, right, top, bottom).
 
     Returns:
-        (N, C_out, H_out, W_out). With autograd, a batched matmul over positions; without
-        (nothing requires grad, or under `torch.no_grad()`), a faster row-by-row form.
+        (N, C_out, H_out, W_out). With autograd, the row-by-row product with its own backward
+        (`_rows.py`); without (nothing requires grad, or under `torch.no_grad()`), the
+        tap-by-tap inference form.
     """
     if weight.dim() != 6:
         raise ValueError(
@@ -145,8 +174,9 @@ def locally_connected2d(
         )
     tensors = (x, weight) if bias is None else (x, weight, bias)
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        return locally_connected(x, weight, bias, stride, pad, dilation)
-    taps = tap_major(weight.to(inference_dtype(x, weight.dtype)))
+        out = locally_connected_by_rows(x, weight, pad, stride, dilation)
+        return out if bias is None else out + bias.to(out.dtype)
+    taps = weight_by_tap(weight.to(inference_dtype(x, weight.dtype)))
     return locally_connected_inference(x, taps, bias, stride, pad, dilation)
 
 

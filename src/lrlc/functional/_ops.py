@@ -126,7 +126,7 @@ def locally_connected(
     return out if bias is None else out + bias.to(out.dtype)
 
 
-def tap_major(weight: Tensor) -> Tensor:
+def weight_by_tap(weight: Tensor) -> Tensor:
     """(H_out, W_out, C_out, C_in, kh, kw) -> (H_out, kh, kw, W_out, C_in, C_out), contiguous:
     the layout `locally_connected_inference` multiplies with."""
     return weight.permute(0, 4, 5, 1, 3, 2).contiguous()
@@ -151,7 +151,7 @@ def locally_connected_inference(
     """`locally_connected` without autograd, for inference: same output, less time and memory.
 
     Args:
-        taps: the weight in `tap_major` layout (H_out, kh, kw, W_out, C_in, C_out).
+        taps: the weight in `weight_by_tap` layout (H_out, kh, kw, W_out, C_in, C_out).
 
     Per output row and kernel tap, the input rows it reads are one contiguous (W_out, N, C_in)
     slab in an (H, W, N, C_in) copy of the input, so each product is a batched matmul over the

@@ -71,7 +71,6 @@ class BasisSet(nn.Module):
         input_size: Pair,
         stride: Pair,
         padding: int | Sequence[int] | str,
-        mixed_requires_same: bool = True,
     ) -> None:
         super().__init__()
         self.in_channels = in_channels

@@ -24,8 +24,8 @@ from ..functional._ops import (
     locally_connected,
     locally_connected_inference,
     resolve_padding,
-    tap_major,
     to_pair,
+    weight_by_tap,
 )
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "normalize_combining",
     "resolve_padding",
     "spatial_bias_map",
+    "weight_by_tap",
     "tap_major",
     "to_pair",
 ]
@@ -59,3 +60,6 @@ def spatial_bias_map(
 ) -> Tensor:
     """The old signature of `lrlc.functional.spatial_bias` (Eq. 5): (C_out, H, W)."""
     return spatial_bias(out_channels, output_size, row, column, channel, like=like)
+
+
+tap_major = weight_by_tap  # its name before 0.2

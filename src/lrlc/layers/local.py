@@ -25,7 +25,7 @@ from ..functional._ops import (
     inference_dtype,
     locally_connected_inference,
     resolve_padding,
-    tap_major,
+    weight_by_tap,
 )
 
 
@@ -94,7 +94,7 @@ class LocallyConnected2d(nn.Module):
         dtype = inference_dtype(x, self.weight.dtype)  # under autocast as the autograd path
         key = (self.weight._version, self.weight.data_ptr(), dtype)
         if self._taps_cache is None or self._taps_cache[0] != key:
-            self._taps_cache = (key, tap_major(self.weight.detach().to(dtype)))
+            self._taps_cache = (key, weight_by_tap(self.weight.detach().to(dtype)))
         return self._taps_cache[1]
 
     def extra_repr(self) -> str:

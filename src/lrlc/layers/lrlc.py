@@ -35,7 +35,8 @@ from ..functional import (
     spatial_bias,
 )
 from ..functional._checks import positive_int, positive_pair
-from ..functional._ops import Pair, check_input
+from ..functional._kernel_path import PATHS, choose_path, lrlc_by_kernels
+from ..functional._ops import Padding4, Pair, check_input
 from .basis import BasisSet, basis_geometries
 from .combining import COMBINING_MODES, make_combining
 from .local import LocallyConnected2d
@@ -60,6 +61,11 @@ class LowRankLocallyConnected2d(nn.Module):
         spatial_bias: True for row + column bias (Eq. 5), "row", "column", or False.
         bias: add a per-channel bias.
         init: "conv" (constant logits: a fresh layer is a convolution) or "random" logits.
+        path: how fixed combining weights are computed: "basis" (Algorithm 1, K
+            convolutions), "kernel" (the per-position filters of Eq. 2 built row by row and one
+            locally connected product: about one convolution's cost whatever K is), or "auto"
+            (the cheaper by `lrlc.functional.choose_path`). Both give the same output and
+            gradients; input-dependent weights always take Algorithm 1.
     """
 
     def __init__(
@@ -77,8 +83,12 @@ class LowRankLocallyConnected2d(nn.Module):
         spatial_bias: bool | str = True,
         bias: bool = True,
         init: str = "conv",
+        path: str = "auto",
     ) -> None:
         super().__init__()
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+        self.path = path
         if combining not in COMBINING_MODES:
             raise ValueError(f"combining must be one of {COMBINING_MODES}, got {combining!r}")
         if normalize not in NORMALIZATIONS:
@@ -178,6 +188,15 @@ class LowRankLocallyConnected2d(nn.Module):
         # rank 1 with softmax skips the combine step, and `combine_bases` is looked up in this
         # module, where tests/train/test_learning.py replaces it for its negative controls.
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
+        if self.chosen_path(x.shape[0]) == "kernel":
+            # The same sums through the per-position filters W[i, j] = sum_k w[k, i, j] F^k
+            # (Eq. 2): the rank-independent path.
+            out = lrlc_by_kernels(
+                x, self.basis_filters(), self.combining_weights(), *self._kernel_geometry()
+            )
+            if self._has_bias():
+                out = out + self.spatial_bias_map().to(out.dtype)
+            return out
         responses = self.basis(x)  # O^(k) = I conv F^(k): (N, K, C_out, H_out, W_out)
         if self.rank == 1 and self.normalize == "softmax":
             # A softmax over one basis is exactly 1 whatever the logits: the layer is its
@@ -188,6 +207,21 @@ class LowRankLocallyConnected2d(nn.Module):
         if self._has_bias():
             out = out + self.spatial_bias_map().to(out.dtype)  # O + B
         return out
+
+    def chosen_path(self, batch: int) -> str:
+        """'basis' or 'kernel': the path a batch of `batch` examples takes."""
+        if self.input_dependent:
+            return "basis"  # the filters differ per example: Algorithm 1 (docs/design.md)
+        if self.path != "auto":
+            return self.path
+        if self.rank == 1 and self.normalize == "softmax":
+            return "basis"  # exactly one convolution
+        stride, dilation = self._kernel_geometry()[1:]
+        return choose_path(self.rank, batch, stride, dilation)
+
+    def _kernel_geometry(self) -> tuple[Padding4, Pair, Pair]:
+        """(padding, stride, dilation) of `basis_filters()` (mixed bases: embedded, dilation 1)."""
+        return self.padding, self.stride, self.dilation
 
     @torch.no_grad()
     def to_locally_connected(self) -> LocallyConnected2d:
@@ -227,4 +261,5 @@ class LowRankLocallyConnected2d(nn.Module):
             s += f", dilation={self._dilation_arg}"
         s += f", combining={self.combining!r}, normalize={self.normalize!r}"
         s += f", spatial_bias={self.spatial_bias!r}, bias={self.bias is not None}"
-        return s + f", init={self.init!r}"
+        s += f", init={self.init!r}"
+        return s + (f", path={self.path!r}" if self.path != "auto" else "")

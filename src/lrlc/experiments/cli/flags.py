@@ -125,6 +125,13 @@ def add_speed_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads", type=int, help="torch threads (default: torch's, one per physical core)"
     )
+    p.add_argument(
+        "--lrlc-path",
+        choices=("auto", "basis", "kernel"),
+        default=None,
+        help="fixed LRLC layers: Algorithm 1 (basis, K convolutions), per-position filters "
+        "(kernel, about one convolution at any K), or auto: the cheaper (default)",
+    )
 
 
 def precision_from_args(args: argparse.Namespace) -> str | None:
@@ -140,7 +147,10 @@ def precision_from_args(args: argparse.Namespace) -> str | None:
 
 def speed_from_args(args: argparse.Namespace) -> SpeedOptions:
     return SpeedOptions(
-        channels_last=args.channels_last, compile=args.compile, threads=args.threads
+        channels_last=args.channels_last,
+        compile=args.compile,
+        threads=args.threads,
+        lrlc_path=args.lrlc_path,
     )
 
 

@@ -9,7 +9,7 @@ from .results import (
     RankStats,
     ReportError,
     Run,
-    Setting,
+    SweepSetting,
     check_setting,
     learned_omega_1,
     load_runs,
@@ -18,6 +18,8 @@ from .results import (
 from .stats import Stat, mean_se
 from .tables import build_tables, relaxation_table
 from .writer import summary_markdown, write_report
+
+Setting = SweepSetting  # its name before 0.2
 
 __all__ = [
     "CLAIMS",
@@ -28,6 +30,7 @@ __all__ = [
     "RankStats",
     "ReportError",
     "Run",
+    "SweepSetting",
     "Setting",
     "Stat",
     "Table",

@@ -22,13 +22,13 @@ from torch import nn
 from ...layers import LowRankLocallyConnected2d
 from ...models import depth_of, paper_row
 from ..records import CHECKPOINT, load_run_model
-from .results import ModelSummary, RankStats, Setting
+from .results import ModelSummary, RankStats, SweepSetting
 
 PLACEMENTS = ("1", "2", "3", "all")
 COLORS = {"1": "tab:blue", "2": "tab:orange", "3": "tab:green", "all": "tab:red"}
 
 
-def _figure(setting: Setting, title: str, size: tuple[float, float] = (9.5, 4.8)) -> Figure:
+def _figure(setting: SweepSetting, title: str, size: tuple[float, float] = (9.5, 4.8)) -> Figure:
     fig = Figure(figsize=size, dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
     note = f"{setting.name}: {setting.protocol}"
@@ -91,7 +91,7 @@ def _ranks(summaries: dict[str, ModelSummary], models: Sequence[str]) -> list[in
     return [r for m in models if m in summaries for r in summaries[m].by_rank]
 
 
-def accuracy_vs_rank(summaries: dict[str, ModelSummary], setting: Setting, out: Path):
+def accuracy_vs_rank(summaries: dict[str, ModelSummary], setting: SweepSetting, out: Path):
     """Paper Fig. 3: LRLC at each placement against the rank; convolution dotted black."""
     models = [f"lrlc{p}" for p in PLACEMENTS if f"lrlc{p}" in summaries]
     if not models:
@@ -105,7 +105,7 @@ def accuracy_vs_rank(summaries: dict[str, ModelSummary], setting: Setting, out: 
     return _save(fig, out / "fig3_accuracy_vs_rank.png")
 
 
-def baselines(summaries: dict[str, ModelSummary], setting: Setting, out: Path):
+def baselines(summaries: dict[str, ModelSummary], setting: SweepSetting, out: Path):
     """Paper Fig. 4: LRLC vs wide conv over rank / width factor, CoordConv and LC as lines."""
     curves = [m for m in ("lrlc3", "wide1", "wide2", "wide3") if m in summaries]
     if not curves:
@@ -126,7 +126,7 @@ def baselines(summaries: dict[str, ModelSummary], setting: Setting, out: Path):
     return _save(fig, out / "fig4_baselines.png")
 
 
-def fixed_vs_input_dependent(summaries: dict[str, ModelSummary], setting: Setting, out: Path):
+def fixed_vs_input_dependent(summaries: dict[str, ModelSummary], setting: SweepSetting, out: Path):
     """Paper Fig. 5: fixed vs input-dependent combining weights against the rank."""
     pairs = [p for p in PLACEMENTS if f"lrlc{p}_id" in summaries]
     if not pairs:
@@ -145,7 +145,7 @@ def fixed_vs_input_dependent(summaries: dict[str, ModelSummary], setting: Settin
     return _save(fig, out / "fig5_fixed_vs_input_dependent.png")
 
 
-def accuracy_vs_params(summaries: dict[str, ModelSummary], setting: Setting, out: Path):
+def accuracy_vs_params(summaries: dict[str, ModelSummary], setting: SweepSetting, out: Path):
     """Supp. Fig. 3: test accuracy against trainable parameters (from result.json)."""
     fig = _figure(setting, "Accuracy vs parameters (Supp. Fig. 3)", size=(10.0, 5.2))
     ax = fig.add_subplot()
@@ -163,7 +163,9 @@ def accuracy_vs_params(summaries: dict[str, ModelSummary], setting: Setting, out
     return _save(fig, out / "supp_fig3_accuracy_vs_params.png")
 
 
-def combining_maps(summaries: dict[str, ModelSummary], setting: Setting, out: Path) -> list[Path]:
+def combining_maps(
+    summaries: dict[str, ModelSummary], setting: SweepSetting, out: Path
+) -> list[Path]:
     """Per fixed-combining LRLC model: each layer's learned weights w_k(i, j), one panel per k,
     all panels on one colour scale. Rank: the validation-chosen one, else (if that is 1, whose
     map is constant) the largest rank run."""
@@ -194,7 +196,7 @@ def _is_fixed_lrlc(module: nn.Module) -> bool:
 
 
 def _plot_maps(
-    maps: list[tuple[int, torch.Tensor]], setting: Setting, title: str, path: Path
+    maps: list[tuple[int, torch.Tensor]], setting: SweepSetting, title: str, path: Path
 ) -> Path:
     k = max(w.shape[0] for _, w in maps)
     fig = _figure(setting, title, size=(max(6.0, 1.2 + 2.0 * k), 1.4 + 2.1 * len(maps)))
@@ -219,7 +221,9 @@ def _plot_maps(
     return path
 
 
-def write_figures(summaries: dict[str, ModelSummary], setting: Setting, out: Path) -> list[Path]:
+def write_figures(
+    summaries: dict[str, ModelSummary], setting: SweepSetting, out: Path
+) -> list[Path]:
     """Every figure the runs allow, as PNG files in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     plots = (accuracy_vs_rank, baselines, fixed_vs_input_dependent, accuracy_vs_params)

@@ -71,7 +71,7 @@ class ModelSummary:
 
 
 @dataclass(frozen=True)
-class Setting:
+class SweepSetting:
     """What every run of a table shares: dataset and protocol."""
 
     dataset: str
@@ -129,7 +129,7 @@ def load_runs(sweep_dir: str | Path, skipped: list[Path] | None = None) -> list[
     return runs
 
 
-def check_setting(runs: Sequence[Run], allow_mixed_precision: bool = False) -> Setting:
+def check_setting(runs: Sequence[Run], allow_mixed_precision: bool = False) -> SweepSetting:
     """The one setting all runs share; ReportError naming the groups if they differ.
 
     Runs that asked for the same precision may still have trained in different ones (`auto`
@@ -165,7 +165,7 @@ def check_setting(runs: Sequence[Run], allow_mixed_precision: bool = False) -> S
             "--allow-mixed-precision to report them together, flagged in every caption."
         )
     first = runs[0]
-    return Setting(
+    return SweepSetting(
         dataset=first.config.dataset,
         translate=first.config.translate,
         protocol=first.result["protocol"],

@@ -9,7 +9,7 @@ from ...layers.nonstationary import OMEGA_1_INIT
 from ...models import paper_row, uses_rank
 from .paper import PAPER_TABLES, paper_note, paper_numbers
 from .render import Table
-from .results import ModelSummary, Setting, learned_omega_1
+from .results import ModelSummary, SweepSetting, learned_omega_1
 from .stats import mean_se
 
 
@@ -24,7 +24,7 @@ def _model_row(model: str, s: ModelSummary | None, paper: dict | None) -> dict[s
     return row
 
 
-def build_tables(summaries: dict[str, ModelSummary], setting: Setting) -> list[Table]:
+def build_tables(summaries: dict[str, ModelSummary], setting: SweepSetting) -> list[Table]:
     """Tables 1-3 in the paper's rows and order, every model, and every rank."""
     paper = paper_numbers(setting.paper_column)
     base = (
@@ -59,7 +59,7 @@ def build_tables(summaries: dict[str, ModelSummary], setting: Setting) -> list[T
     return tables
 
 
-def relaxation_table(summaries: dict[str, ModelSummary], setting: Setting) -> Table | None:
+def relaxation_table(summaries: dict[str, ModelSummary], setting: SweepSetting) -> Table | None:
     """Each NS model's learned omega_1 per layer beside LRLC's chosen rank at that placement."""
     rows = []
     for model in (m for m in summaries if m.startswith("ns")):

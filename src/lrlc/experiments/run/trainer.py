@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...data import Dataset, load_dataset
+from ...layers import LowRankLocallyConnected2d
 from ...models import build_model
 from ..config import TrainConfig
 from ..files import load_checkpoint, save_checkpoint, write_json, write_text
@@ -189,6 +190,9 @@ def _prepare(config: TrainConfig, out: Path, data: Dataset, plan: ExecutionPlan)
         config.width,
         layer_kwargs=config.layer_kwargs,
     ).to(plan.device)
+    for layer in model.modules():
+        if isinstance(layer, LowRankLocallyConnected2d):
+            layer.path = plan.lrlc_path  # a speed switch: both paths compute the same sums
     if plan.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)

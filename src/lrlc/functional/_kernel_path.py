@@ -1,0 +1,194 @@
+"""The rank-independent path of the LRLC layer, and `LocallyConnected2d` training, as
+autograd Functions over the row-by-row product of `_rows.py`.
+
+`lrlc_by_kernels` computes exactly what Algorithm 1 computes for fixed combining weights, as a
+locally connected product with the per-position filters of Eq. 2 built row by row. Its cost is
+about one convolution's for the products plus a K-dependent part that is small next to them
+(building the filters, dF^k and dw), where Algorithm 1 costs K convolutions.
+
+`choose_path` is the cost model the layers use to pick a path by themselves.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from ._ops import Padding4, Pair
+from ._rows import (
+    RowGeometry,
+    RowKernels,
+    backward_rows,
+    forward_rows,
+    grad_buffer,
+    pad_nhwc,
+    transposed_input_grad,
+    unpad_grad,
+)
+
+PATHS = ("auto", "basis", "kernel")
+# Measured ratios to one convolution's training step (docs/performance.md): the kernel path's
+# products cost about 1.4x a convolution; dL/dx through scattered patch gradients (stride > 1
+# or dilated columns) costs about half a convolution more.
+KERNEL_PATH_PRODUCTS = 1.4
+SCATTERED_INPUT_GRAD = 0.5
+
+
+def _geometry(xp: Tensor, kernel: Pair, stride: Pair, dilation: Pair, out: Pair) -> RowGeometry:
+    return RowGeometry(kernel[0], kernel[1], stride, dilation, xp.shape[1:3], out, xp.shape[3])
+
+
+def output_size(size: Pair, pad: Padding4, kernel: Pair, stride: Pair, dilation: Pair) -> Pair:
+    left, right, top, bottom = pad
+    padded = (size[0] + top + bottom, size[1] + left + right)
+    return tuple(  # type: ignore[return-value]
+        (p - (k - 1) * d - 1) // s + 1 for p, k, s, d in zip(padded, kernel, stride, dilation)
+    )
+
+
+class _BasisKernels(RowKernels):
+    """Row filters W[i, j] = sum_k w[k, i, j] F^k (Eq. 2), and their gradients sent on to the
+    bases (dF^k = sum_ij w[k, i, j] dW[i, j]) and the weights (dw[k, i, j] = <dW[i, j], F^k>).
+    """
+
+    def __init__(self, bases: Tensor, weights: Tensor, need_grads: bool = False) -> None:
+        k, c_out, c_in, kh, kw = bases.shape
+        self.shape = (kh, kw * c_in, c_out)
+        # (K, kh, kw, C_in, C_out): the (kernel column, channel) order of the patches
+        self.flat = bases.permute(0, 3, 4, 2, 1).reshape(k, -1)
+        self.weights = weights.to(bases.dtype)
+        if need_grads:
+            self.d_flat = torch.zeros_like(self.flat)
+            self.d_weights = torch.empty_like(self.weights)
+
+    def row(self, i: int) -> Tensor:
+        w = self.weights[:, i]  # (K, W_out)
+        return (w.t() @ self.flat).view(w.shape[1], *self.shape)
+
+    def add_grad(self, i: int, grad_row: Tensor) -> None:
+        flat = grad_row.reshape(grad_row.shape[0], -1)  # (W_out, kh*kw*C_in*C_out)
+        self.d_flat.addmm_(self.weights[:, i], flat)
+        self.d_weights[:, i] = (flat @ self.flat.t()).t()
+
+    def bases_grad(self, shape: torch.Size) -> Tensor:
+        k, c_out, c_in, kh, kw = shape
+        return self.d_flat.view(k, kh, kw, c_in, c_out).permute(0, 4, 3, 1, 2)
+
+
+class _WeightKernels(RowKernels):
+    """Row filters read from a locally connected weight (H_out, W_out, C_out, C_in, kh, kw)."""
+
+    def __init__(self, weight: Tensor, need_grads: bool = False) -> None:
+        self.weight = weight
+        if need_grads:
+            self.d_weight = torch.empty_like(weight)
+
+    def row(self, i: int) -> Tensor:
+        w_out, c_out, c_in, kh, kw = self.weight.shape[1:]
+        return self.weight[i].permute(0, 3, 4, 2, 1).reshape(w_out, kh, kw * c_in, c_out)
+
+    def add_grad(self, i: int, grad_row: Tensor) -> None:
+        w_out, c_out, c_in, kh, kw = self.weight.shape[1:]
+        self.d_weight[i] = grad_row.view(w_out, kh, kw, c_in, c_out).permute(0, 4, 3, 1, 2)
+
+
+class _LRLCByKernels(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, bases, weights, pad, stride, dilation):
+        xp = pad_nhwc(x, pad)
+        out = output_size(x.shape[-2:], pad, bases.shape[-2:], stride, dilation)
+        geo = _geometry(xp, bases.shape[-2:], stride, dilation, out)
+        ctx.save_for_backward(x, bases, weights)
+        ctx.pad, ctx.geo = pad, geo
+        return forward_rows(xp, _BasisKernels(bases, weights), geo)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        x, bases, weights = ctx.saved_tensors
+        xp = pad_nhwc(x, ctx.pad)  # recomputed: keeping it would double the input's memory
+        kernels = _BasisKernels(bases, weights, need_grads=True)
+        gbuf = grad_buffer(grad_out.to(xp.dtype), ctx.geo)
+        dxp = backward_rows(xp, gbuf, kernels, ctx.geo, ctx.needs_input_grad[0])
+        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, x.shape[-2:])
+        dw = kernels.d_weights.to(weights.dtype)
+        return dx, kernels.bases_grad(bases.shape), dw, None, None, None
+
+
+class _LCByRows(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, pad, stride, dilation):
+        xp = pad_nhwc(x, pad)
+        geo = _geometry(xp, weight.shape[-2:], stride, dilation, weight.shape[:2])
+        ctx.save_for_backward(x, weight)
+        ctx.pad, ctx.geo = pad, geo
+        return forward_rows(xp, _WeightKernels(weight), geo)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        xp = pad_nhwc(x, ctx.pad)
+        kernels = _WeightKernels(weight, need_grads=True)
+        gbuf = grad_buffer(grad_out.to(xp.dtype), ctx.geo)
+        dxp = backward_rows(xp, gbuf, kernels, ctx.geo, ctx.needs_input_grad[0])
+        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, x.shape[-2:])
+        return dx, kernels.d_weight, None, None, None
+
+
+def _common_dtype(*tensors: Tensor) -> torch.dtype:
+    """The dtype the products run in: autocast's lower precision if active, else the inputs'."""
+    device = tensors[0].device.type
+    if torch.is_autocast_enabled(device):
+        return torch.get_autocast_dtype(device)
+    return torch.promote_types(tensors[0].dtype, tensors[1].dtype)
+
+
+def lrlc_by_kernels(
+    x: Tensor, bases: Tensor, weights: Tensor, pad: Padding4, stride: Pair, dilation: Pair
+) -> Tensor:
+    """Algorithm 1's output for fixed combining weights, through per-position filters.
+
+    x (N, C_in, H, W), bases (K, C_out, C_in, kh, kw), weights (K, H_out, W_out) (normalised),
+    explicit padding (left, right, top, bottom) -> (N, C_out, H_out, W_out), without bias.
+    """
+    dtype = _common_dtype(x, bases)
+    with torch.autocast(x.device.type, enabled=False):
+        return _LRLCByKernels.apply(
+            x.to(dtype), bases.to(dtype), weights.to(dtype), pad, stride, dilation
+        )
+
+
+def locally_connected_by_rows(
+    x: Tensor, weight: Tensor, pad: Padding4, stride: Pair, dilation: Pair
+) -> Tensor:
+    """The locally connected product: x (N, C_in, H, W), weight (H_out, W_out, C_out, C_in,
+    kh, kw), explicit padding -> (N, C_out, H_out, W_out), without bias."""
+    dtype = _common_dtype(x, weight)
+    with torch.autocast(x.device.type, enabled=False):
+        return _LCByRows.apply(x.to(dtype), weight.to(dtype), pad, stride, dilation)
+
+
+def choose_path(rank: int, batch: int, stride: Pair, dilation: Pair, positions: int = 1) -> str:
+    """'basis' (Algorithm 1) or 'kernel' (per-position filters), whichever the cost model says
+    is cheaper, in units of one convolution's multiply-adds per example.
+
+    Algorithm 1 costs K convolutions. The kernel path costs its products (KERNEL_PATH_PRODUCTS,
+    more when dL/dx scatters) plus building the filters, dF and dw: three K-term contractions
+    per position, i.e. 3K / N convolutions, since a convolution does the same work once per
+    example.
+    """
+    kernel = KERNEL_PATH_PRODUCTS + 3.0 * rank / max(batch, 1)
+    if not (stride[1] == 1 and dilation[1] == 1):
+        kernel += SCATTERED_INPUT_GRAD
+    return "kernel" if kernel < rank else "basis"
+
+
+__all__ = [
+    "PATHS",
+    "choose_path",
+    "locally_connected_by_rows",
+    "lrlc_by_kernels",
+    "transposed_input_grad",
+]

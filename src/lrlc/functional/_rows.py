@@ -1,0 +1,208 @@
+"""The locally connected product, row by row, with its own backward: the engine of the
+rank-independent LRLC path and of `LocallyConnected2d` training.
+
+For fixed combining weights an LRLC layer *is* a locally connected layer with the
+per-position filter banks of Eq. 2, W[i, j] = sum_k w[k, i, j] F^k. Building W costs
+H_out * W_out * K * C_out * C_in * kh * kw multiply-adds, small next to a batch's product,
+which costs one convolution whatever K is. Here W is never stored whole: each output row's
+filters are built just before that row's products and dropped after, and in the backward
+each row's filter gradient dW[i] is turned at once into the gradients of the bases
+(dF^k += sum_j w[k, i, j] dW[i, j]) and of the weights (dw[k, i, j] = <dW[i, j], F^k>).
+
+The products read the input in NHWC order through overlapping strided views, so that for
+one output row and one kernel row the patches of all W_out positions are a batch of
+(N, kw * C_in) matrices without an unfold copy:
+
+    forward   y[i, j]  = sum_a  P[i, a, j] @ W[i, j, a]            (N, kw*C) @ (kw*C, C_out)
+    dW        dW[i, j, a] = P[i, a, j]^T @ g[i, j]                 (kw*C, N) @ (N, C_out)
+    dX        stride 1: for each input row, over the zero-padded gradient row, the
+              product with the filters re-laid out per input column (a transposed
+              convolution, position by position); other strides: patch gradients added
+              back kernel column by kernel column.
+
+Every batched product is one `torch.bmm` over the W_out positions of a row, which maps to a
+strided-batched GEMM on a GPU as on a CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ._ops import Padding4, Pair
+
+
+@dataclass(frozen=True)
+class RowGeometry:
+    """Sizes of one product: kernel (kh, kw), stride, dilation, the padded input, output."""
+
+    kh: int
+    kw: int
+    stride: Pair
+    dilation: Pair
+    padded: Pair  # (Hp, Wp)
+    out: Pair  # (H_out, W_out)
+    channels: int  # C_in
+
+    @property
+    def grouped(self) -> bool:
+        """Whether one kernel row's kw taps are contiguous in NHWC (dilation 1 along W)."""
+        return self.dilation[1] == 1
+
+    def patches(self, xp: Tensor, i: int, a: int) -> list[Tensor]:
+        """The patches of output row i, kernel row a: one (W_out, N, kw*C) view, or kw
+        (W_out, N, C) views when the kernel columns are dilated."""
+        n, hp, wp, c = xp.shape
+        r = i * self.stride[0] + a * self.dilation[0]
+        base = xp.storage_offset() + r * wp * c
+        batch_stride = self.stride[1] * c
+        if self.grouped:
+            shape = (self.out[1], n, self.kw * c)
+            return [xp.as_strided(shape, (batch_stride, hp * wp * c, 1), base)]
+        shape = (self.out[1], n, c)
+        return [
+            xp.as_strided(shape, (batch_stride, hp * wp * c, 1), base + b * self.dilation[1] * c)
+            for b in range(self.kw)
+        ]
+
+
+def _split(w_row: Tensor, geo: RowGeometry, a: int) -> list[Tensor]:
+    """Row filters (W_out, kh, kw*C, C_out) -> the matrices that match `patches`."""
+    if geo.grouped:
+        return [w_row[:, a]]
+    c = geo.channels
+    return [w_row[:, a, b * c : (b + 1) * c] for b in range(geo.kw)]
+
+
+class RowKernels:
+    """Where each output row's filters come from and where their gradients go.
+
+    Rows are (W_out, kh, kw * C_in, C_out): position, kernel row, (kernel column, channel),
+    output channel, the layout the products read.
+    """
+
+    def row(self, i: int) -> Tensor:
+        raise NotImplementedError
+
+    def add_grad(self, i: int, grad_row: Tensor) -> None:
+        raise NotImplementedError
+
+
+def forward_rows(xp: Tensor, kernels: RowKernels, geo: RowGeometry) -> Tensor:
+    """y (N, C_out, H_out, W_out) in channels_last memory, from the padded NHWC input."""
+    n = xp.shape[0]
+    h_out, w_out = geo.out
+    out: Tensor | None = None
+    for i in range(h_out):
+        w_row = kernels.row(i)
+        acc = None
+        for a in range(geo.kh):
+            for p, m in zip(geo.patches(xp, i, a), _split(w_row, geo, a)):
+                acc = torch.bmm(p, m) if acc is None else acc.baddbmm_(p, m)
+        if out is None:
+            out = acc.new_empty((n, h_out, w_out, acc.shape[-1]))
+        out[:, i] = acc.transpose(0, 1)
+    return out.permute(0, 3, 1, 2)
+
+
+def transposed_input_grad(geo: RowGeometry) -> bool:
+    """Whether dL/dx takes the transposed product (stride 1, undilated columns)."""
+    return geo.stride[1] == 1 and geo.grouped
+
+
+def grad_buffer(grad_out: Tensor, geo: RowGeometry) -> Tensor:
+    """dL/dy (N, C_out, H_out, W_out) as (N, H_out, W_out + 2 m, C_out), zero-padded by
+    m = kw - 1 columns on each side when the transposed input gradient will read it."""
+    m = geo.kw - 1 if transposed_input_grad(geo) else 0
+    n, c_out, h_out, w_out = grad_out.shape
+    buf = grad_out.new_zeros((n, h_out, w_out + 2 * m, c_out))
+    buf[:, :, m : m + w_out] = grad_out.permute(0, 2, 3, 1)
+    return buf
+
+
+def backward_rows(
+    xp: Tensor, gbuf: Tensor, kernels: RowKernels, geo: RowGeometry, need_input: bool
+) -> Tensor | None:
+    """Send each row's filter gradient to `kernels.add_grad`; return d(xp) if asked for.
+
+    gbuf: dL/dy from `grad_buffer`.
+    """
+    h_out, w_out = geo.out
+    m = (gbuf.shape[2] - w_out) // 2
+    grad = gbuf[:, :, m : m + w_out]
+    for i in range(h_out):
+        g = grad[:, i].transpose(0, 1)  # (W_out, N, C_out)
+        d_row = xp.new_empty((w_out, geo.kh, geo.kw * geo.channels, g.shape[-1]))
+        for a in range(geo.kh):
+            pieces = geo.patches(xp, i, a)
+            if geo.grouped:
+                d_row[:, a] = torch.bmm(pieces[0].transpose(1, 2), g)
+            else:
+                c = geo.channels
+                for b, p in enumerate(pieces):
+                    d_row[:, a, b * c : (b + 1) * c] = torch.bmm(p.transpose(1, 2), g)
+        kernels.add_grad(i, d_row)
+    if not need_input:
+        return None
+    if transposed_input_grad(geo):
+        return _input_grad_transposed(xp, gbuf, kernels, geo)
+    return _input_grad_scattered(xp, grad, kernels, geo)
+
+
+def _input_grad_scattered(xp: Tensor, grad: Tensor, kernels: RowKernels, geo: RowGeometry):
+    """d(xp) by adding each patch's gradient back where it was read (any stride, dilation)."""
+    dxp = torch.zeros_like(xp)
+    c, (sh, sw), (dh, dw) = geo.channels, geo.stride, geo.dilation
+    w_out = geo.out[1]
+    for i in range(geo.out[0]):
+        g = grad[:, i].transpose(0, 1)
+        w_row = kernels.row(i)
+        for a in range(geo.kh):
+            dp = torch.bmm(g, w_row[:, a].transpose(1, 2))  # (W_out, N, kw*C)
+            row = dxp[:, i * sh + a * dh]
+            for b in range(geo.kw):
+                cols = slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
+                row[:, cols] += dp[:, :, b * c : (b + 1) * c].transpose(0, 1)
+    return dxp
+
+
+def _input_grad_transposed(xp: Tensor, gpad: Tensor, kernels: RowKernels, geo: RowGeometry):
+    """d(xp) for stride 1 along W: each input row is a sum over kernel rows of one batched
+    product over its input columns, reading the zero-padded gradient row through a strided
+    view, with the filters re-laid out per input column (taps reversed, zeros off the grid).
+    """
+    n, hp, wp, c = xp.shape
+    h_out, w_out = geo.out
+    kh, kw = geo.kh, geo.kw
+    c_out, wg = gpad.shape[-1], gpad.shape[2]
+    dev = xp.device
+    # input column x reads gradient columns x .. x + kw - 1, i.e. taps kw - 1 .. 0
+    cols = torch.arange(wp, device=dev)[:, None] + torch.arange(kw, device=dev)
+    taps = torch.arange(kw - 1, -1, -1, device=dev).expand(wp, kw)
+    dxp = xp.new_zeros((hp, wp, n, c))
+    for i in range(h_out):
+        w_row = kernels.row(i).view(w_out, kh, kw, c, c_out)
+        padded = F.pad(w_row, (0, 0, 0, 0, 0, 0, 0, 0, kw - 1, kw - 1))
+        # (Wp, kw, kh, C_out, C): for input column x and reversed tap b', W[x + b' - kw + 1]
+        per_column = padded[cols, :, taps].permute(0, 1, 2, 4, 3)
+        offset = gpad.storage_offset() + i * wg * c_out
+        g_win = gpad.as_strided((wp, n, kw * c_out), (c_out, h_out * wg * c_out, 1), offset)
+        for a in range(kh):
+            t = per_column[:, :, a].reshape(wp, kw * c_out, c)
+            dxp[i * geo.stride[0] + a * geo.dilation[0]].baddbmm_(g_win, t)
+    return dxp.permute(2, 0, 1, 3)
+
+
+def pad_nhwc(x: Tensor, pad: Padding4) -> Tensor:
+    """(N, C, H, W) -> zero-padded (N, Hp, Wp, C), contiguous."""
+    return F.pad(x, pad).permute(0, 2, 3, 1).contiguous()
+
+
+def unpad_grad(dxp: Tensor, pad: Padding4, size: Pair) -> Tensor:
+    """d(xp) (N, Hp, Wp, C) -> dL/dx (N, C, H, W) (channels_last memory)."""
+    left, _, top, _ = pad
+    h, w = size
+    return dxp[:, top : top + h, left : left + w].permute(0, 3, 1, 2)

@@ -1,0 +1,117 @@
+"""The rank-independent path (per-position filters of Eq. 2, built row by row, and one locally
+connected product with its own backward) against the naive float64 loop, and its gradients
+against Algorithm 1's, for every fixed combining mode, normalisation and geometry."""
+
+import itertools
+
+import pytest
+import torch
+
+from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
+from lrlc.functional import choose_path, lrlc_by_kernels
+
+from ._reference import naive_local, naive_lrlc
+from .conftest import randomize_
+from .test_lrlc_exact import GEOMETRIES, NORMS, build
+
+FIXED = ["factorized", "full", "row", "column"]
+
+
+def grads(layer, x, path):
+    layer.path = path
+    layer.zero_grad()
+    x = x.detach().clone().requires_grad_(True)
+    out = layer(x)
+    out.backward(torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out))
+    named = {n: p.grad.clone() for n, p in layer.named_parameters() if p.grad is not None}
+    return out.detach(), x.grad, named
+
+
+@pytest.mark.parametrize("mode,norm", list(itertools.product(FIXED, NORMS)))
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"{g[0]}-s{g[2]}-p{g[3]}-d{g[4]}")
+def test_kernel_path_matches_the_naive_loop_and_algorithm_1(mode, norm, geometry):
+    layer = build(mode, norm, geometry, path="kernel")
+    x = torch.randn(3, 2, *geometry[0], dtype=torch.float64)
+    torch.testing.assert_close(layer(x), naive_lrlc(layer, x), rtol=1e-10, atol=1e-10)
+    out_k, dx_k, dp_k = grads(layer, x, "kernel")
+    out_b, dx_b, dp_b = grads(layer, x, "basis")
+    torch.testing.assert_close(out_k, out_b, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(dx_k, dx_b, rtol=1e-10, atol=1e-10)
+    assert dp_k.keys() == dp_b.keys() and len(dp_k) >= 3
+    for name in dp_b:
+        torch.testing.assert_close(dp_k[name], dp_b[name], rtol=1e-9, atol=1e-10, msg=name)
+
+
+@pytest.mark.parametrize("kernel_size,dilation", [([3, 5, 3], 1), (3, [1, 2, 1]), ([3, 1], [2, 1])])
+def test_kernel_path_of_mixed_bases(kernel_size, dilation):
+    layer = LowRankLocallyConnected2d(
+        2, 3, kernel_size, input_size=(9, 8), stride=(2, 1), padding="same", dilation=dilation,
+        path="kernel",
+    ).double()  # fmt: skip
+    randomize_(layer)
+    x = torch.randn(2, 2, 9, 8, dtype=torch.float64)
+    torch.testing.assert_close(layer(x), naive_lrlc(layer, x), rtol=1e-10, atol=1e-10)
+    out_k, dx_k, dp_k = grads(layer, x, "kernel")
+    out_b, dx_b, dp_b = grads(layer, x, "basis")
+    torch.testing.assert_close(dx_k, dx_b, rtol=1e-10, atol=1e-10)
+    for name in dp_b:
+        torch.testing.assert_close(dp_k[name], dp_b[name], rtol=1e-9, atol=1e-10, msg=name)
+
+
+def test_kernel_path_gradients_are_numerical_ones():
+    x = torch.randn(2, 2, 6, 7, dtype=torch.float64, requires_grad=True)
+    bases = torch.randn(3, 2, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    weights = torch.rand(3, 4, 5, dtype=torch.float64, requires_grad=True)
+    for stride, pad in (((1, 1), (0, 0, 0, 0)), ((2, 1), (1, 1, 1, 0)), ((1, 2), (0, 1, 2, 0))):
+        h = (6 + pad[2] + pad[3] - 3) // stride[0] + 1
+        w = (7 + pad[0] + pad[1] - 3) // stride[1] + 1
+        wts = torch.rand(3, h, w, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(
+            lambda a, b, c, s=stride, p=pad: lrlc_by_kernels(a, b, c, p, s, (1, 1)),
+            (x, bases, wts),
+        )
+    assert weights.grad is None
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"{g[0]}-s{g[2]}-p{g[3]}-d{g[4]}")
+def test_locally_connected_training_path_matches_the_naive_loop(geometry):
+    size, k, s, p, d = geometry
+    lc = randomize_(LocallyConnected2d(2, 3, k, input_size=size, stride=s, padding=p, dilation=d))
+    lc = lc.double()
+    x = torch.randn(3, 2, *size, dtype=torch.float64, requires_grad=True)
+    out = lc(x)  # parameters require grad: the row-by-row product with its own backward
+    ref = naive_local(
+        x, lambda i, j: lc.weight[i, j], lc.bias, lc.weight.shape[:2], lc.stride, lc.padding,
+        lc.dilation,
+    )  # fmt: skip
+    torch.testing.assert_close(out, ref, rtol=1e-10, atol=1e-10)
+    g = torch.randn_like(out)
+    got = torch.autograd.grad(out, (x, lc.weight, lc.bias), g)
+    want = torch.autograd.grad(ref, (x, lc.weight, lc.bias), g)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_the_layer_chooses_its_path_by_cost():
+    layer = LowRankLocallyConnected2d(4, 4, 3, input_size=(8, 8), rank=8)
+    assert layer.chosen_path(128) == "kernel"  # K = 8 convolutions vs about 1.6
+    assert LowRankLocallyConnected2d(4, 4, 3, input_size=8, rank=1).chosen_path(128) == "basis"
+    dependent = LowRankLocallyConnected2d(
+        4, 4, 3, input_size=8, rank=8, combining="input_dependent"
+    )
+    assert dependent.chosen_path(128) == "basis"  # filters differ per example
+    assert choose_path(2, 1, (1, 1), (1, 1)) == "basis"  # one example: building W dominates
+    forced = LowRankLocallyConnected2d(4, 4, 3, input_size=8, rank=8, path="basis")
+    assert forced.chosen_path(512) == "basis" and "path='basis'" in repr(forced)
+    with pytest.raises(ValueError, match="path must be one of"):
+        LowRankLocallyConnected2d(4, 4, 3, input_size=8, rank=2, path="fast")
+
+
+def test_kernel_path_under_bf16_autocast_is_close_to_float32():
+    layer = randomize_(LowRankLocallyConnected2d(4, 5, 3, input_size=(9, 9), rank=4, path="kernel"))
+    x = torch.randn(4, 4, 9, 9)
+    ref = layer(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = layer(x)
+    assert out.dtype in (torch.bfloat16, torch.float32)
+    torch.testing.assert_close(out.float(), ref, rtol=5e-2, atol=5e-2)
