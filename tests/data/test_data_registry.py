@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrlc.data import DATASETS, Dataset, DataSplits, load_dataset, stratified_subset
+from lrlc.data import DATASETS, Dataset, load_dataset, stratified_subset
 
 from .datafakes import image_index, make_idx_folder
 
@@ -21,7 +21,7 @@ def _raw_pixels(images: torch.Tensor) -> np.ndarray:
 def test_mnist_splits_and_scaling(fake_mnist):
     data_dir, written = fake_mnist
     ds = load_dataset("mnist", data_dir=data_dir, download=False)
-    assert isinstance(ds, Dataset) and DataSplits is Dataset
+    assert isinstance(ds, Dataset)
     assert ds.sizes() == {"train": 230, "val": 20, "test": 40}  # 8% of 250 = 20
     assert ds.input_shape == (1, 28, 28) and ds.num_classes == 10
     assert ds.source == f"IDX files in {data_dir / 'mnist'}"

