@@ -3,7 +3,8 @@ invariance (Elsayed et al., ICML 2020).
 
 The library: `lrlc.layers` (modules), `lrlc.functional` (the paper's equations as functions),
 `lrlc.models` (the paper's networks and their layer kinds), `lrlc.inference` (LRLC -> exact
-locally connected layers), `lrlc.data` (datasets), `lrlc.analysis` (parameter and FLOP counts).
+locally connected layers), `lrlc.data` (datasets), `lrlc.analysis` (parameter and FLOP counts),
+`lrlc.lrlcify` (LRLC layers in any network: `lrlcify`, `export_inference`).
 The harness behind the `lrlc` command: `lrlc.experiments`.
 """
 
@@ -16,6 +17,7 @@ from .layers import (
     NonStationaryConv2d,
     SpatialBias,
 )
+from .lrlcify import export_inference, lrlcify
 
 __version__ = "0.2.0"
 
@@ -28,5 +30,7 @@ __all__ = [
     "NonStationaryConv2d",
     "SpatialBias",
     "convert_model",
+    "export_inference",
     "functional",
+    "lrlcify",
 ]
