@@ -39,7 +39,7 @@ def test_training_benchmark_reports_epoch_times(tmp_path):
     assert main(["bench", "training", "--quick", "--precision", "fp32", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
     assert {(r["model"], r["mode"]) for r in rows} == {
-        (m, k) for m in ("conv", "lrlc3 r4") for k in ("fp32", "fp32+cl")
+        (m, k) for m in ("conv", "lrlc3 r4", "lrlc3 r16") for k in ("fp32", "fp32+cl")
     }
     base = rows[0]
     assert (base["model"], base["mode"], base["ratio"]) == ("conv", "fp32", 1.0)

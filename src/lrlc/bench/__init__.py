@@ -5,4 +5,4 @@
 run, ``--json PATH`` for the raw numbers. Timing and memory methods: ``harness.py``.
 """
 
-BENCHMARKS = ("layers", "training")
+BENCHMARKS = ("layers", "rank", "training")

@@ -45,7 +45,12 @@ MODES = {
     "bf16+compile": dict(precision="bf16", channels_last=False, compile=True),
     "bf16+cl+compile": dict(precision="bf16", channels_last=True, compile=True),
 }
-MODELS = {"conv": dict(model="conv", rank=1), "lrlc3 r4": dict(model="lrlc3", rank=4)}
+MODELS = {
+    "conv": dict(model="conv", rank=1),
+    "lrlc3 r4": dict(model="lrlc3", rank=4),
+    # rank 16: where Algorithm 1 made the step 6.8x the conv net's (issue 14)
+    "lrlc3 r16": dict(model="lrlc3", rank=16),
+}
 
 
 def mode_plan(mode_kw: dict) -> ExecutionPlan:

@@ -22,21 +22,29 @@ from ._rows import (
     backward_rows,
     forward_rows,
     grad_buffer,
-    pad_nhwc,
+    pad_hnwc,
     transposed_input_grad,
     unpad_grad,
 )
 
 PATHS = ("auto", "basis", "kernel")
-# Measured ratios to one convolution's training step (docs/performance.md): the kernel path's
-# products cost about 1.4x a convolution; dL/dx through scattered patch gradients (stride > 1
-# or dilated columns) costs about half a convolution more.
-KERNEL_PATH_PRODUCTS = 1.4
+# The cost model, in units of one convolution's training step (forward + backward) of the same
+# size, fitted to `lrlc bench rank` on a 2-core AMD EPYC (AVX2, float32, 2 threads; the figures
+# are in docs/performance.md): the kernel path costs about 1.4 convolutions in its products,
+# plus a part that does not shrink with the batch (building, re-laying out and reading the
+# per-position filters: about 60 examples' worth of convolution) and a small part that grows
+# with K (building W, dF^k and dw). dL/dx through scattered patch gradients (stride > 1 or
+# dilated columns) adds about half a convolution (an estimate, not yet measured).
+KERNEL_PRODUCTS = 1.4
+KERNEL_FIXED_EXAMPLES = 60.0
+KERNEL_PER_RANK_EXAMPLES = 1.0
 SCATTERED_INPUT_GRAD = 0.5
 
 
 def _geometry(xp: Tensor, kernel: Pair, stride: Pair, dilation: Pair, out: Pair) -> RowGeometry:
-    return RowGeometry(kernel[0], kernel[1], stride, dilation, xp.shape[1:3], out, xp.shape[3])
+    return RowGeometry(
+        kernel[0], kernel[1], stride, dilation, (xp.shape[0], xp.shape[2]), out, xp.shape[3]
+    )
 
 
 def output_size(size: Pair, pad: Padding4, kernel: Pair, stride: Pair, dilation: Pair) -> Pair:
@@ -67,9 +75,15 @@ class _BasisKernels(RowKernels):
         return (w.t() @ self.flat).view(w.shape[1], *self.shape)
 
     def add_grad(self, i: int, grad_row: Tensor) -> None:
-        flat = grad_row.reshape(grad_row.shape[0], -1)  # (W_out, kh*kw*C_in*C_out)
-        self.d_flat.addmm_(self.weights[:, i], flat)
-        self.d_weights[:, i] = (flat @ self.flat.t()).t()
+        kh, w_out = grad_row.shape[:2]
+        flat = grad_row.view(kh, w_out, -1)  # (kh, W_out, kw*C_in*C_out)
+        blocks = self.flat.view(self.flat.shape[0], kh, -1)  # (K, kh, kw*C_in*C_out)
+        d_blocks = self.d_flat.view(blocks.shape)
+        d_w = self.d_weights[:, i]
+        d_w.zero_()
+        for a in range(kh):
+            d_blocks[:, a].addmm_(self.weights[:, i], flat[a])
+            d_w.addmm_(blocks[:, a], flat[a].t())
 
     def bases_grad(self, shape: torch.Size) -> Tensor:
         k, c_out, c_in, kh, kw = shape
@@ -90,28 +104,29 @@ class _WeightKernels(RowKernels):
 
     def add_grad(self, i: int, grad_row: Tensor) -> None:
         w_out, c_out, c_in, kh, kw = self.weight.shape[1:]
-        self.d_weight[i] = grad_row.view(w_out, kh, kw, c_in, c_out).permute(0, 4, 3, 1, 2)
+        self.d_weight[i] = grad_row.view(kh, w_out, kw, c_in, c_out).permute(1, 4, 3, 0, 2)
 
 
 class _LRLCByKernels(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, bases, weights, pad, stride, dilation):
-        xp = pad_nhwc(x, pad)
+        xp = pad_hnwc(x, pad)
         out = output_size(x.shape[-2:], pad, bases.shape[-2:], stride, dilation)
         geo = _geometry(xp, bases.shape[-2:], stride, dilation, out)
-        ctx.save_for_backward(x, bases, weights)
-        ctx.pad, ctx.geo = pad, geo
+        # The re-laid-out input, not x: making it again in the backward costs as much time
+        # as keeping it costs memory (one input's worth, within the memory budget).
+        ctx.save_for_backward(xp, bases, weights)
+        ctx.pad, ctx.geo, ctx.size = pad, geo, x.shape[-2:]
         return forward_rows(xp, _BasisKernels(bases, weights), geo)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
-        x, bases, weights = ctx.saved_tensors
-        xp = pad_nhwc(x, ctx.pad)  # recomputed: keeping it would double the input's memory
+        xp, bases, weights = ctx.saved_tensors
         kernels = _BasisKernels(bases, weights, need_grads=True)
         gbuf = grad_buffer(grad_out.to(xp.dtype), ctx.geo)
         dxp = backward_rows(xp, gbuf, kernels, ctx.geo, ctx.needs_input_grad[0])
-        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, x.shape[-2:])
+        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size)
         dw = kernels.d_weights.to(weights.dtype)
         return dx, kernels.bases_grad(bases.shape), dw, None, None, None
 
@@ -119,21 +134,20 @@ class _LRLCByKernels(torch.autograd.Function):
 class _LCByRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, pad, stride, dilation):
-        xp = pad_nhwc(x, pad)
+        xp = pad_hnwc(x, pad)
         geo = _geometry(xp, weight.shape[-2:], stride, dilation, weight.shape[:2])
-        ctx.save_for_backward(x, weight)
-        ctx.pad, ctx.geo = pad, geo
+        ctx.save_for_backward(xp, weight)
+        ctx.pad, ctx.geo, ctx.size = pad, geo, x.shape[-2:]
         return forward_rows(xp, _WeightKernels(weight), geo)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
-        xp = pad_nhwc(x, ctx.pad)
+        xp, weight = ctx.saved_tensors
         kernels = _WeightKernels(weight, need_grads=True)
         gbuf = grad_buffer(grad_out.to(xp.dtype), ctx.geo)
         dxp = backward_rows(xp, gbuf, kernels, ctx.geo, ctx.needs_input_grad[0])
-        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, x.shape[-2:])
+        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size)
         return dx, kernels.d_weight, None, None, None
 
 
@@ -170,16 +184,14 @@ def locally_connected_by_rows(
         return _LCByRows.apply(x.to(dtype), weight.to(dtype), pad, stride, dilation)
 
 
-def choose_path(rank: int, batch: int, stride: Pair, dilation: Pair, positions: int = 1) -> str:
+def choose_path(rank: int, batch: int, stride: Pair, dilation: Pair) -> str:
     """'basis' (Algorithm 1) or 'kernel' (per-position filters), whichever the cost model says
-    is cheaper, in units of one convolution's multiply-adds per example.
-
-    Algorithm 1 costs K convolutions. The kernel path costs its products (KERNEL_PATH_PRODUCTS,
-    more when dL/dx scatters) plus building the filters, dF and dw: three K-term contractions
-    per position, i.e. 3K / N convolutions, since a convolution does the same work once per
-    example.
+    is cheaper, in units of one convolution's training step of the same size: Algorithm 1
+    costs K of them; the kernel path KERNEL_PRODUCTS + (KERNEL_FIXED_EXAMPLES +
+    KERNEL_PER_RANK_EXAMPLES * K) / N (+ SCATTERED_INPUT_GRAD for strided or dilated columns).
     """
-    kernel = KERNEL_PATH_PRODUCTS + 3.0 * rank / max(batch, 1)
+    n = max(batch, 1)
+    kernel = KERNEL_PRODUCTS + (KERNEL_FIXED_EXAMPLES + KERNEL_PER_RANK_EXAMPLES * rank) / n
     if not (stride[1] == 1 and dilation[1] == 1):
         kernel += SCATTERED_INPUT_GRAD
     return "kernel" if kernel < rank else "basis"

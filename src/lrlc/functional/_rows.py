@@ -53,19 +53,19 @@ class RowGeometry:
         return self.dilation[1] == 1
 
     def patches(self, xp: Tensor, i: int, a: int) -> list[Tensor]:
-        """The patches of output row i, kernel row a: one (W_out, N, kw*C) view, or kw
-        (W_out, N, C) views when the kernel columns are dilated."""
-        n, hp, wp, c = xp.shape
+        """The patches of output row i, kernel row a, from the (Hp, N, Wp, C) input: one
+        (W_out, N, kw*C) view, or kw (W_out, N, C) views when the kernel columns are dilated.
+        Within one input row the N examples are Wp*C apart, close enough for the GEMM's
+        packing to stream them (NHWC would put them a whole image apart)."""
+        hp, n, wp, c = xp.shape
         r = i * self.stride[0] + a * self.dilation[0]
-        base = xp.storage_offset() + r * wp * c
-        batch_stride = self.stride[1] * c
+        base = xp.storage_offset() + r * n * wp * c
+        strides = (self.stride[1] * c, wp * c, 1)
         if self.grouped:
-            shape = (self.out[1], n, self.kw * c)
-            return [xp.as_strided(shape, (batch_stride, hp * wp * c, 1), base)]
+            return [xp.as_strided((self.out[1], n, self.kw * c), strides, base)]
         shape = (self.out[1], n, c)
         return [
-            xp.as_strided(shape, (batch_stride, hp * wp * c, 1), base + b * self.dilation[1] * c)
-            for b in range(self.kw)
+            xp.as_strided(shape, strides, base + b * self.dilation[1] * c) for b in range(self.kw)
         ]
 
 
@@ -88,12 +88,14 @@ class RowKernels:
         raise NotImplementedError
 
     def add_grad(self, i: int, grad_row: Tensor) -> None:
+        """grad_row: (kh, W_out, kw * C_in, C_out), dL/dW of row i, kernel row first."""
         raise NotImplementedError
 
 
 def forward_rows(xp: Tensor, kernels: RowKernels, geo: RowGeometry) -> Tensor:
-    """y (N, C_out, H_out, W_out) in channels_last memory, from the padded NHWC input."""
-    n = xp.shape[0]
+    """y (N, C_out, H_out, W_out) in channels_last memory, from the padded (Hp, N, Wp, C)
+    input."""
+    n = xp.shape[1]
     h_out, w_out = geo.out
     out: Tensor | None = None
     for i in range(h_out):
@@ -114,12 +116,12 @@ def transposed_input_grad(geo: RowGeometry) -> bool:
 
 
 def grad_buffer(grad_out: Tensor, geo: RowGeometry) -> Tensor:
-    """dL/dy (N, C_out, H_out, W_out) as (N, H_out, W_out + 2 m, C_out), zero-padded by
+    """dL/dy (N, C_out, H_out, W_out) as (H_out, N, W_out + 2 m, C_out), zero-padded by
     m = kw - 1 columns on each side when the transposed input gradient will read it."""
     m = geo.kw - 1 if transposed_input_grad(geo) else 0
     n, c_out, h_out, w_out = grad_out.shape
-    buf = grad_out.new_zeros((n, h_out, w_out + 2 * m, c_out))
-    buf[:, :, m : m + w_out] = grad_out.permute(0, 2, 3, 1)
+    buf = grad_out.new_zeros((h_out, n, w_out + 2 * m, c_out))
+    buf[:, :, m : m + w_out] = grad_out.permute(2, 0, 3, 1)
     return buf
 
 
@@ -128,77 +130,91 @@ def backward_rows(
 ) -> Tensor | None:
     """Send each row's filter gradient to `kernels.add_grad`; return d(xp) if asked for.
 
-    gbuf: dL/dy from `grad_buffer`.
+    One pass over the output rows: each row's filters are built once and serve both its
+    input gradient and nothing else after it. gbuf: dL/dy from `grad_buffer`.
     """
+    hp, n, wp, c = xp.shape
     h_out, w_out = geo.out
     m = (gbuf.shape[2] - w_out) // 2
     grad = gbuf[:, :, m : m + w_out]
+    transposed = need_input and transposed_input_grad(geo)
+    dxp = None
+    if need_input:
+        dxp = xp.new_zeros((hp, wp, n, c)) if transposed else torch.zeros_like(xp)
     for i in range(h_out):
-        g = grad[:, i].transpose(0, 1)  # (W_out, N, C_out)
-        d_row = xp.new_empty((w_out, geo.kh, geo.kw * geo.channels, g.shape[-1]))
-        for a in range(geo.kh):
-            pieces = geo.patches(xp, i, a)
-            if geo.grouped:
-                d_row[:, a] = torch.bmm(pieces[0].transpose(1, 2), g)
-            else:
-                c = geo.channels
-                for b, p in enumerate(pieces):
-                    d_row[:, a, b * c : (b + 1) * c] = torch.bmm(p.transpose(1, 2), g)
-        kernels.add_grad(i, d_row)
-    if not need_input:
+        g = grad[i].transpose(0, 1)  # (W_out, N, C_out)
+        kernels.add_grad(i, _row_filter_grad(xp, g, geo, i))
+        if not need_input:
+            continue
+        w_row = kernels.row(i)
+        if transposed:
+            _add_input_grad_transposed(dxp, gbuf, w_row, geo, i)
+        else:
+            _add_input_grad_scattered(dxp, g, w_row, geo, i)
+    if dxp is None:
         return None
-    if transposed_input_grad(geo):
-        return _input_grad_transposed(xp, gbuf, kernels, geo)
-    return _input_grad_scattered(xp, grad, kernels, geo)
+    # as (N, Hp, Wp, C)
+    return dxp.permute(2, 0, 1, 3) if transposed else dxp.permute(1, 0, 2, 3)
 
 
-def _input_grad_scattered(xp: Tensor, grad: Tensor, kernels: RowKernels, geo: RowGeometry):
-    """d(xp) by adding each patch's gradient back where it was read (any stride, dilation)."""
-    dxp = torch.zeros_like(xp)
+def _row_filter_grad(xp: Tensor, g: Tensor, geo: RowGeometry, i: int) -> Tensor:
+    """dW[i, j, a] = P[i, a, j]^T @ g[i, j], as (kh, W_out, kw*C, C_out): each kernel row's
+    block contiguous, so that the products write it in place."""
+    d_row = xp.new_empty((geo.kh, geo.out[1], geo.kw * geo.channels, g.shape[-1]))
+    c = geo.channels
+    for a in range(geo.kh):
+        pieces = geo.patches(xp, i, a)
+        if geo.grouped:
+            torch.bmm(pieces[0].transpose(1, 2), g, out=d_row[a])
+            continue
+        for b, p in enumerate(pieces):
+            d_row[a, :, b * c : (b + 1) * c] = torch.bmm(p.transpose(1, 2), g)
+    return d_row
+
+
+def _add_input_grad_scattered(dxp: Tensor, g: Tensor, w_row: Tensor, geo: RowGeometry, i: int):
+    """Add row i's patch gradients back where its patches were read (any stride, dilation)."""
     c, (sh, sw), (dh, dw) = geo.channels, geo.stride, geo.dilation
     w_out = geo.out[1]
-    for i in range(geo.out[0]):
-        g = grad[:, i].transpose(0, 1)
-        w_row = kernels.row(i)
-        for a in range(geo.kh):
-            dp = torch.bmm(g, w_row[:, a].transpose(1, 2))  # (W_out, N, kw*C)
-            row = dxp[:, i * sh + a * dh]
-            for b in range(geo.kw):
-                cols = slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
-                row[:, cols] += dp[:, :, b * c : (b + 1) * c].transpose(0, 1)
-    return dxp
+    for a in range(geo.kh):
+        dp = torch.bmm(g, w_row[:, a].transpose(1, 2))  # (W_out, N, kw*C)
+        row = dxp[i * sh + a * dh]  # (N, Wp, C)
+        for b in range(geo.kw):
+            cols = slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
+            row[:, cols] += dp[:, :, b * c : (b + 1) * c].transpose(0, 1)
 
 
-def _input_grad_transposed(xp: Tensor, gpad: Tensor, kernels: RowKernels, geo: RowGeometry):
-    """d(xp) for stride 1 along W: each input row is a sum over kernel rows of one batched
-    product over its input columns, reading the zero-padded gradient row through a strided
-    view, with the filters re-laid out per input column (taps reversed, zeros off the grid).
-    """
-    n, hp, wp, c = xp.shape
-    h_out, w_out = geo.out
-    kh, kw = geo.kh, geo.kw
-    c_out, wg = gpad.shape[-1], gpad.shape[2]
-    dev = xp.device
-    # input column x reads gradient columns x .. x + kw - 1, i.e. taps kw - 1 .. 0
-    cols = torch.arange(wp, device=dev)[:, None] + torch.arange(kw, device=dev)
-    taps = torch.arange(kw - 1, -1, -1, device=dev).expand(wp, kw)
-    dxp = xp.new_zeros((hp, wp, n, c))
-    for i in range(h_out):
-        w_row = kernels.row(i).view(w_out, kh, kw, c, c_out)
-        padded = F.pad(w_row, (0, 0, 0, 0, 0, 0, 0, 0, kw - 1, kw - 1))
-        # (Wp, kw, kh, C_out, C): for input column x and reversed tap b', W[x + b' - kw + 1]
-        per_column = padded[cols, :, taps].permute(0, 1, 2, 4, 3)
-        offset = gpad.storage_offset() + i * wg * c_out
-        g_win = gpad.as_strided((wp, n, kw * c_out), (c_out, h_out * wg * c_out, 1), offset)
-        for a in range(kh):
-            t = per_column[:, :, a].reshape(wp, kw * c_out, c)
-            dxp[i * geo.stride[0] + a * geo.dilation[0]].baddbmm_(g_win, t)
-    return dxp.permute(2, 0, 1, 3)
+def _add_input_grad_transposed(dxp: Tensor, gpad: Tensor, w_row: Tensor, geo: RowGeometry, i):
+    """Row i's share of d(xp), for stride 1 along W: for each kernel row a, input row
+    i * sh + a * dh gets one batched product over its input columns, reading the zero-padded
+    gradient row through a strided view, with the filters re-laid out per input column (taps
+    reversed, zeros off the grid). dxp is (Hp, Wp, N, C)."""
+    hp, wp, n, c = dxp.shape
+    w_out, kh, kw = geo.out[1], geo.kh, geo.kw
+    c_out, wg = gpad.shape[-1], gpad.shape[2]  # gpad: (H_out, N, W_out + 2(kw - 1), C_out)
+    # (W_out + 2(kw - 1), kh, kw, C_out, C): transposed filters, zero columns on both sides
+    wt = F.pad(w_row.view(w_out, kh, kw, c, c_out).transpose(3, 4), (0,) * 8 + (kw - 1,) * 2)
+    # strides from the shape: a size-1 dimension's own stride may be anything
+    wt = wt.contiguous()
+    s2 = c_out * c
+    s1, s0 = kw * s2, kh * kw * s2
+    offset = gpad.storage_offset() + i * n * wg * c_out
+    g_win = gpad.as_strided((wp, n, kw * c_out), (c_out, wg * c_out, 1), offset)
+    for a in range(kh):
+        # input column x, reversed tap b': W[x + b' - (kw - 1), a, kw - 1 - b'] (a view)
+        t = wt.as_strided((wp, kw, c_out, c), (s0, s0 - s2, c, 1), a * s1 + (kw - 1) * s2)
+        dxp[i * geo.stride[0] + a * geo.dilation[0]].baddbmm_(g_win, t.reshape(wp, kw * c_out, c))
 
 
-def pad_nhwc(x: Tensor, pad: Padding4) -> Tensor:
-    """(N, C, H, W) -> zero-padded (N, Hp, Wp, C), contiguous."""
-    return F.pad(x, pad).permute(0, 2, 3, 1).contiguous()
+def pad_hnwc(x: Tensor, pad: Padding4) -> Tensor:
+    """(N, C, H, W) -> zero-padded (Hp, N, Wp, C), contiguous, in one pass over x."""
+    left, right, top, bottom = pad
+    if not any(pad):
+        return x.permute(2, 0, 3, 1).contiguous()
+    n, c, h, w = x.shape
+    out = x.new_zeros((h + top + bottom, n, w + left + right, c))
+    out[top : top + h, :, left : left + w] = x.permute(2, 0, 3, 1)
+    return out
 
 
 def unpad_grad(dxp: Tensor, pad: Padding4, size: Pair) -> Tensor:

@@ -18,7 +18,7 @@ from ..run.convert import convert_run
 from ..sweep import DatasetLoader, SweepGrid, parse_int_list, parse_models, run_sweep
 from .flags import config_from_args, executor_from_args, precision_from_args, speed_from_args
 
-BENCHMARKS = ("layers", "training")
+BENCHMARKS = ("layers", "rank", "training")
 
 
 def train_command(args: argparse.Namespace) -> int:

@@ -1,0 +1,203 @@
+"""Rank-independent training cost: LRLC through its per-position kernels against Algorithm 1,
+both against ONE convolution of the same size.
+
+    lrlc bench rank [--quick] [--json PATH]   (or: python -m benchmarks.rank ...)
+
+The paper's layer: 64 -> 64 channels, 3x3, 24x24 input, 'valid' (22x22 output), float32 (or
+--precision bf16), forward + backward with the input requiring grad. Per batch N and rank K:
+
+- train: `nn.Conv2d(64, 64, 3)` (the baseline), LRLC fixed (factorized, softmax) by
+  Algorithm 1 (path "basis", K convolutions; up to --basis-max-rank, since its cost is known
+  to grow linearly), by per-position kernels (path "kernel"), by the layer's own choice
+  ("auto", the chosen path recorded), and input-dependent LRLC (always Algorithm 1).
+- per N: `LocallyConnected2d` training step and inference against the same convolution.
+
+Every ratio is to the convolution measured in the same group (round-robin, medians), and peak
+memory is the most tensor memory live during one step (see harness.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
+from lrlc.experiments.run.memory import keep_freed_memory
+
+from .harness import MIB, format_table, log, machine_info, measure_group, median
+from .layers import CHANNELS, KERNEL, SIZE, clear_grads, infer_step, train_step
+
+# (case, max ratio to the convolution, what, batches it applies to, ranks it applies to)
+TARGETS = [
+    ("lrlc_kernel", 1.3, "time", (512,), range(2, 33)),
+    ("lrlc_kernel", 1.5, "time", (128,), range(2, 33)),
+    ("lrlc_kernel", 1.5, "memory", None, None),
+    ("lrlc_auto", 1.5, "memory", None, None),
+    ("lc_train", 1.5, "time", None, None),
+    ("lc_infer", 1.15, "time", None, None),
+]
+AUTO_SLACK = 1.05  # auto may be at most 5% slower than the faster of the two paths
+
+
+def lrlc(rank: int, path: str, combining: str = "factorized") -> LowRankLocallyConnected2d:
+    layer = LowRankLocallyConnected2d(
+        CHANNELS, CHANNELS, KERNEL, SIZE, rank=rank, combining=combining, path=path, init="random"
+    )
+    return layer
+
+
+def _row(res: dict, name: str, base: str, **fields: Any) -> dict[str, Any]:
+    t, b = median(res[name]["times_s"]), median(res[base]["times_s"])
+    peak, base_peak = res[name]["peak_bytes"], res[base]["peak_bytes"]
+    return dict(
+        case=name, median_ms=t * 1e3, time_ratio=t / b, peak_mib=peak / MIB,
+        mem_ratio=peak / base_peak if base_peak else None, reps=len(res[name]["times_s"]),
+        **fields,
+    )  # fmt: skip
+
+
+def rank_group(x: torch.Tensor, rank: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    batch = x.shape[0]
+    auto = lrlc(rank, "auto")
+    modules: dict[str, nn.Module] = {"conv": nn.Conv2d(CHANNELS, CHANNELS, KERNEL)}
+    if rank <= args.basis_max_rank:
+        modules["lrlc_basis"] = lrlc(rank, "basis")
+    modules["lrlc_kernel"] = lrlc(rank, "kernel")
+    modules["lrlc_auto"] = auto
+    if rank <= args.basis_max_rank:
+        modules["lrlc_input_dep"] = lrlc(rank, "auto", "input_dependent")
+    steps = {name: train_step(m, x) for name, m in modules.items()}
+    before = clear_grads(list(modules.values()), x)
+    res = measure_group(steps, budget_s=args.budget, before=before, **_timing(args))
+    chosen = auto.chosen_path(batch)
+    return [
+        _row(res, name, "conv", mode="train", batch=batch, rank=rank,
+             chosen=chosen if name == "lrlc_auto" else "")
+        for name in modules
+    ]  # fmt: skip
+
+
+def lc_group(x: torch.Tensor, args: argparse.Namespace) -> list[dict[str, Any]]:
+    batch = x.shape[0]
+    conv = nn.Conv2d(CHANNELS, CHANNELS, KERNEL)
+    lc = LocallyConnected2d(CHANNELS, CHANNELS, KERNEL, SIZE)
+    steps = {"conv": train_step(conv, x), "lc_train": train_step(lc, x)}
+    res = measure_group(
+        steps, budget_s=args.budget, before=clear_grads([conv, lc], x), **_timing(args)
+    )
+    rows = [_row(res, n, "conv", mode="train", batch=batch, rank=None) for n in steps]
+    steps = {"conv_infer": infer_step(conv, x), "lc_infer": infer_step(lc, x)}
+    res = measure_group(steps, budget_s=args.budget, **_timing(args))
+    rows += [_row(res, n, "conv_infer", mode="infer", batch=batch, rank=None) for n in steps]
+    return rows
+
+
+def _timing(args: argparse.Namespace) -> dict[str, int]:
+    return dict(warmup=args.warmup, reps=args.reps, min_reps=args.min_reps)
+
+
+def check(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target against the rows it applies to, and auto against the faster path."""
+    out = []
+    for case, bound, what, batches, ranks in TARGETS:
+        for r in rows:
+            if r["case"] != case or (batches and r["batch"] not in batches):
+                continue
+            if ranks is not None and r["rank"] not in ranks:
+                continue
+            value = r["time_ratio"] if what == "time" else r["mem_ratio"]
+            label = f"{what} {case} / conv <= {bound}"
+            out.append(dict(target=label, batch=r["batch"], rank=r["rank"], value=value,
+                            met=value <= bound))  # fmt: skip
+    by = {(r["case"], r["batch"], r["rank"]): r for r in rows}
+    for (case, batch, rank), r in by.items():
+        if case != "lrlc_auto":
+            continue
+        paths = [
+            by[(c, batch, rank)] for c in ("lrlc_basis", "lrlc_kernel") if (c, batch, rank) in by
+        ]
+        best = min(p["median_ms"] for p in paths)
+        value = r["median_ms"] / best
+        label = f"time lrlc_auto / faster path <= {AUTO_SLACK}"
+        out.append(dict(target=label, batch=batch, rank=rank, value=value, met=value <= AUTO_SLACK))
+    return out
+
+
+COLUMNS = [
+    ("mode", "mode", "s"), ("case", "case", "s"), ("batch", "N", "d"), ("rank", "K", "d"),
+    ("chosen", "auto chose", "s"), ("reps", "reps", "d"), ("median_ms", "median ms", ".1f"),
+    ("time_ratio", "x conv", ".2f"), ("peak_mib", "peak MiB", ".1f"),
+    ("mem_ratio", "mem x conv", ".2f"),
+]  # fmt: skip
+TARGET_COLUMNS = [
+    ("target", "target", "s"), ("batch", "N", "d"), ("rank", "K", "d"),
+    ("value", "value", ".2f"), ("met", "met", "s"),
+]  # fmt: skip
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="lrlc bench rank", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="smoke run: batch 8, ranks 1 2, 2 reps")
+    p.add_argument("--json", metavar="PATH", help="write the JSON here as well")
+    p.add_argument("--batch", type=int, nargs="+", default=None, help="default 128 512")
+    p.add_argument("--ranks", type=int, nargs="+", default=None, help="default 1 2 4 8 16 32")
+    p.add_argument("--basis-max-rank", type=int, default=8, help="largest K for Algorithm 1")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--reps", type=int, default=None, help="timed rounds (default 5)")
+    p.add_argument("--min-reps", type=int, default=3)
+    p.add_argument("--budget", type=float, default=30.0, help="seconds of timed rounds per group")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    args = p.parse_args(argv)
+    quick = args.quick
+    args.batch = args.batch or ([8] if quick else [128, 512])
+    args.ranks = args.ranks or ([1, 2] if quick else [1, 2, 4, 8, 16, 32])
+    args.reps = args.reps or (2 if quick else 5)
+    if quick:
+        args.min_reps, args.warmup = 1, 1
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    keep_freed_memory()  # as the trainer does
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    info = machine_info()
+    log(f"torch {info['torch']}, {info['threads']} threads, {info['cpu_model']}")
+    torch.manual_seed(0)
+    t0, rows = time.perf_counter(), []
+    for batch in args.batch:
+        x = torch.randn(batch, CHANNELS, SIZE, SIZE, requires_grad=True)
+        for rank in args.ranks:
+            log(f"train batch {batch} K={rank}")
+            rows += rank_group(x, rank, args)
+            gc.collect()
+        log(f"locally connected, batch {batch}")
+        rows += lc_group(x, args)
+    targets = check(rows)
+    print(format_table(rows, COLUMNS))
+    print()
+    print(format_table(targets, TARGET_COLUMNS))
+    info["loadavg_end"] = list(os.getloadavg())
+    report = dict(benchmark="rank", machine=info, config=vars(args), rows=rows, targets=targets,
+                  elapsed_s=time.perf_counter() - t0)  # fmt: skip
+    print(f"\n{info['cpu_model']}, {info['threads']} threads, native bf16 {info['native_bf16']}; "
+          f"load {info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}; "
+          f"{report['elapsed_s']:.0f} s")  # fmt: skip
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(json.dumps(report, indent=1, default=str) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
