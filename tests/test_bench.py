@@ -75,4 +75,21 @@ def test_training_benchmark_measures_bf16_only_where_it_is_native():
 def test_bench_without_a_name_says_what_to_pass(capsys):
     assert main(["bench"]) == 2
     err = capsys.readouterr().err
-    assert "lrlc bench {layers,training}" in err and "required" not in err
+    assert "lrlc bench {layers,rank,training}" in err and "required" not in err
+
+
+def test_rank_benchmark_ratios_are_against_one_convolution_of_the_same_run(tmp_path):
+    out = tmp_path / "rank.json"
+    args = ["bench", "rank", "--quick", "--batch", "2", "--ranks", "2", "--budget", "1"]
+    assert main(args + ["--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    rows = {(r["mode"], r["case"], r["rank"]): r for r in report["rows"]}
+    cases = {(m, c) for m, c, _ in rows}
+    assert {("train", c) for c in ("conv", "lrlc_basis", "lrlc_kernel", "lrlc_auto")} <= cases
+    assert {("train", "lc_train"), ("infer", "lc_infer")} <= cases
+    for (mode, _case, rank), r in rows.items():  # each group's baseline is its own convolution
+        base = rows[(mode, "conv" if mode == "train" else "conv_infer", rank)]
+        assert math.isclose(r["time_ratio"], r["median_ms"] / base["median_ms"], rel_tol=1e-9)
+    assert rows[("train", "lrlc_auto", 2)]["chosen"] in ("basis", "kernel")
+    auto = [t for t in report["targets"] if t["target"].startswith("time lrlc_auto")]
+    assert len(auto) == 1 and auto[0]["met"] == (auto[0]["value"] <= 1.05)
