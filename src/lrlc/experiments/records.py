@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-from ..data import DATASETS
+from ..data import dataset_spec
 from ..models import build_model
 from .config import TrainConfig
 from .files import load_checkpoint
@@ -76,6 +76,15 @@ def iter_results(
         yield path.parent, result
 
 
+def run_data_shape(state: dict[str, Any], config: TrainConfig) -> tuple[tuple[int, ...], int]:
+    """(input shape, number of classes) of a run's data: recorded in its checkpoint (so that a
+    run on your own images converts after they are gone), else from the dataset's name."""
+    if "input_shape" in state and "num_classes" in state:
+        return tuple(state["input_shape"]), int(state["num_classes"])
+    spec = dataset_spec(config.dataset)
+    return tuple(spec.input_shape), spec.num_classes
+
+
 def load_run_model(run_dir: str | Path) -> tuple[nn.Module, TrainConfig]:
     """The network of a run folder with the weights of its last checkpoint, in eval mode."""
     path = Path(run_dir) / CHECKPOINT
@@ -87,9 +96,9 @@ def load_run_model(run_dir: str | Path) -> tuple[nn.Module, TrainConfig]:
             f"{path} holds no config and model weights: it was not written by lrlc train"
         )
     config = TrainConfig.from_dict(state["config"])
-    spec = DATASETS[config.dataset]
+    input_shape, num_classes = run_data_shape(state, config)
     model = build_model(
-        config.model, spec.input_shape, spec.num_classes, config.rank, config.width,
+        config.model, input_shape, num_classes, config.rank, config.width,
         layer_kwargs=config.layer_kwargs,
     )  # fmt: skip
     model.load_state_dict(state["model"])

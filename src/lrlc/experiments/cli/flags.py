@@ -7,10 +7,29 @@ from pathlib import Path
 from typing import Any
 
 from ...data import DATASETS
+from ...data.own import is_own_name, parse_own_name
 from ...models.kinds import option_fields
 from ..config import PRESETS, TrainConfig
 from ..machine import PRECISIONS, SpeedOptions
 from ..sweep import LocalExecutor, RayExecutor
+
+
+def dataset_name(text: str) -> str:
+    """A --dataset value: a built-in name, or npz:/folder: with its path made absolute, so that
+    a run's identity does not depend on the folder the command was started in."""
+    if text in DATASETS:
+        return text
+    if not is_own_name(text):
+        raise argparse.ArgumentTypeError(
+            f"unknown dataset {text!r}: choose one of {', '.join(sorted(DATASETS))}, or your own "
+            "data as npz:PATH or folder:PATH[@SIZE[,gray][,crop]]"
+        )
+    try:
+        own = parse_own_name(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+    suffix = f"@{own.options.text()}" if own.options is not None else ""
+    return f"{own.kind}:{own.path.resolve()}{suffix}"
 
 
 def add_layer_option_flags(p: argparse.ArgumentParser) -> None:
@@ -40,7 +59,14 @@ def layer_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_protocol_flags(p: argparse.ArgumentParser) -> None:
     """Flags shared by `train` and `sweep`: data, protocol overrides and layer options."""
-    p.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    p.add_argument(
+        "--dataset",
+        default="mnist",
+        type=dataset_name,
+        help=f"{', '.join(sorted(DATASETS))}, or your own: npz:PATH (arrays x_train, y_train, "
+        "x_test, y_test[, x_val, y_val]) or folder:PATH[@SIZE[,gray][,crop]] (train/<class>/, "
+        "val/, test/) (default: mnist)",
+    )
     p.add_argument(
         "--data-dir",
         type=Path,

@@ -9,10 +9,9 @@ from typing import Any
 
 import torch
 
-from ...data import DATASETS
 from ...inference import Conversion, convert_model, convert_model_layers
-from ..files import save_checkpoint
-from ..records import CHECKPOINT, METRICS, RESULT, load_run_model
+from ..files import load_checkpoint, save_checkpoint
+from ..records import CHECKPOINT, METRICS, RESULT, load_run_model, run_data_shape
 
 __all__ = [
     "Conversion",
@@ -65,7 +64,7 @@ def convert_run(run_dir: str | Path, out: str | Path, batch: int = 8) -> dict[st
             f"nothing to convert in {run_dir}: model {config.model} has {done.found()}{why}. "
             f"Only LRLC layers with fixed combining weights convert; {out} was not written"
         )
-    shape = DATASETS[config.dataset].input_shape
+    shape, _ = run_data_shape(load_checkpoint(run_dir / CHECKPOINT), config)
     x = torch.randn(batch, *shape, generator=torch.Generator().manual_seed(0))
     diff = (converted(x) - model(x)).abs().max().item()
     info = {

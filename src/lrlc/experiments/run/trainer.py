@@ -274,6 +274,9 @@ def _save_epoch(run: _Run, epoch: int) -> None:
         "wall_time_s": run.wall,
         "data_fingerprint": run.data.fingerprint,
         "precision": run.plan.precision,
+        # so that the net can be rebuilt without its data (lrlc convert, report figures)
+        "input_shape": list(run.data.input_shape),
+        "num_classes": run.data.num_classes,
     }
     bad = _nonfinite({"model": state["model"], "optimizer": state["optimizer"]["state"]})
     if bad:
