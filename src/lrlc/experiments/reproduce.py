@@ -111,7 +111,7 @@ CPU_TRANSLATE = 4
 CPU = Preset(
     "cpu",
     "MNIST and Fashion-MNIST (+ both translated by up to 4 px) at a reduced protocol, 3 seeds; "
-    "about 2 hours on 2 CPU cores",
+    "about 2 hours on 2 CPU cores with native bf16 (measured), more in float32 (not measured)",
     tuple(
         SweepPlan(
             name + (f"_t{shift}" if shift else ""),
