@@ -26,13 +26,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ..functional import locally_connected2d
 from ..functional._checks import int_at_least, positive_int, positive_pair
 from ..functional._ops import (
     Pair,
     check_input,
     conv2d_padded,
     conv_output_size,
-    locally_connected,
     resolve_padding,
 )
 from .kernel_nets import KERNEL_NETS, make_kernel_net, scale_last_layer_
@@ -188,7 +188,7 @@ class NonStationaryConv2d(nn.Module):
         # One batched evaluation over all points; the net's rows are points, its columns
         # the C_out * C_in filter entries.
         k = self.net(z.reshape(-1, 4)).view(hp, wp, kh, kw, self.out_channels, self.in_channels)
-        # A view: locally_connected's reshape makes the one copy the forward pass needs.
+        # A view: the product re-lays it out row by row (or tap by tap at inference) itself.
         return k.permute(0, 1, 4, 5, 2, 3)
 
     def kernel(self) -> Tensor:
@@ -206,7 +206,8 @@ class NonStationaryConv2d(nn.Module):
             weight = self._evaluate(self._grid((1, 1)))[0, 0]
             out = conv2d_padded(x, weight, self.stride, self.padding, NO_DILATION)
         else:
-            out = locally_connected(x, self.kernel(), None, self.stride, self.padding, NO_DILATION)
+            # the locally connected product: row by row with its own backward when training
+            out = locally_connected2d(x, self.kernel(), None, self.stride, self.padding)
         return out if self.bias is None else out + self.bias.view(-1, 1, 1)
 
     def extra_repr(self) -> str:
