@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_experiment_commands(sub)
     p = sub.add_parser(
         "bench",
-        help="speed and memory benchmarks (layers, training) with ratios to in-run baselines",
+        help="speed and memory benchmarks (layers, rank, training) with ratios to in-run baselines",
     )
     p.add_argument(
         "which", nargs="?", choices=BENCHMARKS, help=f"which benchmark: {', '.join(BENCHMARKS)}"

@@ -46,7 +46,8 @@ def add_layer_option_flags(p: argparse.ArgumentParser) -> None:
             continue
         kind = float if f.type in (float, "float") else str
         group.add_argument(flag, dest=f"layer_{name}", type=kind, default=None,
-                           choices=f.metadata.get("choices"), help=help_text)  # fmt: skip
+                           choices=f.metadata.get("choices"), help=help_text,
+                           metavar=None if f.metadata.get("choices") else name.upper())  # fmt: skip
 
 
 def layer_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
