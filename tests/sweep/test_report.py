@@ -135,3 +135,14 @@ def test_latex_escapes_and_has_one_table_each(tmp_path):
     assert "$\\pm$" in tex and "±" not in tex
     body = tex.replace("\\_", "").replace("\\%", "")
     assert "_" not in body.replace("tab:all-models", "") and "%" not in body
+
+
+def test_a_torn_record_is_named_skipped_and_counted(tmp_path, capsys):
+    fake_run(tmp_path, "conv", 1, 0, val=90.0, test=91.0)
+    torn = fake_run(tmp_path, "conv", 1, 1, val=90.0, test=91.0) / "result.json"
+    torn.write_text('{"config": {"model": "co')  # a crash mid-write
+    write_report(tmp_path, tmp_path / "report", figures=False)
+    assert str(torn) in capsys.readouterr().err
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "1 unreadable run record(s) left out" in text
+    assert "| 1 |" in text  # the table has the one readable seed

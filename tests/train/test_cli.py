@@ -100,3 +100,13 @@ def test_python_dash_m_lrlc_is_the_command():
     proc = subprocess.run([sys.executable, "-m", "lrlc", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "usage: lrlc" in proc.stdout
     assert "register themselves" not in proc.stdout
+
+
+def test_a_full_protocol_run_says_so_before_it_starts(tmp_path, capsys):
+    from lrlc.cli import main
+
+    code = main(["train", "--model", "conv", "--dataset", "cifar10", "--out", str(tmp_path / "r"),
+                 "--data-dir", str(tmp_path / "none")])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 2  # no CIFAR-10 here; the note comes first
+    assert "this is the paper protocol in full (150 epochs on every training image)" in out
