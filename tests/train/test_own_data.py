@@ -8,7 +8,7 @@ import pytest
 
 from lrlc.cli import main
 
-from ..data.test_data_own import make_folder, npz_arrays
+from ..data.ownfakes import make_folder, npz_arrays
 
 TINY = ["--epochs", "1", "--batch-size", "8", "--width", "8"]
 

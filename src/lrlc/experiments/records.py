@@ -85,8 +85,8 @@ def run_data_shape(state: dict[str, Any], config: TrainConfig) -> tuple[tuple[in
     return tuple(spec.input_shape), spec.num_classes
 
 
-def load_run_model(run_dir: str | Path) -> tuple[nn.Module, TrainConfig]:
-    """The network of a run folder with the weights of its last checkpoint, in eval mode."""
+def load_run(run_dir: str | Path) -> tuple[nn.Module, TrainConfig, tuple[int, ...]]:
+    """(network with the weights of its last checkpoint in eval mode, config, input shape)."""
     path = Path(run_dir) / CHECKPOINT
     if not path.exists():
         raise FileNotFoundError(f"no {CHECKPOINT} in {run_dir}: is it a run folder of lrlc train?")
@@ -102,4 +102,10 @@ def load_run_model(run_dir: str | Path) -> tuple[nn.Module, TrainConfig]:
         layer_kwargs=config.layer_kwargs,
     )  # fmt: skip
     model.load_state_dict(state["model"])
-    return model.eval(), config
+    return model.eval(), config, input_shape
+
+
+def load_run_model(run_dir: str | Path) -> tuple[nn.Module, TrainConfig]:
+    """The network of a run folder with the weights of its last checkpoint, in eval mode."""
+    model, config, _ = load_run(run_dir)
+    return model, config

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from ._ops import Padding4, Pair
+from ._ops import Padding4, Pair, conv_output_size, inference_dtype
 from ._rows import (
     RowGeometry,
     RowKernels,
@@ -44,14 +44,6 @@ SCATTERED_INPUT_GRAD = 0.5
 def _geometry(xp: Tensor, kernel: Pair, stride: Pair, dilation: Pair, out: Pair) -> RowGeometry:
     return RowGeometry(
         kernel[0], kernel[1], stride, dilation, (xp.shape[0], xp.shape[2]), out, xp.shape[3]
-    )
-
-
-def output_size(size: Pair, pad: Padding4, kernel: Pair, stride: Pair, dilation: Pair) -> Pair:
-    left, right, top, bottom = pad
-    padded = (size[0] + top + bottom, size[1] + left + right)
-    return tuple(  # type: ignore[return-value]
-        (p - (k - 1) * d - 1) // s + 1 for p, k, s, d in zip(padded, kernel, stride, dilation)
     )
 
 
@@ -111,7 +103,7 @@ class _LRLCByKernels(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, bases, weights, pad, stride, dilation):
         xp = pad_hnwc(x, pad)
-        out = output_size(x.shape[-2:], pad, bases.shape[-2:], stride, dilation)
+        out = conv_output_size(tuple(x.shape[-2:]), tuple(bases.shape[-2:]), stride, pad, dilation)
         geo = _geometry(xp, bases.shape[-2:], stride, dilation, out)
         # The re-laid-out input, not x: making it again in the backward costs as much time
         # as keeping it costs memory (one input's worth, within the memory budget).
@@ -151,12 +143,9 @@ class _LCByRows(torch.autograd.Function):
         return dx, kernels.d_weight, None, None, None
 
 
-def _common_dtype(*tensors: Tensor) -> torch.dtype:
-    """The dtype the products run in: autocast's lower precision if active, else the inputs'."""
-    device = tensors[0].device.type
-    if torch.is_autocast_enabled(device):
-        return torch.get_autocast_dtype(device)
-    return torch.promote_types(tensors[0].dtype, tensors[1].dtype)
+def _common_dtype(x: Tensor, w: Tensor) -> torch.dtype:
+    """The dtype the products run in: as the other locally connected paths choose it."""
+    return inference_dtype(x, torch.promote_types(x.dtype, w.dtype))
 
 
 def lrlc_by_kernels(

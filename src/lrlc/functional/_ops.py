@@ -100,32 +100,6 @@ def conv2d_padded(
     return F.conv2d(F.pad(x, padding), weight, None, stride, 0, dilation, groups)
 
 
-def locally_connected(
-    x: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    stride: Pair,
-    padding: Padding4,
-    dilation: Pair,
-) -> Tensor:
-    """Unshared-weight cross-correlation: (N, C_in, H, W) -> (N, C_out, H_out, W_out).
-
-    Args:
-        weight: (H_out, W_out, C_out, C_in, kh, kw), one filter bank per output position.
-        bias: (C_out, H_out, W_out) or None.
-
-    A batched matrix multiply over positions, (L, N, C_in*kh*kw) @ (L, C_in*kh*kw, C_out),
-    so no (N, L, C_out, C_in*kh*kw) broadcast product is ever formed.
-    """
-    n = x.shape[0]
-    h, w, c_out = weight.shape[:3]
-    patches = F.unfold(F.pad(x, padding), weight.shape[-2:], dilation, 0, stride)
-    out = torch.bmm(patches.permute(2, 0, 1), weight.reshape(h * w, c_out, -1).transpose(1, 2))
-    out = out.permute(1, 2, 0).reshape(n, c_out, h, w)
-    # In the product's dtype (bf16 under autocast), as nn.Conv2d adds its bias.
-    return out if bias is None else out + bias.to(out.dtype)
-
-
 def weight_by_tap(weight: Tensor) -> Tensor:
     """(H_out, W_out, C_out, C_in, kh, kw) -> (H_out, kh, kw, W_out, C_in, C_out), contiguous:
     the layout `locally_connected_inference` multiplies with."""
@@ -148,15 +122,14 @@ def locally_connected_inference(
     padding: Padding4,
     dilation: Pair,
 ) -> Tensor:
-    """`locally_connected` without autograd, for inference: same output, less time and memory.
+    """The locally connected product without autograd, for inference.
 
     Args:
         taps: the weight in `weight_by_tap` layout (H_out, kh, kw, W_out, C_in, C_out).
 
     Per output row and kernel tap, the input rows it reads are one contiguous (W_out, N, C_in)
     slab in an (H, W, N, C_in) copy of the input, so each product is a batched matmul over the
-    row's positions that reads memory in order; the unfold of `locally_connected` would
-    instead copy every position's patch matrix before multiplying.
+    row's positions that reads memory in order, without an unfold copy of every patch.
     """
     h, kh, kw, w, _, c_out = taps.shape
     n = x.shape[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from ..functional import NORMALIZATIONS, normalize_combining, spatial_bias
+from ..functional._kernel_path import locally_connected_by_rows
 from ..functional._ops import (
     Padding4,
     Pair,
@@ -21,7 +22,6 @@ from ..functional._ops import (
     conv2d_padded,
     conv_output_size,
     effective_kernel,
-    locally_connected,
     locally_connected_inference,
     resolve_padding,
     to_pair,
@@ -60,6 +60,20 @@ def spatial_bias_map(
 ) -> Tensor:
     """The old signature of `lrlc.functional.spatial_bias` (Eq. 5): (C_out, H, W)."""
     return spatial_bias(out_channels, output_size, row, column, channel, like=like)
+
+
+def locally_connected(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Pair,
+    padding: Padding4,
+    dilation: Pair,
+) -> Tensor:
+    """The old autograd locally connected product: now the row-by-row engine of
+    `lrlc.functional.locally_connected_by_rows`, plus the bias."""
+    out = locally_connected_by_rows(x, weight, padding, stride, dilation)
+    return out if bias is None else out + bias.to(out.dtype)
 
 
 tap_major = weight_by_tap  # its name before 0.2

@@ -10,8 +10,8 @@ from typing import Any
 import torch
 
 from ...inference import Conversion, convert_model, convert_model_layers
-from ..files import load_checkpoint, save_checkpoint
-from ..records import CHECKPOINT, METRICS, RESULT, load_run_model, run_data_shape
+from ..files import save_checkpoint
+from ..records import CHECKPOINT, METRICS, RESULT, load_run, load_run_model
 
 __all__ = [
     "Conversion",
@@ -56,7 +56,7 @@ def convert_run(run_dir: str | Path, out: str | Path, batch: int = 8) -> dict[st
     """
     run_dir, out = Path(run_dir), Path(out)
     _check_out(run_dir, out)
-    model, config = load_run_model(run_dir)
+    model, config, shape = load_run(run_dir)
     converted, done = convert_model_layers(model)
     if not done.converted:
         why = f"; kept: {done.kept_text()}" if done.kept else ""
@@ -64,7 +64,6 @@ def convert_run(run_dir: str | Path, out: str | Path, batch: int = 8) -> dict[st
             f"nothing to convert in {run_dir}: model {config.model} has {done.found()}{why}. "
             f"Only LRLC layers with fixed combining weights convert; {out} was not written"
         )
-    shape, _ = run_data_shape(load_checkpoint(run_dir / CHECKPOINT), config)
     x = torch.randn(batch, *shape, generator=torch.Generator().manual_seed(0))
     diff = (converted(x) - model(x)).abs().max().item()
     info = {
