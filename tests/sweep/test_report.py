@@ -146,3 +146,14 @@ def test_a_torn_record_is_named_skipped_and_counted(tmp_path, capsys):
     text = (tmp_path / "report" / "report.md").read_text()
     assert "1 unreadable run record(s) left out" in text
     assert "| 1 |" in text  # the table has the one readable seed
+
+
+def test_runs_of_one_model_with_different_layer_options_are_not_mixed(tmp_path):
+    # Each model takes its own options (conv none, lrlc3 --init), so options are not part of
+    # the shared setting; but two option sets for one model would pass as extra seeds.
+    fake_run(tmp_path, "conv", 1, 0, val=90.0, test=91.0)
+    fake_run(tmp_path, "lrlc3", 2, 0, val=92.0, test=93.0, layer_kwargs={"init": "random"})
+    check_setting(load_runs(tmp_path))  # one option set per model: fine
+    fake_run(tmp_path, "lrlc3", 2, 1, val=92.0, test=93.0)
+    with pytest.raises(ReportError, match="lrlc3.*different layer options"):
+        check_setting(load_runs(tmp_path))

@@ -151,6 +151,15 @@ def check_setting(runs: Sequence[Run], allow_mixed_precision: bool = False) -> S
             f"refusing to mix runs of different protocols or data in one table: {desc}. "
             "Report each protocol from its own sweep folder."
         )
+    options: dict[str, set[str]] = {}
+    for run in runs:  # each model takes its own layer options, but one set per model
+        options.setdefault(run.config.model, set()).add(json.dumps(run.config.layer_kwargs))
+    mixed = {m: sorted(o) for m, o in options.items() if len(o) > 1}
+    if mixed:
+        raise ReportError(
+            f"refusing to mix runs of one model with different layer options: {mixed}. "
+            "Report each set of options from its own sweep folder."
+        )
     precisions: dict[str, list[Run]] = {}
     for run in runs:
         precisions.setdefault(run.precision, []).append(run)
