@@ -3,13 +3,13 @@ invariance (Elsayed et al., ICML 2020).
 
 The library: `lrlc.layers` (modules), `lrlc.functional` (the paper's equations as functions),
 `lrlc.models` (the paper's networks and their layer kinds), `lrlc.inference` (LRLC -> exact
-locally connected layers), `lrlc.data` (datasets), `lrlc.analysis` (parameter and FLOP counts),
-`lrlc.lrlcify` (LRLC layers in any network: `lrlcify`, `export_inference`).
+locally connected layers, `export_inference`), `lrlc.lrlcify` (LRLC layers in any network),
+`lrlc.data` (datasets), `lrlc.analysis` (parameter and FLOP counts).
 The harness behind the `lrlc` command: `lrlc.experiments`.
 """
 
 from . import _compat, functional
-from .inference import convert_model
+from .inference import convert_model, export_inference
 from .layers import (
     CoordConv2d,
     LocallyConnected2d,
@@ -17,7 +17,7 @@ from .layers import (
     NonStationaryConv2d,
     SpatialBias,
 )
-from .lrlcify import export_inference, lrlcify
+from .lrlcify import lrlcify
 
 __version__ = "0.2.0"
 

@@ -22,8 +22,6 @@ MOVED: dict[str, str] = {
     "lrlc.device": "lrlc.experiments.run.device",
     "lrlc.runtime": "lrlc.experiments.run.memory",
     "lrlc.provenance": "lrlc.experiments.provenance",
-    "lrlc.machine": "lrlc.experiments.machine",
-    "lrlc.progress": "lrlc.experiments.progress",
     "lrlc.convert": "lrlc.experiments.run.convert",
     "lrlc.sweep": "lrlc.experiments.sweep",
     "lrlc.executors": "lrlc.experiments.sweep.executors",

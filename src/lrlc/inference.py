@@ -20,6 +20,7 @@ class Conversion:
     #: name -> why the layer stays an LRLC layer (input-dependent ones have no LC equivalent)
     kept: dict[str, str] = field(default_factory=dict)
     input_dependent: list[str] = field(default_factory=list)
+    model: nn.Module | None = None  # the converted copy
 
     @property
     def lrlc_layers(self) -> int:
@@ -66,6 +67,7 @@ def convert_model_layers(model: nn.Module) -> tuple[nn.Module, Conversion]:
         parent, _, attr = name.rpartition(".")
         setattr(model.get_submodule(parent), attr, lc)
         done.converted.append(name)
+    done.model = model
     return model, done
 
 
@@ -77,3 +79,13 @@ def convert_model(model: nn.Module) -> tuple[nn.Module, int]:
     """
     model, done = convert_model_layers(model)
     return model, len(done.converted)
+
+
+def export_inference(model: nn.Module) -> Conversion:
+    """A copy of `model` (`.model`) in which every LRLC layer with fixed combining weights is its
+    exact `LocallyConnected2d` (one multiply-add per weight at inference, where the LRLC layer
+    does K); input-dependent layers are kept, with why, in `.kept`. `model` is not modified."""
+    return convert_model_layers(model)[1]
+
+
+InferenceExport = Conversion  # what export_inference returns

@@ -1,6 +1,6 @@
 """LRLC in any network: `lrlcify` replaces chosen `nn.Conv2d` modules with LRLC layers that
 start as exactly the convolutions they replace; `export_inference` turns the trained network's
-fixed-weight LRLC layers into their exact `LocallyConnected2d` (`lrlc.inference`).
+fixed-weight LRLC layers into their exact `LocallyConnected2d` (it lives in `lrlc.inference`).
 
 The starting point. ``init="conv"`` starts the combining weights at one constant w, so a
 layer's filter bank is ``w * sum_k F^k`` at every position. The bases are ``F^k = F/s + d_k``
@@ -29,7 +29,6 @@ import torch
 from torch import Tensor, nn
 
 from .functional import normalize_combining
-from .inference import convert_model_layers
 from .layers import LowRankLocallyConnected2d
 
 DEFAULT_PERTURBATION = 1e-2
@@ -78,15 +77,6 @@ class LrlcifyResult:
         text += f"; skipped {len(self.skipped)}: {skipped}" if skipped else ""
         error = self.max_abs_error
         return text + ("" if error is None else f"; max |difference| on the example: {error:.3g}")
-
-
-@dataclass
-class InferenceExport:
-    """`export_inference`'s copy, the layers it converted and those it kept (name -> why)."""
-
-    model: nn.Module
-    converted: list[str] = field(default_factory=list)
-    kept: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -194,14 +184,6 @@ def lrlcify(
     if check:
         result.max_abs_error = _difference(reference, _run(model, example_input))
     return result
-
-
-def export_inference(model: nn.Module) -> InferenceExport:
-    """A copy of `model` in which every LRLC layer with fixed combining weights is its exact
-    `LocallyConnected2d` (one multiply-add per weight at inference, where the LRLC layer does K).
-    Input-dependent layers are kept, with why, in `kept`. `model` is not modified."""
-    exported, done = convert_model_layers(model)
-    return InferenceExport(exported, list(done.converted), dict(done.kept))
 
 
 def _checked_options(rank: int, perturbation: float, options: dict[str, Any]) -> dict[str, Any]:
