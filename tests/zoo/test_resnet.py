@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lrlc import LowRankLocallyConnected2d
-from lrlc.analysis import count_model
+from lrlc.analysis import count_model, format_scaling, resnet_scaling
 from lrlc.experiments.config import TrainConfig
 from lrlc.experiments.run import train
 from lrlc.models import build_model, paper_row, resnet, uses_rank
@@ -100,3 +100,18 @@ def test_an_lrlc_resnet18_learns_digits_in_the_harness(mnist_small, tmp_path):
     assert result["learned_omega_1"] == {}
     # Measured here: 10% untrained, MEASURED after two epochs (48 steps) on 768 digits.
     assert untrained < 30.0 and result["metrics"]["val_acc"] > 70.0, (untrained, result)
+
+
+def test_scaling_table_lrlc_by_rank_and_locally_connected_by_positions():
+    rows = resnet_scaling("resnet18", ranks=(1, 2, 3), input_size=64, num_classes=10)
+    plain, r1, r2, r3, lc = rows
+    assert [r["rank"] for r in rows] == [None, 1, 2, 3, None]
+    per_rank = r3["params"] - r2["params"]
+    assert per_rank == r2["params"] - r1["params"] > 0  # linear in the rank
+    # the 4 layers' filters at each of their output positions (8x8 from 8x8; layer4.0.conv1
+    # takes 16x16 to 8x8), plus a bias per channel and position
+    filters = (256 + 3 * 512) * 512 * 9
+    assert lc["params"] - plain["params"] == filters * 63 + 4 * 512 * 64
+    assert r3["train_macs"] > r2["train_macs"] > plain["train_macs"]  # Algorithm 1: K convs
+    assert r3["infer_macs"] == lc["infer_macs"] == plain["infer_macs"] + 4 * 512 * 64
+    assert "| resnet18 + locally connected |" in format_scaling(rows)
