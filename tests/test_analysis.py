@@ -14,7 +14,7 @@ from lrlc.analysis import (
     n_params,
     plot_flops_vs_rank,
 )
-from lrlc.models import build_model, model_names
+from lrlc.models import build_model, paper_model_names
 from lrlc.models.paper_net import wide_width
 
 CONV = 22 * 22 * 64 * 64 * 9  # MACs of a 64 -> 64 3x3 'valid' conv on 24x24: 17,842,176
@@ -122,7 +122,7 @@ def test_wide_conv_widths(rank):
     assert rows["features.6"].train_macs == 22 * 22 * (64 * rank) * 64 * 9 == rank * CONV
 
 
-NAMES = [n for n in model_names() if not n.startswith("ns")]
+NAMES = [n for n in paper_model_names() if not n.startswith("ns")]
 
 
 @pytest.mark.parametrize("name", NAMES)

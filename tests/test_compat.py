@@ -15,7 +15,7 @@ import pytest
         ("lrlc.config", "lrlc.experiments.config", "TrainConfig"),
         ("lrlc.checkpoint", "lrlc.experiments.files", "load_checkpoint"),
         ("lrlc.presets", "lrlc.experiments.reproduce", "reproduce"),
-        ("lrlc.models.simple", "lrlc.models.paper_net", "build_model"),
+        ("lrlc.models.simple", "lrlc.models", "build_model"),
     ],
 )
 def test_an_old_module_path_is_the_new_module_with_a_warning(old, new, name):

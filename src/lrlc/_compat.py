@@ -30,7 +30,8 @@ MOVED: dict[str, str] = {
     "lrlc.tables": "lrlc.experiments.report.render",
     "lrlc.claims": "lrlc.experiments.report.claims",
     "lrlc.figures": "lrlc.experiments.report.figures",
-    "lrlc.models.simple": "lrlc.models.paper_net",
+    # 0.1's build_model, model_names, ... now answer for every model family
+    "lrlc.models.simple": "lrlc.models",
     "lrlc.analysis.figures": "lrlc.analysis.plots",
 }
 

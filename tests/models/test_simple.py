@@ -8,11 +8,11 @@ import torch
 from torch import nn
 
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d, SpatialBias
-from lrlc.models import build_model, layer_kinds, model_names, paper_row
+from lrlc.models import build_model, layer_kinds, paper_model_names, paper_row
 from lrlc.models.paper_net import wide_width
 
 PAPER_CSV = resources.files("lrlc").joinpath("resources/paper-results.csv")
-NAMES = model_names()
+NAMES = paper_model_names()  # the ResNets have tests/zoo/test_resnet.py
 
 
 def n_params(m: nn.Module) -> int:

@@ -4,7 +4,7 @@ import pytest
 
 from lrlc.experiments.config import TrainConfig
 from lrlc.experiments.sweep import SweepGrid, parse_int_list, parse_models, run_dir
-from lrlc.models import model_names
+from lrlc.models import paper_model_names
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,8 @@ def test_bad_int_lists_are_refused(text):
 
 def test_model_lists():
     assert parse_models("conv, lrlc3") == ["conv", "lrlc3"]
-    assert parse_models("all") == model_names()
+    assert parse_models("all") == paper_model_names() and "resnet18" not in parse_models("all")
+    assert parse_models("conv,resnet18_lrlc") == ["conv", "resnet18_lrlc"]
     assert "ns3" not in parse_models("paper") and "lrlc3_id" in parse_models("paper")
     with pytest.raises(ValueError, match="unknown model"):
         parse_models("conv,lrlc9")

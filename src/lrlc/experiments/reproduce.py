@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models import model_names, uses_rank
+from ..models import paper_model_names, uses_rank
 from .config import TrainConfig
 from .report import ReportError, summary_markdown, write_report
 from .sweep import DataLoader, SweepGrid, run_sweep
@@ -53,7 +53,7 @@ class Preset:
         return sum(s.n_runs() for s in self.sweeps)
 
 
-PAPER_MODELS = tuple(m for m in model_names() if not m.startswith("ns"))
+PAPER_MODELS = tuple(m for m in paper_model_names() if not m.startswith("ns"))
 
 SMOKE = Preset(
     "smoke",

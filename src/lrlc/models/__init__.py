@@ -8,6 +8,7 @@ import warnings
 
 from .kinds import LAYER_KINDS, LayerKind, he_uniform_, register
 from .paper_net import PaperNet, depth_of, layer_name
+from .paper_net import model_names as paper_model_names
 from .registry import FAMILIES, build_model, layer_kinds, model_names, paper_row, uses_rank
 from .resnet import resnet
 
@@ -22,6 +23,7 @@ __all__ = [
     "layer_kinds",
     "layer_name",
     "model_names",
+    "paper_model_names",
     "paper_row",
     "register",
     "resnet",

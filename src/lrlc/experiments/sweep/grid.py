@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ...data import Dataset
-from ...models import layer_kinds, model_names, uses_rank
+from ...models import layer_kinds, model_names, paper_model_names, uses_rank
 from ...models.kinds import check_options, options_for
 from ..config import TrainConfig
 from ..records import RUNS, finished_result
@@ -41,13 +41,15 @@ def parse_int_list(text: str) -> list[int]:
 
 
 def parse_models(text: str) -> list[str]:
-    """Comma-separated model names; 'all' = every model, 'paper' = the paper's models."""
+    """Comma-separated model names; 'all' = every model of the paper's nets (the
+    non-stationary ones too), 'paper' = the paper's own models; other families (ResNets) by
+    name."""
     names: list[str] = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
         if part == "all":
-            chosen = model_names()
+            chosen = paper_model_names()
         elif part == "paper":
-            chosen = [m for m in model_names() if not m.startswith("ns")]
+            chosen = [m for m in paper_model_names() if not m.startswith("ns")]
         elif part in model_names():
             chosen = [part]
         else:
