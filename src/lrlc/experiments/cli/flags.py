@@ -65,8 +65,9 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
         default="mnist",
         type=dataset_name,
         help=f"{', '.join(sorted(DATASETS))}, or your own: npz:PATH (arrays x_train, y_train, "
-        "x_test, y_test[, x_val, y_val]) or folder:PATH[@SIZE[,gray][,crop]] (train/<class>/, "
-        "val/, test/) (default: mnist)",
+        "x_test, y_test[, x_val, y_val]) or folder:PATH[@SIZE[,gray][,crop][,stream]] "
+        "(train/<class>/, val/, test/; stream: read from the files per batch, for folders "
+        "larger than memory) (default: mnist)",
     )
     p.add_argument(
         "--data-dir",
@@ -159,6 +160,12 @@ def add_speed_flags(p: argparse.ArgumentParser) -> None:
         help="fixed LRLC layers: Algorithm 1 (basis, K convolutions), per-position filters "
         "(kernel, about one convolution at any K), or auto: the cheaper (default)",
     )
+    p.add_argument(
+        "--loader-workers",
+        type=int,
+        help="processes decoding a streamed folder's images (folder:...,stream) for each "
+        "training process (default: its cores but one, at most 8; 0: in the training process)",
+    )
 
 
 def precision_from_args(args: argparse.Namespace) -> str | None:
@@ -178,6 +185,7 @@ def speed_from_args(args: argparse.Namespace) -> SpeedOptions:
         compile=args.compile,
         threads=args.threads,
         lrlc_path=args.lrlc_path,
+        loader_workers=args.loader_workers,
     )
 
 
