@@ -7,10 +7,13 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 
 OUT ?= runs/demo
 
+# The torch/torchvision pair that lies on these machines' disk (a CUDA build that runs on the
+# CPU and uses a GPU where there is one). PyPI's torchvision does not import beside the CPU-only
+# torch 2.13.0 wheel. Pinned in the same pip call as the package, so no resolver swaps torch.
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+
 install:
-	# torch first, pinned: the CPU wheel on disk. A looser range pulls a CUDA build.
-	$(PYTHON) -m pip install -q torch==2.13.0
-	$(PYTHON) -m pip install -q -e '.[dev]'
+	$(PYTHON) -m pip install -q $(TORCH_PINS) -e '.[dev]'
 	@if [ ! -d $(FASHION_DIR) ]; then \
 		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null; \
 	fi

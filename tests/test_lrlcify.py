@@ -345,8 +345,8 @@ def test_export_inference_equals_the_trained_lrlc_net():
 
 
 @pytest.fixture(scope="module")
-def mnist(tmp_path_factory):
-    images, labels = load_dataset("mnist", tmp_path_factory.mktemp("mnist"), train_size=512).train
+def mnist(mnist_dir):
+    images, labels = load_dataset("mnist", mnist_dir, train_size=512).train
     return images, labels
 
 

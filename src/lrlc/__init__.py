@@ -4,11 +4,13 @@ invariance (Elsayed et al., ICML 2020).
 The library: `lrlc.layers` (modules), `lrlc.functional` (the paper's equations as functions),
 `lrlc.models` (the paper's networks and their layer kinds), `lrlc.inference` (LRLC -> exact
 locally connected layers, `export_inference`), `lrlc.lrlcify` (LRLC layers in any network),
-`lrlc.data` (datasets), `lrlc.analysis` (parameter and FLOP counts).
+`lrlc.export` (ONNX and `torch.export`), `lrlc.data` (datasets), `lrlc.analysis` (parameter
+and FLOP counts).
 The harness behind the `lrlc` command: `lrlc.experiments`.
 """
 
 from . import _compat, functional
+from .export import export_onnx, export_program
 from .inference import convert_model, export_inference
 from .layers import (
     CoordConv2d,
@@ -31,6 +33,8 @@ __all__ = [
     "SpatialBias",
     "convert_model",
     "export_inference",
+    "export_onnx",
+    "export_program",
     "functional",
     "lrlcify",
 ]

@@ -14,6 +14,7 @@ from .counts import (
     n_params,
 )
 from .plots import flops_vs_rank, plot_flops_vs_rank
+from .scaling import format_scaling, resnet_scaling
 
 __all__ = [
     "LayerCount",
@@ -23,7 +24,9 @@ __all__ = [
     "count_model",
     "flops_vs_rank",
     "format_counts",
+    "format_scaling",
     "lrlc_macs",
     "n_params",
     "plot_flops_vs_rank",
+    "resnet_scaling",
 ]

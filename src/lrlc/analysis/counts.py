@@ -200,7 +200,8 @@ def count_layer(name: str, module: nn.Module, in_shape: Shape, out_shape: Shape)
         kind, macs = "linear", rows * (module.in_features * module.out_features + bias)
     elif isinstance(module, (nn.AdaptiveAvgPool2d, nn.AvgPool2d)):
         kind, macs = "avgpool", math.prod(in_shape)  # one add per input element
-    elif isinstance(module, (nn.ReLU, nn.Identity, nn.Flatten, nn.Dropout)):
+    elif isinstance(module, (nn.ReLU, nn.Identity, nn.Flatten, nn.Dropout, nn.MaxPool2d)):
+        # comparisons (max pooling) count zero, as nonlinearities do
         kind, macs = type(module).__name__.lower(), 0
     else:
         kind, macs = type(module).__name__, None

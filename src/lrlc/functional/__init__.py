@@ -13,6 +13,7 @@ nothing here imports `lrlc.layers`.
 - `low_rank_locally_connected2d`: Algorithm 1, the whole layer; its steps are
   `basis_responses` (O^(k) = I conv F^(k)) and `combine_bases` (O = sum_k W^(k) * O^(k))
 - `locally_connected2d`: the locally connected product an LRLC layer converts to
+  (`locally_connected_by_taps`: the same as kh * kw plain products, the form models export in)
 - `lrlc_by_kernels`: the rank-independent path, Algorithm 1's output for fixed weights through
   the per-position filters of Eq. 2 built row by row; `choose_path` picks a path by cost
 
@@ -32,7 +33,7 @@ from ._equations import (
 )
 from ._kernel_path import PATHS, choose_path, locally_connected_by_rows, lrlc_by_kernels
 from ._layers import basis_responses, locally_connected2d, low_rank_locally_connected2d
-from ._ops import combine_bases
+from ._ops import combine_bases, locally_connected_by_taps
 
 __all__ = [
     "NORMALIZATIONS",
@@ -45,6 +46,7 @@ __all__ = [
     "combine_bases",
     "factorized_logits",
     "locally_connected2d",
+    "locally_connected_by_taps",
     "low_rank_locally_connected2d",
     "normalize_combining",
     "per_position_filters",

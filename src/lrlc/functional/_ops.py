@@ -155,6 +155,49 @@ def locally_connected_inference(
     return out.permute(2, 3, 0, 1)
 
 
+def exporting() -> bool:
+    """Whether the module is being traced for export (`torch.export`, ONNX, TorchScript)."""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)  # torch >= 2.3
+    return bool(
+        (is_exporting is not None and is_exporting())
+        or torch.jit.is_tracing()
+        or torch.onnx.is_in_onnx_export()
+    )
+
+
+def locally_connected_by_taps(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Pair,
+    padding: Padding4,
+    dilation: Pair,
+) -> Tensor:
+    """The locally connected product as kh * kw position-batched products, one per kernel tap:
+    O[n, o, i, j] = sum_(a, b, c) X_pad[n, c, i s + a d, j s + b d] W[i, j, o, c, a, b].
+
+    Args:
+        x: (N, C_in, H, W); weight: (H_out, W_out, C_out, C_in, kh, kw); bias: (C_out, H_out,
+            W_out) or None. Returns (N, C_out, H_out, W_out).
+
+    A graph of a few plain ops (slices and einsums) that autograd, `torch.export` and ONNX all
+    take, and that maps to one batched matmul per tap on any runtime; the row engines are
+    faster here but unroll into H_out * kh * kw nodes when exported.
+    """
+    h, w, _, _, kh, kw = weight.shape
+    xp = F.pad(x, padding)
+    out = None
+    for a in range(kh):
+        top = a * dilation[0]
+        for b in range(kw):
+            left = b * dilation[1]
+            xs = xp[:, :, top : top + (h - 1) * stride[0] + 1 : stride[0]]
+            xs = xs[:, :, :, left : left + (w - 1) * stride[1] + 1 : stride[1]]
+            term = torch.einsum("nchw,hwoc->nohw", xs, weight[..., a, b])
+            out = term if out is None else out + term
+    return out if bias is None else out + bias
+
+
 def combine_bases(responses: Tensor, weights: Tensor) -> Tensor:
     """Weighted sum of the basis responses, O = sum_k W^(k) * O^(k) (the loop of Algorithm 1).
 

@@ -22,7 +22,9 @@ from ..functional._ops import (
     Pair,
     check_input,
     conv_output_size,
+    exporting,
     inference_dtype,
+    locally_connected_by_taps,
     locally_connected_inference,
     resolve_padding,
     weight_by_tap,
@@ -80,6 +82,10 @@ class LocallyConnected2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
+        if exporting():  # a compact graph instead of the row engines' unrolled loops
+            return locally_connected_by_taps(
+                x, self.weight, self.bias, self.stride, self.padding, self.dilation
+            )
         if torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad):
             return locally_connected2d(
                 x, self.weight, self.bias, self.stride, self.padding, self.dilation

@@ -36,7 +36,13 @@ from ..functional import (
 )
 from ..functional._checks import positive_int, positive_pair
 from ..functional._kernel_path import PATHS, choose_path, lrlc_by_kernels
-from ..functional._ops import Padding4, Pair, check_input
+from ..functional._ops import (
+    Padding4,
+    Pair,
+    check_input,
+    exporting,
+    locally_connected_by_taps,
+)
 from .basis import BasisSet, basis_geometries
 from .combining import COMBINING_MODES, make_combining
 from .local import LocallyConnected2d
@@ -191,9 +197,13 @@ class LowRankLocallyConnected2d(nn.Module):
         if self.chosen_path(x.shape[0]) == "kernel":
             # The same sums through the per-position filters W[i, j] = sum_k w[k, i, j] F^k
             # (Eq. 2): the rank-independent path.
-            out = lrlc_by_kernels(
-                x, self.basis_filters(), self.combining_weights(), *self._kernel_geometry()
-            )
+            bases, weights = self.basis_filters(), self.combining_weights()
+            if exporting():  # Eq. 2's filters in a graph of plain ops (`locally_connected_by_taps`)
+                w = per_position_filters(weights, bases)
+                padding, stride, dilation = self._kernel_geometry()
+                out = locally_connected_by_taps(x, w, None, stride, padding, dilation)
+            else:
+                out = lrlc_by_kernels(x, bases, weights, *self._kernel_geometry())
             if self._has_bias():
                 out = out + self.spatial_bias_map().to(out.dtype)
             return out
@@ -216,6 +226,8 @@ class LowRankLocallyConnected2d(nn.Module):
             return self.path
         if self.rank == 1 and self.normalize == "softmax":
             return "basis"  # exactly one convolution
+        if exporting():
+            return "kernel"  # an exported graph serves any batch size: the rank-independent form
         stride, dilation = self._kernel_geometry()[1:]
         return choose_path(self.rank, batch, stride, dilation)
 

@@ -15,7 +15,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from ..layers import NonStationaryConv2d
-from .kinds import check_options, get_kind
+from .kinds import get_kind
 
 DEPTH = 3
 _ORDINAL = {"1": "1ST LAYER", "2": "2ND LAYER", "3": "3RD LAYER", "all": "ALL LAYERS"}
@@ -71,11 +71,6 @@ def layer_kinds(name: str) -> list[str]:
     kind = family + ("_id" if dependent else "")
     depths = range(DEPTH) if place == "all" else [int(place) - 1]
     return [kind if d in depths else "conv" for d in range(DEPTH)]
-
-
-def uses_rank(name: str) -> bool:
-    """Whether `rank` changes the model (LRLC ranks, wide-conv widths)."""
-    return any(get_kind(k).uses_rank for k in layer_kinds(name))
 
 
 def wide_width(rank: int, c_in: int, c_out: int, last: bool) -> int:
@@ -151,32 +146,3 @@ class PaperNet(nn.Module):
             for depth, layer in enumerate(self.layers(), start=1)
             if isinstance(layer, NonStationaryConv2d)
         }
-
-
-def build_model(
-    name: str,
-    input_shape: Sequence[int] = (1, 28, 28),
-    num_classes: int = 10,
-    rank: int = 1,
-    width: int = 64,
-    layer_kwargs: Mapping[str, Any] | None = None,
-) -> PaperNet:
-    """The network for a model name of the paper's tables (see `model_names()`).
-
-    `rank` is the LRLC rank for lrlc* models and the widening factor K for wide* models; other
-    models ignore it. `layer_kwargs` are layer options (`lrlc.models.kinds`): each must be one
-    that a layer kind of this model takes, else a ValueError says which kinds take it.
-    """
-    if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
-        raise ValueError(f"rank must be an integer >= 1, got {rank!r}")
-    kinds = layer_kinds(name)
-    check_options(kinds, layer_kwargs or {}, name)
-    return PaperNet(
-        kinds,
-        input_shape=input_shape,
-        num_classes=num_classes,
-        width=width,
-        rank=rank,
-        flatten_head=name == "conv_fc",
-        layer_kwargs=layer_kwargs,
-    )

@@ -8,9 +8,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ...export import FORMS
 from ...models import model_names
 from ..files import explain_os_error
 from ..reproduce import PRESETS as REPRODUCE_PRESETS
+from ..run.exporting import FORMATS
 from . import commands
 from .commands import BENCHMARKS
 from .flags import (
@@ -25,7 +27,7 @@ from .launch import add_process_flags, add_refused_process_flags
 DESCRIPTION = """lrlc: low-rank locally connected layers, and experiments that reproduce
 Elsayed et al. 2020. Train one model, sweep a grid of models x ranks x seeds, report tables and
 figures beside the paper's numbers, reproduce a named set of sweeps, convert a trained LRLC net
-to its exact locally connected form, or benchmark speed and memory."""
+to its exact locally connected form, export it to ONNX, or benchmark speed and memory."""
 
 
 def _add_experiment_commands(sub) -> None:
@@ -81,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", type=Path, help="a run folder (with checkpoint.pt)")
     p.add_argument("--out", type=Path, required=True, help="file for the converted weights")
     p.set_defaults(func=commands.convert_command)
+    p = sub.add_parser("export", help="a trained run's net -> ONNX (checked) or torch.export")
+    p.add_argument("run", type=Path, help="a run folder (with checkpoint.pt)")
+    p.add_argument("--out", type=Path, required=True, help="file to write (e.g. model.onnx)")
+    p.add_argument(
+        "--format", default="onnx", choices=FORMATS, help="%(choices)s (default %(default)s)"
+    )
+    p.add_argument(
+        "--form", default="lc", choices=FORMS,
+        help="fixed LRLC layers as exact locally connected layers (lc) or as K bases (basis)",
+    )  # fmt: skip
+    p.set_defaults(func=commands.export_command)
     _add_experiment_commands(sub)
     p = sub.add_parser(
         "bench",
@@ -108,8 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    except (ValueError, RuntimeError) as err:
-        # One clear message for user errors (bad flags, missing data, NaN loss, bad --out).
+    except (ValueError, RuntimeError, ImportError) as err:
+        # One clear message for user errors (bad flags, missing data, NaN loss, bad --out, an
+        # optional dependency that is not installed).
         print(f"lrlc: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:

@@ -1,4 +1,4 @@
-"""What each `lrlc` subcommand does: train, sweep, report, reproduce, convert, bench."""
+"""What each `lrlc` subcommand does: train, sweep, report, reproduce, convert, export, bench."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ..report import write_report
 from ..reproduce import reproduce
 from ..run import distributed, train
 from ..run.convert import convert_run
+from ..run.exporting import export_run
 from ..sweep import DatasetLoader, SweepGrid, parse_int_list, parse_models, run_sweep
 from .flags import config_from_args, executor_from_args, precision_from_args, speed_from_args
 from .launch import check_not_distributed, check_process_flags, launch_torchrun
@@ -119,6 +120,22 @@ def convert_command(args: argparse.Namespace) -> int:
     )
     for name, why in info["kept"].items():
         print(f"kept {name} as an LRLC layer: {why}")
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    info = export_run(args.run, args.out, args.format, args.form)
+    what = f"{info['model']} in {args.run} as {args.format.upper()} ({args.form} form)"
+    if args.format == "onnx":
+        errors = ", ".join(f"batch {b}: {e:.1e}" for b, e in info["max_abs_error"].items())
+        print(f"exported {what}, opset {info['opset']}, to {args.out}")
+        print(f"onnxruntime vs PyTorch, max |difference|: {errors}")
+        for name in info["converted"]:
+            print(f"  {name}: locally connected")
+        for name, why in info["kept"].items():
+            print(f"  {name}: LRLC ({why})")
+    else:
+        print(f"exported {what} (torch.export program, dynamic batch) to {args.out}")
     return 0
 
 

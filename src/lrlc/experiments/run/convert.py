@@ -27,11 +27,11 @@ class NothingToConvertError(ValueError):
     """A run has no LRLC layer with a fixed locally connected equivalent."""
 
 
-def _check_out(run_dir: Path, out: Path) -> None:
+def check_out(run_dir: Path, out: Path) -> None:
     """Refuse an `out` that would replace a folder or one of the run's own records."""
     if out.is_dir():
         raise IsADirectoryError(
-            f"{out} is a folder, and the converted net is written to a file: give a file path, "
+            f"{out} is a folder, and the net is written to a file: give a file path, "
             f"e.g. {out / 'converted.pt'}"
         )
     for name in (CHECKPOINT, RESULT, METRICS):
@@ -41,8 +41,8 @@ def _check_out(run_dir: Path, out: Path) -> None:
             same = os.path.samefile(out, record)
         if same:
             raise ValueError(
-                f"{out} is the run's own {name}, which converting would overwrite; write the "
-                f"converted net to another file, e.g. {run_dir / 'converted.pt'}"
+                f"{out} is the run's own {name}, which this would overwrite; write the "
+                f"net to another file, e.g. {run_dir / 'converted.pt'}"
             )
 
 
@@ -55,7 +55,7 @@ def convert_run(run_dir: str | Path, out: str | Path, batch: int = 8) -> dict[st
     NothingToConvertError, writing nothing, when no layer can be converted.
     """
     run_dir, out = Path(run_dir), Path(out)
-    _check_out(run_dir, out)
+    check_out(run_dir, out)
     model, config, shape = load_run(run_dir)
     converted, done = convert_model_layers(model)
     if not done.converted:

@@ -400,8 +400,11 @@ def _result(run: _Run) -> dict[str, Any]:
         "data_source": data.source,
         "data_sizes": data.sizes(),
         "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        # The non-stationary layers' learned relaxation, so reports need no checkpoint.
-        "learned_omega_1": {str(d): w for d, w in model.learned_omega_1().items()},
+        # The non-stationary layers' learned relaxation, so reports need no checkpoint (only
+        # the paper's nets place such layers).
+        "learned_omega_1": {
+            str(d): w for d, w in getattr(model, "learned_omega_1", dict)().items()
+        },
         "device": describe_device(next(model.parameters()).device),
         # The precision the run trained in (resolved from config.precision) and why.
         **run.plan.record(),

