@@ -89,7 +89,7 @@ def _weights(folder):
     return torch.load(folder / "checkpoint.pt", weights_only=True)["model"]
 
 
-def test_two_processes_with_sync_bn_end_with_the_weights_of_one(two_processes, capsys):
+def test_two_processes_with_sync_bn_end_with_the_weights_of_one(two_processes, capsys, one_thread):
     tmp, _, second = two_processes
     assert second.returncode == 0, second.stderr[-3000:]
     os.environ["LRLC_DATA_DIR"] = str(tmp / "cache")

@@ -82,7 +82,7 @@ def test_streamed_and_in_memory_feeds_give_the_same_batches(folder):
             assert torch.equal(xa, xb) and torch.equal(ya, yb)
 
 
-def test_a_streamed_run_trains_exactly_as_an_in_memory_run(folder, tmp_path):
+def test_a_streamed_run_trains_exactly_as_an_in_memory_run(folder, tmp_path, one_thread):
     results, weights = [], []
     for name in (f"folder:{folder}@8", f"folder:{folder}@8,stream"):
         config = TrainConfig(dataset=name, model="conv", width=8, epochs=2, batch_size=8,

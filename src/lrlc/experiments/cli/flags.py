@@ -83,13 +83,18 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
         default="paper",
         choices=sorted(PRESETS),
         help="training protocol (default: paper = %(default)s's 150 epochs on all training "
-        "images); the flags below override it",
+        "images; imagenet: torchvision's reference ImageNet recipe, SGD, 90 epochs, random "
+        "crops, on a streamed folder); the flags below override it",
     )
     p.add_argument("--epochs", type=int, help=f"training epochs (paper: {paper['epochs']})")
     p.add_argument(
         "--batch-size", type=int, help=f"images per step, >= 2 (paper: {paper['batch_size']})"
     )
-    p.add_argument("--lr", type=float, help=f"peak learning rate of Adam (paper: {paper['lr']})")
+    p.add_argument(
+        "--lr",
+        type=float,
+        help=f"peak learning rate (paper: {paper['lr']}; imagenet: 0.1 x batch size / 256)",
+    )
     p.add_argument(
         "--warmup-epochs",
         type=int,
@@ -97,7 +102,9 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
         "with fewer --epochs, the same fraction)",
     )
     p.add_argument(
-        "--weight-decay", type=float, help=f"Adam weight decay (paper: {paper['weight_decay']})"
+        "--weight-decay",
+        type=float,
+        help=f"weight decay (paper: {paper['weight_decay']}; imagenet: 1e-4)",
     )
     p.add_argument(
         "--train-size",

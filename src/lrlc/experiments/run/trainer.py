@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from .distributed import Processes
 from .evaluation import evaluate, evaluation_sums
 from .feed import Batch, epoch_order, make_feed
 from .memory import keep_freed_memory
+from .recipe import learning_rate, lr_at, make_optimizer, recipe_for
 from .trace import Trace
 
 __all__ = ["epoch_order", "evaluate", "load_run_data", "lr_at", "train"]
@@ -53,7 +53,7 @@ def load_run_data(
     config: TrainConfig, data_dir: str | Path | None = None
 ) -> Dataset | StreamedDataset:
     """The dataset a run trains on: split, subset and shifted as its config says; in memory,
-    or read from its files for a `folder:...,stream` name."""
+    or read from its files for a `folder:...,stream` name (augmented as its preset says)."""
     return open_dataset(
         config.dataset,
         data_dir,
@@ -61,15 +61,8 @@ def load_run_data(
         translate=config.translate,
         seed=config.data_seed,
         subset_seed=config.data_seed,
+        augment=recipe_for(config).augment,
     )
-
-
-def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
-    """Linear warm-up to `peak` over `warmup_steps`, then cosine decay to 0 at `total_steps`."""
-    if step < warmup_steps:
-        return peak * (step + 1) / warmup_steps
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
 def _evaluate_split(run: _Run, split: str) -> tuple[float, float]:
@@ -192,7 +185,7 @@ def _prepare(config: TrainConfig, out: Path, data: Dataset, plan: ExecutionPlan)
             layer.path = plan.lrlc_path  # a speed switch: both paths compute the same sums
     if plan.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(model.parameters(), config)
     run = _Run(config, out, data, plan, model, optimizer, history=[])
     state = _load_resume(out, config, data.fingerprint)
     if state is not None:
@@ -215,12 +208,11 @@ def _train_epoch(run: _Run, epoch: int, step_fn: nn.Module, bar: EpochProgress,
                  trace: Trace) -> dict[str, Any]:  # fmt: skip
     """One pass over the training split; returns the epoch's training metrics."""
     config, n, steps = run.config, run.feed.batches.n, run.feed.batches.steps
-    total_steps, warmup = steps * config.epochs, steps * config.warmup_epochs
     run.model.train()
     bar.start_epoch(epoch)
-    loss_sum, correct, lr = 0.0, 0, lr_at(epoch * steps, total_steps, warmup, config.lr)
+    loss_sum, correct, lr = 0.0, 0, learning_rate(config, epoch * steps, steps)
     for batch in run.feed.epoch(epoch):
-        lr = lr_at(epoch * steps + batch.step, total_steps, warmup, config.lr)
+        lr = learning_rate(config, epoch * steps + batch.step, steps)
         for group in run.optimizer.param_groups:
             group["lr"] = lr
         trace.saw(epoch, batch.step, batch.indices)
