@@ -64,10 +64,9 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
         "--dataset",
         default="mnist",
         type=dataset_name,
-        help=f"{', '.join(sorted(DATASETS))}, or your own: npz:PATH (arrays x_train, y_train, "
-        "x_test, y_test[, x_val, y_val]) or folder:PATH[@SIZE[,gray][,crop][,stream]] "
-        "(train/<class>/, val/, test/; stream: read from the files per batch, for folders "
-        "larger than memory) (default: mnist)",
+        help=f"{', '.join(sorted(DATASETS))}, or your own: npz:PATH (x_train, y_train, x_test, "
+        "y_test[, x_val, y_val]) or folder:PATH[@SIZE[,gray][,crop][,stream]] (train/<class>/, "
+        "val/, test/; stream: read per batch, for folders larger than memory) (default: mnist)",
     )
     p.add_argument(
         "--data-dir",
@@ -82,19 +81,14 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
         dest="preset",
         default="paper",
         choices=sorted(PRESETS),
-        help="training protocol (default: paper = %(default)s's 150 epochs on all training "
-        "images; imagenet: torchvision's reference ImageNet recipe, SGD, 90 epochs, random "
-        "crops, on a streamed folder); the flags below override it",
+        help="training protocol (default: paper, its 150 epochs on all training images; imagenet: "
+        "torchvision's ImageNet recipe, on a streamed folder); the flags below override it",
     )
     p.add_argument("--epochs", type=int, help=f"training epochs (paper: {paper['epochs']})")
     p.add_argument(
         "--batch-size", type=int, help=f"images per step, >= 2 (paper: {paper['batch_size']})"
     )
-    p.add_argument(
-        "--lr",
-        type=float,
-        help=f"peak learning rate (paper: {paper['lr']}; imagenet: 0.1 x batch size / 256)",
-    )
+    p.add_argument("--lr", type=float, help=f"peak learning rate (paper: {paper['lr']})")
     p.add_argument(
         "--warmup-epochs",
         type=int,
@@ -102,9 +96,7 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
         "with fewer --epochs, the same fraction)",
     )
     p.add_argument(
-        "--weight-decay",
-        type=float,
-        help=f"weight decay (paper: {paper['weight_decay']}; imagenet: 1e-4)",
+        "--weight-decay", type=float, help=f"weight decay (paper: {paper['weight_decay']})"
     )
     p.add_argument(
         "--train-size",
