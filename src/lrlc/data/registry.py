@@ -19,6 +19,7 @@ from .fashion_mnist import load_fashion_mnist_raw
 from .mnist import load_mnist_raw
 from .own import OwnData, is_own_name, load_npz_raw, load_own, parse_own_name, scan_image_folder
 from .sources import RawData
+from .splits import OWN_VAL_FRACTION, VAL_SEED, stratified_split, stratified_subset
 from .transforms import translate_images
 
 __all__ = [
@@ -38,8 +39,6 @@ _SCALES = {
     "unit": "x / 255, in [0, 1]",
     "float": "float images as given (not rescaled)",
 }
-OWN_VAL_FRACTION = 0.10  # validation held out of the training images of npz:/folder: data
-VAL_SEED = 0  # fixed: the validation split never changes with the data or run seeds
 
 
 @dataclass(frozen=True)
@@ -92,66 +91,6 @@ class Dataset:
     def sizes(self) -> dict[str, int]:
         """Number of examples per split."""
         return {name: len(self.split(name)[1]) for name in ("train", "val", "test")}
-
-
-def stratified_subset(
-    labels: np.ndarray, size: int, *, seed: int = 0, num_classes: int | None = None
-) -> np.ndarray:
-    """Sorted indices of a class-stratified subset of `size` examples of labels (N,).
-
-    Per-class counts are proportional to the class frequencies, rounded by largest remainder so
-    they sum to `size` exactly (ties: lower class first). Within a class the examples are the
-    first ones of a permutation drawn from `seed`, so growing `size` mostly adds examples.
-    """
-    classes, counts = np.unique(labels, return_counts=True)
-    total = len(labels)
-    needed = num_classes if num_classes is not None else len(classes)
-    if size > total:
-        raise ValueError(f"train_size={size} exceeds the {total} training examples available")
-    if size < needed:
-        raise ValueError(f"train_size={size} is smaller than the number of classes ({needed})")
-    return _draw(labels, classes, _quotas(counts, size), seed)
-
-
-def stratified_split(
-    labels: np.ndarray, fraction: float, *, seed: int = VAL_SEED
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted indices (kept, held_out) of labels (N,): held_out is a stratified `fraction`.
-
-    round(fraction * N) examples are held out, per class in proportion to its frequency
-    (largest remainder, as `stratified_subset`, whose draw this is), except that every class
-    keeps at least one example. Fixed by `seed`: the same labels always give the same split.
-    """
-    size = int(round(fraction * len(labels)))
-    classes, counts = np.unique(labels, return_counts=True)
-    quotas = np.minimum(_quotas(counts, size), counts - 1) if size else counts * 0
-    if quotas.sum() == 0:
-        raise ValueError(
-            f"{len(labels)} training examples are too few to hold out {fraction:.0%} of them for "
-            "validation (each class keeps at least one); add training images, or give a "
-            "validation split (x_val, y_val in an .npz; val/ beside test/ in a folder)"
-        )
-    held_out = _draw(labels, classes, quotas, seed)
-    return np.setdiff1d(np.arange(len(labels)), held_out), held_out
-
-
-def _quotas(counts: np.ndarray, size: int) -> np.ndarray:
-    """Per-class counts proportional to `counts` summing to `size`, by largest remainder."""
-    # Integer arithmetic: exact quotas and remainders, no float ties.
-    quotas, remainders = np.divmod(size * counts, counts.sum())
-    extra = size - int(quotas.sum())
-    quotas[np.argsort(-remainders, kind="stable")[:extra]] += 1
-    return quotas
-
-
-def _draw(labels: np.ndarray, classes: np.ndarray, quotas: np.ndarray, seed: int) -> np.ndarray:
-    """Sorted indices: the first quotas[i] of a seeded permutation of each class's examples."""
-    rng = np.random.default_rng(seed)
-    chosen = [
-        rng.permutation(np.flatnonzero(labels == c))[:q]
-        for c, q in zip(classes, quotas, strict=True)
-    ]
-    return np.sort(np.concatenate(chosen))
 
 
 def _to_nchw(images: np.ndarray) -> np.ndarray:
@@ -216,6 +155,11 @@ def load_dataset(
         )
     if translate < 0:
         raise ValueError(f"translate must be >= 0, got {translate}")
+    if _is_streamed(name):
+        raise ValueError(
+            f"{name!r} is read from its files batch by batch, not loaded into memory: open it "
+            "with lrlc.data.open_dataset (as lrlc train and lrlc sweep do)"
+        )
     own: OwnData | None = None
     if is_own_name(name):
         own = load_own(name, data_dir)
@@ -291,6 +235,13 @@ def load_dataset(
         protocol=protocol,
         class_names=own.classes if own is not None else None,
     )
+
+
+def _is_streamed(name: str) -> bool:
+    if not name.startswith("folder:"):
+        return False
+    options = parse_own_name(name).options
+    return options is not None and options.stream
 
 
 def dataset_spec(name: str, data_dir: str | os.PathLike[str] | None = None) -> DatasetSpec:

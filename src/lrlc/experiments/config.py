@@ -16,10 +16,16 @@ from typing import Any
 from .machine import PRECISIONS
 
 # The paper's protocol (section 4): Adam, peak lr 0.01, batch 512, 150 epochs, 10 warm-up
-# epochs then cosine decay to 0, no augmentation, no weight decay.
+# epochs then cosine decay to 0, no augmentation, no weight decay. `imagenet`: torchvision's
+# reference ImageNet recipe (SGD, lr 0.1 per 256 images, /10 every 30 epochs). Optimizer,
+# schedule and augmentation of each: lrlc.experiments.run.recipe.
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(epochs=150, batch_size=512, lr=0.01, warmup_epochs=10, weight_decay=0.0),
+    "imagenet": dict(epochs=90, batch_size=256, lr=0.1, warmup_epochs=0, weight_decay=1e-4),
 }
+# A preset whose lr is for this batch: another batch size without an explicit lr scales the
+# lr linearly (Goyal et al. 2017, as torchvision's recipe: lr 0.1 x batch / 256).
+LR_PER_BATCH = {"imagenet": 256}
 PROTOCOL_KEYS = ("epochs", "batch_size", "lr", "warmup_epochs", "weight_decay")
 
 
@@ -91,6 +97,8 @@ class TrainConfig:
         if "epochs" in given and "warmup_epochs" not in given:
             fraction = values["warmup_epochs"] / values["epochs"]
             given["warmup_epochs"] = round(fraction * given["epochs"])
+        if preset in LR_PER_BATCH and "batch_size" in given and "lr" not in given:
+            given["lr"] = values["lr"] * given["batch_size"] / LR_PER_BATCH[preset]
         values.update(given)
         return cls(preset=preset, **values)
 

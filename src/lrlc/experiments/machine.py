@@ -130,12 +130,16 @@ class SpeedOptions:
     compile: bool | None = None
     threads: int | None = None
     lrlc_path: str | None = None  # "basis", "kernel" or None (auto: each layer's cost model)
+    # DataLoader worker processes of a streamed dataset (None: auto, lrlc.experiments.run.feed)
+    loader_workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.lrlc_path not in (None, "auto", "basis", "kernel"):
             raise ValueError(f"lrlc_path must be auto, basis or kernel, got {self.lrlc_path!r}")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ValueError(f"threads must be an integer >= 1, got {self.threads!r}")
+        if self.loader_workers is not None and self.loader_workers < 0:
+            raise ValueError(f"loader workers must be >= 0, got {self.loader_workers!r}")
 
 
 @dataclass(frozen=True)

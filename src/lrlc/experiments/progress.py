@@ -20,32 +20,40 @@ def warn(message: str) -> None:
 
 class EpochProgress:
     """A tqdm bar per epoch on a terminal; in a log, a line every LOG_EVERY_S seconds within
-    an epoch and one line per epoch, so that a slow epoch never looks like a hang."""
+    an epoch and one line per epoch, so that a slow epoch never looks like a hang. Both show
+    images/s and the epoch's ETA when told the images per epoch (`images`)."""
 
-    def __init__(self, total_epochs: int, steps: int, enabled: bool | None) -> None:
+    def __init__(
+        self, total_epochs: int, steps: int, enabled: bool | None, images: int | None = None
+    ) -> None:
         self.tty = sys.stderr.isatty() if enabled is None else enabled
         self.quiet = enabled is False  # sweeps' worker processes: epoch lines only
-        self.total_epochs, self.steps = total_epochs, steps
+        self.total_epochs, self.steps, self.images = total_epochs, steps, images
         self.bar = None
-        self.epoch, self.done, self.t0, self.last_log = 0, 0, 0.0, 0.0
+        self.epoch, self.done, self.seen, self.t0, self.last_log = 0, 0, 0, 0.0, 0.0
 
     def start_epoch(self, epoch: int) -> None:
-        self.epoch, self.done = epoch, 0
+        self.epoch, self.done, self.seen = epoch, 0, 0
         self.t0 = self.last_log = time.monotonic()
         if self.tty:
             from tqdm import tqdm
 
+            # Counted in images when their number is known: tqdm then shows img/s and ETA.
             self.bar = tqdm(
-                total=self.steps,
+                total=self.images or self.steps,
+                unit="img" if self.images else "it",
+                unit_scale=bool(self.images),
                 desc=f"epoch {epoch + 1}/{self.total_epochs}",
                 leave=False,
                 dynamic_ncols=True,
             )
 
-    def step(self, loss: float) -> None:
+    def step(self, loss: float, images: int | None = None) -> None:
+        """One training step done, on `images` images (all processes together)."""
         self.done += 1
+        self.seen += images or 0
         if self.bar is not None:
-            self.bar.update(1)
+            self.bar.update(images if self.images and images else 1)
             self.bar.set_postfix(loss=f"{loss:.3f}")
             return
         now = time.monotonic()
@@ -53,9 +61,11 @@ class EpochProgress:
             self.last_log = now
             rate = self.done / max(now - self.t0, 1e-9)
             left = (self.steps - self.done) / max(rate, 1e-9)
+            speed = f"{self.seen / max(now - self.t0, 1e-9):.1f} images/s" if self.seen else ""
             print(
                 f"epoch {self.epoch + 1}/{self.total_epochs}: step {self.done}/{self.steps}, "
-                f"loss {loss:.4f}, {rate:.2f} steps/s, epoch's training ETA {left / 60:.1f} min",
+                f"loss {loss:.4f}, {rate:.2f} steps/s{', ' + speed if speed else ''}, "
+                f"epoch's training ETA {left / 60:.1f} min",
                 flush=True,
             )
 

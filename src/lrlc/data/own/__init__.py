@@ -28,16 +28,26 @@ silently). The decoded arrays are cached as an .npz in ``<data_dir>/own/``, keye
 folder, the options and every file's path, label, size and modification time; a later load
 lists and stats the files and, if nothing changed, reads only the cache.
 
-`scan_image_folder` (the (path, label) list of every split) and `load_image` (one file to a
-uint8 array) are what a streaming loader for data larger than memory can reuse.
+A folder whose decoded images would exceed the memory budget (`budget.py`: half of the
+machine's memory, or $LRLC_MEMORY_BUDGET) is refused before any image is decoded, with the
+name that streams it instead: ``folder:PATH@OPTIONS,stream`` reads each image from its file
+when a batch needs it (`lrlc.data.stream`, through `open_dataset`).
 """
 
 from __future__ import annotations
 
 import os
 
-from .cache import folder_cache_path, load_folder_raw
-from .folder import ImageFolderListing, load_image, scan_image_folder
+from .budget import check_fits_in_memory, memory_budget
+from .cache import files_digest, folder_cache_path, folder_counts, folder_protocol, load_folder_raw
+from .folder import (
+    ImageFolderListing,
+    fit_image,
+    image_array,
+    load_image,
+    open_image,
+    scan_image_folder,
+)
 from .names import (
     DEFAULT_IMAGE_SIZE,
     FOLDER_PREFIX,
@@ -60,12 +70,20 @@ __all__ = [
     "ImageFolderListing",
     "OwnData",
     "OwnName",
+    "check_fits_in_memory",
+    "files_digest",
+    "fit_image",
     "folder_cache_path",
+    "folder_counts",
+    "folder_protocol",
+    "image_array",
     "is_own_name",
     "load_folder_raw",
     "load_image",
     "load_npz_raw",
     "load_own",
+    "memory_budget",
+    "open_image",
     "parse_own_name",
     "scan_image_folder",
 ]

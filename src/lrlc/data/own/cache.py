@@ -14,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..sources import RawData, dataset_dir, load_npz, save_npz
+from .budget import check_fits_in_memory
 from .folder import ImageFolderListing, load_image, scan_image_folder
 from .names import (
     _MAX_LISTED,
@@ -39,6 +40,14 @@ def folder_cache_path(
     root = listing.root.resolve()
     settings = {"root": str(root), "options": options.text(), "version": CACHE_VERSION}
     settings_key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    return dataset_dir(data_dir, CACHE_FOLDER) / (
+        f"{_cache_prefix(root, settings_key)}{files_digest(listing)[:16]}.npz"
+    )
+
+
+def files_digest(listing: ImageFolderListing) -> str:
+    """sha256 of the classes and each file's split, path (relative to the root), label, size
+    and modification time: it changes when a file does, without reading any file."""
     digest = hashlib.sha256(json.dumps(listing.classes).encode())
     for split in sorted(listing.files):
         digest.update(f"\0{split}:{listing.folders[split].name}\0".encode())
@@ -46,9 +55,7 @@ def folder_cache_path(
             stat = os.stat(path)
             relative = path.relative_to(listing.root).as_posix()
             digest.update(f"{relative}\0{label}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return dataset_dir(data_dir, CACHE_FOLDER) / (
-        f"{_cache_prefix(root, settings_key)}{digest.hexdigest()[:16]}.npz"
-    )
+    return digest.hexdigest()
 
 
 def _cache_prefix(root: Path, settings_key: str) -> str:
@@ -64,6 +71,7 @@ def load_folder_raw(
     """An ImageFolder tree as uint8 arrays (N, H, W, C), decoded once and then cached."""
     options = options if options is not None else FolderOptions()
     listing = scan_image_folder(root)
+    check_fits_in_memory(listing, options)
     cache = folder_cache_path(listing, options, data_dir)
     splits = _read_cache(cache, listing)
     if splits is None:
@@ -72,10 +80,34 @@ def load_folder_raw(
             for split in listing.files
         }
         _write_cache(cache, splits)
-    counts = ", ".join(
+    return _announced(
+        OwnData(
+            raw=RawData(
+                splits,
+                f"image folder {listing.root.resolve()} ({len(listing.classes)} classes; "
+                f"{folder_counts(listing)} images; decoded cache {cache})",
+            ),
+            num_classes=len(listing.classes),
+            input_shape=(options.channels, options.height, options.width),
+            scale="unit",
+            fingerprint_name=f"folder@{options.text()}",
+            classes=listing.classes,
+            protocol=folder_protocol(listing, options),
+        )
+    )
+
+
+def folder_counts(listing: ImageFolderListing) -> str:
+    """Images per folder, e.g. "train/ 1000, val/ 50"."""
+    return ", ".join(
         f"{listing.folders[s].name}/ {len(listing.files[s])}" for s in ("train", "val", "test")
         if s in listing.files
     )  # fmt: skip
+
+
+def folder_protocol(listing: ImageFolderListing, options: FolderOptions) -> dict[str, Any]:
+    """What a run records of a folder's splits, classes and decoding (read in memory or
+    streamed alike)."""
     if listing.folders["test"].name == "val":
         test_text = "val/ (there is no test/ folder: val/ is the test split)"
     else:
@@ -87,21 +119,7 @@ def load_folder_raw(
     }
     if not listing.val_from_train:
         protocol["val"] = "val/"
-    return _announced(
-        OwnData(
-            raw=RawData(
-                splits,
-                f"image folder {listing.root.resolve()} ({len(listing.classes)} classes; "
-                f"{counts} images; decoded cache {cache})",
-            ),
-            num_classes=len(listing.classes),
-            input_shape=(options.channels, options.height, options.width),
-            scale="unit",
-            fingerprint_name=f"folder@{options.text()}",
-            classes=listing.classes,
-            protocol=protocol,
-        )
-    )
+    return protocol
 
 
 def _decode_all(listing: ImageFolderListing, split: str, options: FolderOptions) -> np.ndarray:

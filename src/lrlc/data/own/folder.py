@@ -156,12 +156,27 @@ def _images_in_class(folder: Path) -> list[Path]:
 def load_image(path: str | os.PathLike[str], options: FolderOptions | None = None) -> np.ndarray:
     """One image file -> uint8 (H, W, C) as `options` says; PIL's errors pass through."""
     options = options if options is not None else FolderOptions()
+    return image_array(fit_image(open_image(path, options.mode), options))
+
+
+def fit_image(image: Image.Image, options: FolderOptions) -> Image.Image:
+    """A decoded image at the size of `options`: centre-cropped to its aspect ratio first if
+    `options.crop`, then resized bicubically."""
+    if options.crop:
+        image = _centre_crop(image, options.width / options.height)
+    return image.resize((options.width, options.height), Image.BICUBIC)
+
+
+def open_image(path: str | os.PathLike[str], mode: str = "rgb") -> Image.Image:
+    """One image file, decoded: EXIF orientation applied, 16-bit grey scaled to 8 bits,
+    transparency over black, in RGB ("rgb") or L ("gray"); PIL's errors pass through."""
     with Image.open(path) as opened:
         image = ImageOps.exif_transpose(opened)  # also loads the pixels: errors surface here
-        image = _to_mode(image, "RGB" if options.mode == "rgb" else "L")
-        if options.crop:
-            image = _centre_crop(image, options.width / options.height)
-        image = image.resize((options.width, options.height), Image.BICUBIC)
+        return _to_mode(image, "RGB" if mode == "rgb" else "L")
+
+
+def image_array(image: Image.Image) -> np.ndarray:
+    """A PIL image as uint8 (H, W, C)."""
     array = np.asarray(image, dtype=np.uint8)
     return array[:, :, None] if array.ndim == 2 else array
 

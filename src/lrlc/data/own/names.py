@@ -48,6 +48,9 @@ class FolderOptions:
     width: int = DEFAULT_IMAGE_SIZE
     mode: str = "rgb"  # "rgb" (3 channels) or "gray" (1 channel)
     crop: bool = False  # centre-crop to the target aspect ratio first; else squash
+    # Read each image from its file when a batch needs it (lrlc.data.stream), instead of
+    # decoding the whole folder into memory once: for folders larger than memory.
+    stream: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("rgb", "gray"):
@@ -61,7 +64,8 @@ class FolderOptions:
 
     def text(self) -> str:
         """Canonical option text, e.g. "32x32,rgb" or "64x48,gray,crop"."""
-        return f"{self.height}x{self.width},{self.mode}" + (",crop" if self.crop else "")
+        crop, stream = ",crop" if self.crop else "", ",stream" if self.stream else ""
+        return f"{self.height}x{self.width},{self.mode}{crop}{stream}"
 
     def describe(self) -> str:
         how = "centre crop to the aspect ratio, then " if self.crop else ""
@@ -118,7 +122,7 @@ def parse_own_name(name: str) -> OwnName:
 def _parse_options(name: str, tail: str) -> FolderOptions:
     size: tuple[int, int] | None = None
     mode: str | None = None
-    crop = False
+    crop = stream = False
     for token in tail.split(","):
         word = token.strip().lower()
         match = _SIZE.fullmatch(word)
@@ -130,16 +134,19 @@ def _parse_options(name: str, tail: str) -> FolderOptions:
             mode = "rgb" if word == "rgb" else "gray"
         elif word == "crop" and not crop:
             crop = True
+        elif word == "stream" and not stream:
+            stream = True
         else:
-            twice = " (given twice)" if match or word in ("rgb", "gray", "grey", "crop") else ""
+            known = ("rgb", "gray", "grey", "crop", "stream")
+            twice = " (given twice)" if match or word in known else ""
             raise ValueError(
                 f"{name!r}: unknown option {token!r}{twice} after '@'. Options, comma-separated: "
                 f"a size N or HxW (default {DEFAULT_IMAGE_SIZE}), gray or rgb (default rgb), "
-                "crop; e.g. folder:/data/faces@64,gray. A folder whose name has '@' in it "
+                "crop, stream; e.g. folder:/data/faces@64,gray. A folder whose name has '@' in it "
                 f"needs explicit options: folder:PATH@{DEFAULT_IMAGE_SIZE}"
             )
     height, width = size or (DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE)
-    return FolderOptions(height, width, mode or "rgb", crop)
+    return FolderOptions(height, width, mode or "rgb", crop, stream)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from .flags import (
     add_protocol_flags,
     add_speed_flags,
 )
+from .launch import add_process_flags, add_refused_process_flags
 
 DESCRIPTION = """lrlc: low-rank locally connected layers, and experiments that reproduce
 Elsayed et al. 2020. Train one model, sweep a grid of models x ranks x seeds, report tables and
@@ -39,6 +40,7 @@ def _add_experiment_commands(sub) -> None:
     p.add_argument("--out", type=Path, required=True, help="sweep folder (resumes if present)")
     add_protocol_flags(p)
     add_executor_flags(p)
+    add_refused_process_flags(p)
     p.set_defaults(func=commands.sweep_command)
 
     p = sub.add_parser("report", help="tables (md, tex, csv) and figures (png) of a sweep")
@@ -61,6 +63,7 @@ def _add_experiment_commands(sub) -> None:
     add_precision_flags(p)
     add_speed_flags(p)
     add_executor_flags(p)
+    add_refused_process_flags(p)
     p.set_defaults(func=commands.reproduce_command)
 
 
@@ -74,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="run folder (resumes if present)")
     add_protocol_flags(p)
     add_device_flag(p)
+    add_process_flags(p)
     p.set_defaults(func=commands.train_command)
     p = sub.add_parser("convert", help="a trained run's LRLC layers -> exact LC layers")
     p.add_argument("run", type=Path, help="a run folder (with checkpoint.pt)")
@@ -108,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what --nproc hands to torchrun
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -10,14 +10,16 @@ from pathlib import Path
 
 from ...models import layer_kinds
 from ...models.kinds import check_options
+from ..config import TrainConfig
 from ..records import RUNS
 from ..report import write_report
 from ..reproduce import reproduce
-from ..run import train
+from ..run import distributed, train
 from ..run.convert import convert_run
 from ..run.exporting import export_run
 from ..sweep import DatasetLoader, SweepGrid, parse_int_list, parse_models, run_sweep
 from .flags import config_from_args, executor_from_args, precision_from_args, speed_from_args
+from .launch import check_not_distributed, check_process_flags, launch_torchrun
 
 BENCHMARKS = ("layers", "rank", "training")
 
@@ -25,6 +27,18 @@ BENCHMARKS = ("layers", "rank", "training")
 def train_command(args: argparse.Namespace) -> int:
     config = config_from_args(args, model=args.model, rank=args.rank, seed=args.seed)
     check_options(layer_kinds(config.model), config.layer_kwargs, config.model)
+    if check_process_flags(args, config.batch_size) > 1 and args.nproc:
+        return launch_torchrun(args.nproc, args.argv)
+    processes = distributed.start(args.device, args.sync_bn)  # one process unless torchrun's
+    try:
+        return _train_run(args, config, processes)
+    finally:
+        distributed.stop()
+
+
+def _train_run(
+    args: argparse.Namespace, config: TrainConfig, processes: distributed.Processes
+) -> int:
     print(
         f"run {config.run_id()}: {config.model} rank {config.rank} on {config.dataset}, "
         f"seed {config.seed}, {config.protocol()}",
@@ -37,7 +51,7 @@ def train_command(args: argparse.Namespace) -> int:
             flush=True,
         )
     speed = speed_from_args(args)
-    result = train(config, args.out, data_dir=args.data_dir, device=args.device, speed=speed)
+    result = train(config, args.out, data_dir=args.data_dir, speed=speed, processes=processes)
     m = result["metrics"]
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}))
     print(f"result: {Path(args.out) / 'result.json'}")
@@ -45,6 +59,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
+    check_not_distributed(args, "sweep")
     models = parse_models(args.models)
     base = config_from_args(args, model=models[0], rank=1, seed=0, width=args.width)
     grid = SweepGrid(base, models, parse_int_list(args.ranks), parse_int_list(args.seeds))
@@ -85,6 +100,7 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def reproduce_command(args: argparse.Namespace) -> int:
+    check_not_distributed(args, "reproduce")
     loader = DatasetLoader(str(args.data_dir) if args.data_dir else None)
     command = ["lrlc"] + sys.argv[1:]
     executor = executor_from_args(args)

@@ -64,9 +64,9 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
         "--dataset",
         default="mnist",
         type=dataset_name,
-        help=f"{', '.join(sorted(DATASETS))}, or your own: npz:PATH (arrays x_train, y_train, "
-        "x_test, y_test[, x_val, y_val]) or folder:PATH[@SIZE[,gray][,crop]] (train/<class>/, "
-        "val/, test/) (default: mnist)",
+        help=f"{', '.join(sorted(DATASETS))}, or your own: npz:PATH (x_train, y_train, x_test, "
+        "y_test[, x_val, y_val]) or folder:PATH[@SIZE[,gray][,crop][,stream]] (train/<class>/, "
+        "val/, test/; stream: read per batch, for folders larger than memory) (default: mnist)",
     )
     p.add_argument(
         "--data-dir",
@@ -81,14 +81,14 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
         dest="preset",
         default="paper",
         choices=sorted(PRESETS),
-        help="training protocol (default: paper = %(default)s's 150 epochs on all training "
-        "images); the flags below override it",
+        help="training protocol (default: paper, its 150 epochs on all training images; imagenet: "
+        "torchvision's ImageNet recipe, on a streamed folder); the flags below override it",
     )
     p.add_argument("--epochs", type=int, help=f"training epochs (paper: {paper['epochs']})")
     p.add_argument(
         "--batch-size", type=int, help=f"images per step, >= 2 (paper: {paper['batch_size']})"
     )
-    p.add_argument("--lr", type=float, help=f"peak learning rate of Adam (paper: {paper['lr']})")
+    p.add_argument("--lr", type=float, help=f"peak learning rate (paper: {paper['lr']})")
     p.add_argument(
         "--warmup-epochs",
         type=int,
@@ -96,7 +96,7 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
         "with fewer --epochs, the same fraction)",
     )
     p.add_argument(
-        "--weight-decay", type=float, help=f"Adam weight decay (paper: {paper['weight_decay']})"
+        "--weight-decay", type=float, help=f"weight decay (paper: {paper['weight_decay']})"
     )
     p.add_argument(
         "--train-size",
@@ -159,6 +159,12 @@ def add_speed_flags(p: argparse.ArgumentParser) -> None:
         help="fixed LRLC layers: Algorithm 1 (basis, K convolutions), per-position filters "
         "(kernel, about one convolution at any K), or auto: the cheaper (default)",
     )
+    p.add_argument(
+        "--loader-workers",
+        type=int,
+        help="processes decoding a streamed folder's images (folder:...,stream) for each "
+        "training process (default: its cores but one, at most 8; 0: in the training process)",
+    )
 
 
 def precision_from_args(args: argparse.Namespace) -> str | None:
@@ -178,6 +184,7 @@ def speed_from_args(args: argparse.Namespace) -> SpeedOptions:
         compile=args.compile,
         threads=args.threads,
         lrlc_path=args.lrlc_path,
+        loader_workers=args.loader_workers,
     )
 
 

@@ -2,14 +2,15 @@
 
 The run is deterministic given its config: the initialisation comes from the run seed and
 each epoch's data order from (seed, epoch), so a run resumed from its last checkpoint ends
-with exactly the weights of an uninterrupted one.
+with exactly the weights of an uninterrupted one. Its batches come from a feed (`feed.py`:
+in-memory tensors, or files read by a DataLoader); under torchrun, its processes train it
+together (`distributed.py`) and only rank 0 writes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ...data import Dataset, load_dataset
+from ...data import Dataset, StreamedDataset, open_dataset
 from ...layers import LowRankLocallyConnected2d
 from ...models import build_model
 from ..config import TrainConfig
@@ -30,7 +31,14 @@ from ..progress import EpochProgress, warn
 from ..provenance import environment, git_commit
 from ..records import CHECKPOINT, METRICS, RESULT, finished_result
 from .device import describe_device, resolve_device
+from .distributed import Processes
+from .evaluation import evaluate, evaluation_sums
+from .feed import Batch, epoch_order, make_feed
 from .memory import keep_freed_memory
+from .recipe import learning_rate, lr_at, make_optimizer, recipe_for
+from .trace import Trace
+
+__all__ = ["epoch_order", "evaluate", "load_run_data", "lr_at", "train"]
 
 
 class RunError(RuntimeError):
@@ -41,49 +49,29 @@ class NonFiniteLossError(RunError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-def load_run_data(config: TrainConfig, data_dir: str | Path | None = None) -> Dataset:
-    """The dataset a run trains on: split, subset and shifted as its config says."""
-    return load_dataset(
+def load_run_data(
+    config: TrainConfig, data_dir: str | Path | None = None
+) -> Dataset | StreamedDataset:
+    """The dataset a run trains on: split, subset and shifted as its config says; in memory,
+    or read from its files for a `folder:...,stream` name (augmented as its preset says)."""
+    return open_dataset(
         config.dataset,
         data_dir,
         train_size=config.train_size,
         translate=config.translate,
         seed=config.data_seed,
         subset_seed=config.data_seed,
+        augment=recipe_for(config).augment,
     )
 
 
-def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
-    """Linear warm-up to `peak` over `warmup_steps`, then cosine decay to 0 at `total_steps`."""
-    if step < warmup_steps:
-        return peak * (step + 1) / warmup_steps
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-
-def epoch_order(n: int, seed: int, epoch: int) -> Tensor:
-    """The permutation of the training set for one epoch, fixed by (seed, epoch)."""
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    return torch.randperm(n, generator=gen)
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module, images: Tensor, labels: Tensor, config: TrainConfig, plan: ExecutionPlan
-) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy in percent) in eval mode, on the model's device."""
-    model.eval()
-    device = next(model.parameters()).device
-    loss_sum, correct = 0.0, 0
-    for start in range(0, len(labels), config.eval_batch_size):
-        x = plan.prepare_input(images[start : start + config.eval_batch_size].to(device))
-        y = labels[start : start + config.eval_batch_size].to(device)
-        with plan.autocast():
-            logits = model(x)
-        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").item()
-        correct += (logits.argmax(1) == y).sum().item()
-    n = max(1, len(labels))
-    return loss_sum / n, 100.0 * correct / n
+def _evaluate_split(run: _Run, split: str) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy %) of a split, every process evaluating its share with
+    rank 0's BatchNorm statistics."""
+    run.processes.broadcast_buffers(run.model)
+    sums = evaluation_sums(run.model, run.feed.evaluation(split), run.plan)
+    loss_sum, correct, n = run.processes.sum(sums)
+    return loss_sum / max(1, n), 100.0 * correct / max(1, n)
 
 
 def _prepare_out_dir(out: Path) -> bool:
@@ -165,21 +153,23 @@ class _Run:
 
     config: TrainConfig
     out: Path
-    data: Dataset
+    data: Dataset | StreamedDataset
     plan: ExecutionPlan
     model: nn.Module
     optimizer: torch.optim.Optimizer
     history: list[dict[str, Any]]
     start_epoch: int = 0
     wall: float = 0.0
+    processes: Processes = dataclasses.field(default_factory=Processes)
+    feed: Any = None  # a TensorFeed or LoaderFeed (feed.py)
 
 
 def _prepare(config: TrainConfig, out: Path, data: Dataset, plan: ExecutionPlan) -> _Run:
     """Build the model and optimizer, and load the checkpoint if the run is half done."""
-    if len(data.train[1]) < 2:
+    if data.sizes()["train"] < 2:
         raise RunError(
-            f"the training split has {len(data.train[1])} image(s); BatchNorm needs at least 2 "
-            "per step: use a larger --train-size"
+            f"the training split has {data.sizes()['train']} image(s); BatchNorm needs at "
+            "least 2 per step: use a larger --train-size"
         )
     torch.manual_seed(config.seed)
     model = build_model(
@@ -195,7 +185,7 @@ def _prepare(config: TrainConfig, out: Path, data: Dataset, plan: ExecutionPlan)
             layer.path = plan.lrlc_path  # a speed switch: both paths compute the same sums
     if plan.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(model.parameters(), config)
     run = _Run(config, out, data, plan, model, optimizer, history=[])
     state = _load_resume(out, config, data.fingerprint)
     if state is not None:
@@ -214,42 +204,42 @@ def _prepare(config: TrainConfig, out: Path, data: Dataset, plan: ExecutionPlan)
     return run
 
 
-def _train_epoch(run: _Run, epoch: int, step_fn: nn.Module, images: Tensor, labels: Tensor,
-                 bar: EpochProgress) -> dict[str, Any]:  # fmt: skip
+def _train_epoch(run: _Run, epoch: int, step_fn: nn.Module, bar: EpochProgress,
+                 trace: Trace) -> dict[str, Any]:  # fmt: skip
     """One pass over the training split; returns the epoch's training metrics."""
-    config, plan = run.config, run.plan
-    n = len(labels)
-    steps = math.ceil(n / config.batch_size)
-    total_steps, warmup = steps * config.epochs, steps * config.warmup_epochs
+    config, n, steps = run.config, run.feed.batches.n, run.feed.batches.steps
     run.model.train()
     bar.start_epoch(epoch)
-    order = epoch_order(n, config.seed, epoch).to(plan.device)
-    loss_sum, correct, lr = 0.0, 0, lr_at(epoch * steps, total_steps, warmup, config.lr)
-    for s in range(steps):
-        idx = order[s * config.batch_size : (s + 1) * config.batch_size]
-        if len(idx) < 2:  # BatchNorm cannot train on one example (a last batch of 1)
-            continue
-        lr = lr_at(epoch * steps + s, total_steps, warmup, config.lr)
+    loss_sum, correct, lr = 0.0, 0, learning_rate(config, epoch * steps, steps)
+    for batch in run.feed.epoch(epoch):
+        lr = learning_rate(config, epoch * steps + batch.step, steps)
         for group in run.optimizer.param_groups:
             group["lr"] = lr
-        x, y = plan.prepare_input(images[idx]), labels[idx]
-        with plan.autocast():
-            logits = step_fn(x)
-        loss = F.cross_entropy(logits.float(), y)
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"loss became {loss.item()} at epoch {epoch + 1}, step {s + 1} (lr {lr:.3g});"
-                f" kept {_kept(run, epoch)}. Lower --lr or use more warm-up epochs, then rerun "
-                "in a new --out folder"
-            )
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        run.optimizer.step()
-        loss_value = loss.item()  # one host sync per step, shared by the sum and the bar
-        loss_sum += loss_value * len(idx)
-        correct += (logits.argmax(1) == y).sum().item()
-        bar.step(loss_value)
+        trace.saw(epoch, batch.step, batch.indices)
+        loss_value, right = _step(run, step_fn, batch, epoch, lr)
+        loss_sum += loss_value * len(batch.y)
+        correct += right
+        bar.step(loss_value, images=batch.total)
+    loss_sum, correct = run.processes.sum([loss_sum, correct])
     return {"train_loss": loss_sum / n, "train_acc": 100.0 * correct / n, "lr": lr}
+
+
+def _step(run: _Run, step_fn: nn.Module, batch: Batch, epoch: int, lr: float) -> tuple[float, int]:
+    """One optimizer step on this process's shard; (its mean loss, its correct count)."""
+    with run.plan.autocast():
+        logits = step_fn(run.plan.prepare_input(batch.x))
+    loss = F.cross_entropy(logits.float(), batch.y)
+    if not torch.isfinite(loss):
+        raise NonFiniteLossError(
+            f"loss became {loss.item()} at epoch {epoch + 1}, step {batch.step + 1} (lr "
+            f"{lr:.3g}); kept {_kept(run, epoch)}. Lower --lr or use more warm-up epochs, then "
+            "rerun in a new --out folder"
+        )
+    run.optimizer.zero_grad(set_to_none=True)
+    (loss * batch.weight).backward()
+    run.optimizer.step()
+    # one host sync per step, shared by the sum and the bar
+    return loss.item(), int((logits.argmax(1) == batch.y).sum().item())
 
 
 def _kept(run: _Run, epoch: int) -> str:
@@ -286,62 +276,97 @@ def _save_epoch(run: _Run, epoch: int) -> None:
             f"{_kept(run, epoch)}. Lower --lr or use more warm-up epochs, then rerun in a new "
             "--out folder"
         )
-    save_checkpoint(run.out / CHECKPOINT, state)
-    _write_metrics(run.out / METRICS, run.history)
+    if run.processes.is_main:
+        save_checkpoint(run.out / CHECKPOINT, state)
+        _write_metrics(run.out / METRICS, run.history)
 
 
 def train(
     config: TrainConfig,
     out_dir: str | Path,
-    data: Dataset | None = None,
+    data: Dataset | StreamedDataset | None = None,
     data_dir: str | Path | None = None,
     progress: bool | None = None,
     on_epoch_end: Callable[[int, nn.Module], None] | None = None,
     device: str | torch.device | None = None,
     speed: SpeedOptions | None = None,
+    processes: Processes | None = None,
 ) -> dict[str, Any]:
     """Train (or resume, or return the finished result of) one run in `out_dir`.
 
     `device`: "cpu" (the default), "cuda", "cuda:N" or "auto"; see `lrlc.device`. `speed`:
-    channels_last, compile and threads (default: chosen from the machine, `lrlc.machine`).
+    channels_last, compile, threads and DataLoader workers (default: chosen from the machine,
+    `lrlc.machine`). `processes`: the processes training this run together, from
+    `distributed.start()` (which then fixes the device); default: this one alone.
     """
     out = Path(out_dir)
-    dev = resolve_device(device)
-    created = _prepare_out_dir(out)
+    procs = processes if processes is not None else Processes(device=resolve_device(device))
+    created = _prepare_out_dir(out) if procs.is_main else False
+    procs.barrier()  # the folder exists for every process
     git_commit()  # pin the code version this process runs before any time passes
     keep_freed_memory()
     done = finished_result(out, config)
     if done is not None:
         return done
     if data is None:
+        data = _load_data(config, data_dir, out, created, procs)
+    plan = plan_execution(config.precision, procs.device, speed)
+    print(f"run {out.name}: {plan.describe()}", flush=True)
+    run = _prepare(config, out, data, plan)
+    run.processes = procs
+    procs.check_same("checkpoints (epochs done)", run.start_epoch)
+    run.model = procs.prepare(run.model)
+    step_fn = procs.wrap(run.model)
+    step_fn = torch.compile(step_fn) if run.plan.compile else step_fn
+    run.feed = make_feed(data, config, procs, speed.loader_workers if speed else None)
+    _train_epochs(run, step_fn, progress, on_epoch_end)
+    result = _result(run)
+    if procs.is_main:
+        write_json(out / RESULT, result)
+    procs.barrier()
+    return result
+
+
+def _load_data(
+    config: TrainConfig, data_dir: str | Path | None, out: Path, created: bool, procs: Processes
+) -> Dataset | StreamedDataset:
+    # Rank 0 loads first, so that the others find the decoded-image cache it writes.
+    with procs.main_first():
         try:
-            data = load_run_data(config, data_dir)
+            return load_run_data(config, data_dir)
         except BaseException:
             if created and not any(out.iterdir()):
                 out.rmdir()  # leave no empty run folder behind a failed start
             raise
-    plan = plan_execution(config.precision, dev, speed)
-    print(f"run {out.name}: {plan.describe()}", flush=True)
-    run = _prepare(config, out, data, plan)
-    step_fn = torch.compile(run.model) if run.plan.compile else run.model
-    images, labels = (t.to(dev) for t in data.train)  # the training split stays on the device
-    bar = EpochProgress(config.epochs, math.ceil(len(labels) / config.batch_size), progress)
+
+
+def _train_epochs(
+    run: _Run,
+    step_fn: nn.Module,
+    progress: bool | None,
+    on_epoch_end: Callable[[int, nn.Module], None] | None,
+) -> None:
+    """Train, evaluate and checkpoint each epoch not done yet."""
+    config, procs = run.config, run.processes
+    trace = Trace(procs.rank)
+    batches = run.feed.batches
+    bar = EpochProgress(config.epochs, batches.steps, progress if procs.is_main else False,
+                        images=batches.n)  # fmt: skip
     for epoch in range(run.start_epoch, config.epochs):
         t0 = time.perf_counter()
-        row = {"epoch": epoch + 1, **_train_epoch(run, epoch, step_fn, images, labels, bar)}
+        row = {"epoch": epoch + 1, **_train_epoch(run, epoch, step_fn, bar, trace)}
         t_eval = time.perf_counter()
-        row["val_loss"], row["val_acc"] = evaluate(run.model, *data.val, config, run.plan)
+        row["val_loss"], row["val_acc"] = _evaluate_split(run, "val")
         row["eval_time_s"] = time.perf_counter() - t_eval
         row["epoch_time_s"] = time.perf_counter() - t0
         run.wall += row["epoch_time_s"]
         run.history.append(row)
         _save_epoch(run, epoch)
+        procs.barrier()  # the checkpoint is written before any process goes on (or stops)
         bar.end_epoch(row, eta_s=(config.epochs - epoch - 1) * row["epoch_time_s"])
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, run.model)
-    result = _result(run)
-    write_json(out / RESULT, result)
-    return result
+        trace.epoch_saved(epoch + 1)
 
 
 def _write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
@@ -353,7 +378,7 @@ def _result(run: _Run) -> dict[str, Any]:
     config, data, model = run.config, run.data, run.model
     metrics = {}
     for split in ("train", "val", "test"):
-        loss, acc = evaluate(model, *data.split(split), config, run.plan)
+        loss, acc = _evaluate_split(run, split)
         metrics[f"{split}_acc"], metrics[f"{split}_loss"] = acc, loss
     metrics["epochs_done"] = len(run.history)
     metrics["wall_time_s"] = run.wall
@@ -375,6 +400,7 @@ def _result(run: _Run) -> dict[str, Any]:
         "device": describe_device(next(model.parameters()).device),
         # The precision the run trained in (resolved from config.precision) and why.
         **run.plan.record(),
+        **run.processes.record(),  # how many processes trained it, and how
         "metrics": metrics,
         "environment": environment(),
     }
