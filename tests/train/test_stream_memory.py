@@ -23,12 +23,12 @@ from lrlc.experiments.config import TrainConfig
 from lrlc.experiments.run.distributed import Processes
 from lrlc.experiments.run.feed import make_feed
 
-def rss():
+def status(field):
     with open("/proc/self/status") as f:
-        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmRSS:"))
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith(field + ":"))
 
 mode, name = sys.argv[1:]
-out = {"baseline": rss()}
+out = {"baseline": status("VmRSS")}
 if mode == "memory":
     ds = load_dataset(name)
     out["images"] = sum(len(ds.split(s)[1]) for s in ("train", "val", "test"))
@@ -44,7 +44,10 @@ else:
     feed = make_feed(ds, config, Processes(), workers=2)
     out["images"] = sum(len(b.y) for b in feed.epoch(0)) + sum(
         len(y) for split in ("val", "test") for _, y in feed.evaluation(split))
-out["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so this process's
+# would include pytest's size when it was forked. Its (forked, not exec'd) DataLoader workers'
+# ru_maxrss is their own.
+out["peak"] = status("VmHWM")
 out["workers"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 print(json.dumps(out))
 """
