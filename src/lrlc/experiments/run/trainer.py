@@ -42,7 +42,7 @@ class NonFiniteLossError(RunError):
 
 
 def load_run_data(config: TrainConfig, data_dir: str | Path | None = None) -> Dataset:
-    """The dataset a run trains on: split, subset and shifted as its config says."""
+    """The dataset a run trains on: split, subset, shifted and placed as its config says."""
     return load_dataset(
         config.dataset,
         data_dir,
@@ -50,6 +50,7 @@ def load_run_data(config: TrainConfig, data_dir: str | Path | None = None) -> Da
         translate=config.translate,
         seed=config.data_seed,
         subset_seed=config.data_seed,
+        canvas=config.canvas,
     )
 
 
@@ -329,9 +330,10 @@ def train(
     for epoch in range(run.start_epoch, config.epochs):
         t0 = time.perf_counter()
         row = {"epoch": epoch + 1, **_train_epoch(run, epoch, step_fn, images, labels, bar)}
-        t_eval = time.perf_counter()
-        row["val_loss"], row["val_acc"] = evaluate(run.model, *data.val, config, run.plan)
-        row["eval_time_s"] = time.perf_counter() - t_eval
+        if _validates(config, epoch):
+            t_eval = time.perf_counter()
+            row["val_loss"], row["val_acc"] = evaluate(run.model, *data.val, config, run.plan)
+            row["eval_time_s"] = time.perf_counter() - t_eval
         row["epoch_time_s"] = time.perf_counter() - t0
         run.wall += row["epoch_time_s"]
         run.history.append(row)
@@ -344,6 +346,12 @@ def train(
     return result
 
 
+def _validates(config: TrainConfig, epoch: int) -> bool:
+    """Whether epoch (0-based) ends with a validation pass: every val_every-th and the last."""
+    last = epoch + 1 == config.epochs
+    return last or (config.val_every > 0 and (epoch + 1) % config.val_every == 0)
+
+
 def _write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
     # Rewritten whole from the checkpointed history, so a resumed run never duplicates lines.
     write_text(path, "".join(json.dumps(r) + "\n" for r in history))
@@ -352,8 +360,14 @@ def _write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
 def _result(run: _Run) -> dict[str, Any]:
     config, data, model = run.config, run.data, run.model
     metrics = {}
+    # Test once, here, on the final weights; validation was last evaluated on these same
+    # weights at the end of the last epoch, so that pass is reused rather than repeated.
+    last = run.history[-1] if run.history else {}
     for split in ("train", "val", "test"):
-        loss, acc = evaluate(model, *data.split(split), config, run.plan)
+        if split == "val" and "val_acc" in last:
+            loss, acc = last["val_loss"], last["val_acc"]
+        else:
+            loss, acc = evaluate(model, *data.split(split), config, run.plan)
         metrics[f"{split}_acc"], metrics[f"{split}_loss"] = acc, loss
     metrics["epochs_done"] = len(run.history)
     metrics["wall_time_s"] = run.wall
