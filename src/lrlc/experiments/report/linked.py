@@ -25,7 +25,7 @@ RANDOM_CANVAS = "random canvas"  # the unaligned data of the canvas pair
 
 # What a linked sweep must share with the main one (the rest: options, canvas, translation).
 SHARED = ("dataset", "epochs", "batch_size", "lr", "warmup_epochs", "weight_decay")
-SHARED += ("train_size", "width", "data_seed", "preset")
+SHARED += ("train_size", "width", "data_seed", "preset", "precision")
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ class SweepSetting:
     skipped: int = 0  # unreadable result.json files left out
     runs_done: int | None = None  # finished runs in the table (None: not counted)
     runs_planned: int | None = None  # the sweep's grid size, from sweep.json (None: unknown)
+    note: str = ""  # what the caller adds to every caption (e.g. what a preset trimmed)
 
     @property
     def canvas(self) -> Canvas | None:
@@ -128,7 +129,7 @@ class SweepSetting:
             text += " REDUCED protocol: not the paper's full training, so not directly comparable."
         if self.skipped:
             text += f" {self.skipped} unreadable run record(s) left out."
-        return text + self.runs_text()
+        return text + self.runs_text() + (f" {self.note}" if self.note else "")
 
     def runs_text(self) -> str:
         """How many of the planned runs the table holds, when the sweep says how many."""

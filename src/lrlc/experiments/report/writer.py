@@ -30,11 +30,13 @@ def write_report(
     figures: bool = True,
     allow_mixed_precision: bool = False,
     linked: Sequence[Linked] = (),
+    note: str = "",
 ) -> list[Path]:
     """Tables (and figures) of one sweep folder into `out_dir` (default sweep_dir/report).
 
     `linked`: other sweep folders (ablations, the canvas pair) whose models join the tables
     and claims as rows `MODEL@label`; folders without finished runs yet are left out.
+    `note`: a sentence added to every caption (e.g. what a preset trimmed to fit its budget).
     """
     unknown = set(formats) - {"md", "tex", "csv"}
     if unknown:
@@ -43,7 +45,7 @@ def write_report(
     runs = load_runs(sweep_dir, skipped)
     setting = check_setting(runs, allow_mixed_precision)
     setting = dataclasses.replace(
-        setting, skipped=len(skipped), runs_planned=planned_runs(sweep_dir)
+        setting, skipped=len(skipped), runs_planned=planned_runs(sweep_dir), note=note
     )
     summaries = summarize(runs)
     extra, linked_settings = linked_summaries(linked, setting, allow_mixed_precision)
