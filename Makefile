@@ -3,7 +3,7 @@
 PYTHON ?= python3
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: install test lint demo
+.PHONY: install test lint demo converged converged-report
 
 OUT ?= runs/demo
 
@@ -30,3 +30,11 @@ lint:
 # The main job on offline data: LRLC next to a convolution on Fashion-MNIST, a few minutes.
 demo: install
 	$(PYTHON) -m lrlc.cli reproduce --preset demo --out $(OUT)
+
+# The converged reproduction (issue 17): about 12 hours on 2 cores, in the background and
+# resumable (rerun to go on); see docs/results/converged/README.md.
+converged:
+	scripts/converged.sh start
+
+converged-report:
+	scripts/converged.sh report

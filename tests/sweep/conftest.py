@@ -27,7 +27,7 @@ def tiny_loader(data_dir):
     cache = {}
 
     def load(config: TrainConfig):
-        key = (config.dataset, config.train_size, config.translate, config.data_seed)
+        key = (config.dataset, config.train_size, config.translate, config.canvas, config.data_seed)
         if key not in cache:
             ds = load_sweep_data(config, data_dir)
             val = tuple(t[:EVAL_HEAD] for t in ds.val)

@@ -43,8 +43,8 @@ def test_claims_apply_by_setting_and_skip_models_not_run():
         "lrlc3": Stat(95.0, 0.4, 3),
         "lrlc3_id": Stat(96.0, 0.0, 3),
     }
-    aligned = _rows(claims_table(test, translated=False, caption=""))
-    translated = _rows(claims_table(test, translated=True, caption=""))
+    aligned = _rows(claims_table(test, unaligned=False, caption=""))
+    translated = _rows(claims_table(test, unaligned=True, caption=""))
     fixed = ("LRLC (3RD LAYER)", "LRLC (3RD LAYER & INPUT DEPENDENT WEIGHTS)")
     dependent = tuple(reversed(fixed))
     assert fixed in aligned and dependent not in aligned

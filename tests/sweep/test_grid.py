@@ -53,3 +53,17 @@ def test_ranks_apply_only_to_rank_models(tmp_path):
     assert folders == [tmp_path / "runs" / c.run_id() for c in configs]
     assert len(set(folders)) == len(configs)
     assert set(grid.to_dict()["base"]).isdisjoint({"model", "rank", "seed"})
+
+
+def test_a_model_can_have_its_own_ranks(tmp_path):
+    base = TrainConfig.from_preset("paper", dataset="mnist", epochs=2)
+    grid = SweepGrid(base, ["conv", "lrlc3", "wide3"], [1, 2, 4, 8], [0], {"wide3": [1, 2]})
+    ranks = {(c.model, c.rank) for c in grid.configs()}
+    assert {r for m, r in ranks if m == "lrlc3"} == {1, 2, 4, 8}
+    assert {r for m, r in ranks if m == "wide3"} == {1, 2}
+    assert grid.ranks_of("conv") == [1] and len(grid.configs()) == 1 + 4 + 2
+    assert grid.to_dict()["model_ranks"] == {"wide3": [1, 2]}
+    # Without per-model ranks the recorded grid is what it always was (sweep.json).
+    assert "model_ranks" not in SweepGrid(base, ["conv"], [1], [0]).to_dict()
+    with pytest.raises(ValueError, match="not in the grid: lc3"):
+        SweepGrid(base, ["conv"], [1], [0], {"lc3": [1]}).check()

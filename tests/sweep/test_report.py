@@ -69,7 +69,7 @@ def test_paper_columns_come_from_the_csv_and_are_never_averaged(tmp_path):
     assert row_of(tables["table2"], "coordconv")["paper_test"].mean == 99.46
     assert "test" not in row_of(tables["table2"], "coordconv")  # not run: no number of ours
     md = to_markdown(tables.values())
-    assert "| CONVOLUTION | 51.00 ± 1.00 | — | 2 | 98.84 ± 0.01 |" in md
+    assert "| CONVOLUTION | 51.00 ± 1.00 | 100.00 ± 0.00 | — | 2 |  | 98.84 ± 0.01 |" in md
     assert "paper: test %" in md and "Elsayed et al. 2020" in md
     rows = list(csv.DictReader(io.StringIO(to_csv(tables["table1"]))))
     first = rows[0]

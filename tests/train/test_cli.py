@@ -110,3 +110,21 @@ def test_a_full_protocol_run_says_so_before_it_starts(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 2  # no CIFAR-10 here; the note comes first
     assert "this is the paper protocol in full (150 epochs on every training image)" in out
+
+
+def test_canvas_and_validation_flags_reach_the_runs(mnist_dir, tmp_path):
+    out = tmp_path / "sweep"
+    args = ["sweep", "--dataset", "mnist", "--train-size", "200", "--models", "conv", "--width",
+            "4", "--epochs", "2", "--canvas", "random:34", "--val-every", "0", "--data-dir",
+            str(mnist_dir)]  # fmt: skip
+    proc = lrlc(*args, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    (run,) = (out / "runs").iterdir()
+    result = json.loads((run / "result.json").read_text())
+    assert result["config"]["canvas"] == "random:34" and result["config"]["val_every"] == 0
+    assert "canvas=random:34" in result["protocol"]
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert ["val_acc" in r for r in rows] == [False, True]
+    bad = lrlc(*args, "--out", str(tmp_path / "bad"), "--canvas", "random:20")
+    assert bad.returncode == 2 and "smaller than the 28x28 images" in bad.stderr
+    assert "Traceback" not in bad.stderr

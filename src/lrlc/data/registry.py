@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .canvas import Canvas, canvas_images, parse_canvas
 from .celeba import load_celeba_raw
 from .cifar10 import load_cifar10_raw
 from .fashion_mnist import load_fashion_mnist_raw
@@ -133,6 +134,7 @@ def load_dataset(
     seed: int = 0,
     download: bool = True,
     subset_seed: int = 0,
+    canvas: str | Canvas | None = None,
 ) -> Dataset:
     """Load `mnist`, `fashion_mnist`, `cifar10` or `celeba32` with the paper's protocol, or
     your own data: `npz:PATH` or `folder:PATH[@OPTIONS]` (see `lrlc.data.own`).
@@ -147,6 +149,8 @@ def load_dataset(
     by `subset_seed` (not the run seed, so every model of a sweep sees the same subset).
     translate: shift every image of every split by up to this many pixels (see transforms.py),
     with shifts fixed by `seed` (a data seed, not the run seed).
+    canvas: `PLACEMENT:SIZE` (e.g. random:42, centre:42; see canvas.py) pastes every image of
+    every split onto a larger canvas, after any translation; random positions fixed by `seed`.
     """
     if not is_own_name(name) and name not in DATASETS:
         raise ValueError(
@@ -160,6 +164,7 @@ def load_dataset(
             f"{name!r} is read from its files batch by batch, not loaded into memory: open it "
             "with lrlc.data.open_dataset (as lrlc train and lrlc sweep do)"
         )
+    placed = canvas if isinstance(canvas, Canvas) or canvas is None else parse_canvas(canvas)
     own: OwnData | None = None
     if is_own_name(name):
         own = load_own(name, data_dir)
@@ -169,13 +174,10 @@ def load_dataset(
         raw = spec.loader(data_dir, download=download)
     splits = dict(raw.splits)
 
-    # Shift before splitting and subsetting, so that an image's shift depends only on its
-    # place in the official split.
-    if translate:
-        splits = {
-            split: (translate_images(x, translate, seed=seed, split=split), y)
-            for split, (x, y) in splits.items()
-        }
+    # Move images before splitting and subsetting, so that where an image goes depends only
+    # on its place in the official split.
+    for step in _placement_steps(translate, placed, seed):
+        splits = {split: (step(x, split=split), y) for split, (x, y) in splits.items()}
 
     protocol: dict[str, Any] = {"scale": _SCALES[spec.scale]}
     if spec.val_fraction is not None and spec.val_split == "stratified":
@@ -209,14 +211,15 @@ def load_dataset(
         translate_seed=seed if translate else None,
         translate_fill="raw pixel 0 (background/black), applied before scaling",
     )
+    if placed is not None:  # only then, so that data without a canvas keeps its fingerprint
+        protocol.update(canvas=placed.text(), canvas_seed=seed if not placed.aligned else None)
+    input_shape = _placed_shape(spec.input_shape, placed)
 
     splits = {split: (_to_nchw(x), y) for split, (x, y) in splits.items()}
     for split in ("train", "val", "test"):
         shape = tuple(splits[split][0].shape[1:])
-        if shape != spec.input_shape:
-            raise ValueError(
-                f"{name} {split}: images of shape {shape}, expected {spec.input_shape}"
-            )
+        if shape != input_shape:
+            raise ValueError(f"{name} {split}: images of shape {shape}, expected {input_shape}")
     # Own data: the name without its path, so that moving the files keeps the fingerprint.
     settings = {"name": own.fingerprint_name if own is not None else name, **protocol}
     tensors = {
@@ -229,7 +232,7 @@ def load_dataset(
         val=tensors["val"],
         test=tensors["test"],
         num_classes=spec.num_classes,
-        input_shape=spec.input_shape,
+        input_shape=input_shape,
         source=raw.source,
         fingerprint=_fingerprint(settings, splits),
         protocol=protocol,
@@ -242,6 +245,24 @@ def _is_streamed(name: str) -> bool:
         return False
     options = parse_own_name(name).options
     return options is not None and options.stream
+
+
+def _placement_steps(
+    translate: int, canvas: Canvas | None, seed: int
+) -> list[Callable[..., np.ndarray]]:
+    """The moves applied to every split's raw images, in order: a shift within the image
+    (`translate`), then the paste onto a canvas; each is called as step(images, split=...)."""
+    steps: list[Callable[..., np.ndarray]] = []
+    if translate:
+        steps.append(functools.partial(translate_images, max_shift=translate, seed=seed))
+    if canvas is not None:
+        steps.append(functools.partial(canvas_images, canvas=canvas, seed=seed))
+    return steps
+
+
+def _placed_shape(shape: tuple[int, int, int], canvas: Canvas | None) -> tuple[int, int, int]:
+    """The (C, H, W) of the images once on the canvas."""
+    return shape if canvas is None else (shape[0], canvas.size, canvas.size)
 
 
 def dataset_spec(name: str, data_dir: str | os.PathLike[str] | None = None) -> DatasetSpec:

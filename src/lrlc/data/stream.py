@@ -185,13 +185,15 @@ def stream_dataset(
     seed: int = 0,
     subset_seed: int = 0,
     augment: str | None = None,
-    **_: Any,
+    **others: Any,
 ) -> StreamedDataset:
     """The splits of `folder:PATH@OPTIONS,stream`, as `load_dataset` draws them, read lazily.
 
     `train_size`, `translate`, `seed` and `subset_seed` mean what they mean for
     `load_dataset`; `augment` names a training augmentation (`lrlc.data.augment`).
     """
+    if others.get("canvas"):
+        raise ValueError("--canvas places images held in memory; a streamed folder cannot take it")
     parsed = parse_own_name(name)
     options = parsed.options
     if parsed.kind != "folder" or options is None or not options.stream:

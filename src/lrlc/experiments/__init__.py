@@ -8,8 +8,10 @@
     progress.py    what runs and sweeps print while they work
     run/           one training run (trainer.py), its device, memory settings, conversion
     sweep/         grids of runs, executors (local, worker processes, Ray), the runner
-    report/        results data model, statistics, tables, claims, figures, the writer
-    reproduce.py   named reproductions: sweeps, then their reports
+    report/        results data model, statistics, tables, claims, flags, linked sweeps,
+                   figures, the writer
+    reproduce/     named reproductions (presets, the converged one), their runner, and a
+                   budget estimate from measured run times
     cli/           the `lrlc` command line
 
 Imports go one way: the harness uses the library (layers, functional, models, data) and the

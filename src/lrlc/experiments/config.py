@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..data import parse_canvas
 from .machine import PRECISIONS
 
 # The paper's protocol (section 4): Adam, peak lr 0.01, batch 512, 150 epochs, 10 warm-up
@@ -27,6 +28,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 # lr linearly (Goyal et al. 2017, as torchvision's recipe: lr 0.1 x batch / 256).
 LR_PER_BATCH = {"imagenet": 256}
 PROTOCOL_KEYS = ("epochs", "batch_size", "lr", "warmup_epochs", "weight_decay")
+# Fields added after runs were recorded: left out of a run's hash while at these defaults, so
+# that every run that does not use them keeps the identity (and folder) it had.
+LATER_FIELDS: dict[str, Any] = {"canvas": None, "val_every": 1}
 
 
 @dataclass
@@ -52,6 +56,11 @@ class TrainConfig:
     # what it resolved to on the machine that trained is in result.json (lrlc.machine).
     precision: str = "auto"
     eval_batch_size: int = 1024
+    # "PLACEMENT:SIZE", e.g. "random:42": every image on a larger canvas (lrlc.data.canvas).
+    canvas: str | None = None
+    # Validate after every val_every-th epoch and after the last (0: after the last only).
+    # Selection reads the final validation accuracy only; the others are for watching a run.
+    val_every: int = 1
 
     def __post_init__(self) -> None:
         problems = []
@@ -76,10 +85,16 @@ class TrainConfig:
             problems.append(
                 f"warmup_epochs must be in [0, epochs={self.epochs}], got {self.warmup_epochs}"
             )
+        if not isinstance(self.val_every, int) or self.val_every < 0:
+            problems.append(f"val_every must be an integer >= 0, got {self.val_every!r}")
         if self.train_size is not None and self.train_size < 1:
             problems.append(f"train_size must be >= 1, got {self.train_size}")
         if self.translate < 0:
             problems.append(f"translate must be >= 0 pixels, got {self.translate}")
+        try:
+            parse_canvas(self.canvas)
+        except ValueError as err:
+            problems.append(str(err))
         if problems:
             raise ValueError("invalid run configuration: " + "; ".join(problems))
 
@@ -131,6 +146,8 @@ class TrainConfig:
             changes["train_size"] = self.train_size
         if self.translate:
             changes["translate"] = self.translate
+        if self.canvas:
+            changes["canvas"] = self.canvas
         tail = ", ".join(f"{k}={v}" for k, v in changes.items())
         label = f"{self.preset} preset" + (" (reduced)" if self.is_reduced() else "")
         return label + (f"; {tail}" if tail else "")
@@ -143,7 +160,9 @@ class TrainConfig:
 
     def run_id(self) -> str:
         """A short stable hash of the settings that determine the result."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
+        later = LATER_FIELDS.items()
+        d = {k: v for k, v in self.to_dict().items() if (k, v) not in later}
+        blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
 

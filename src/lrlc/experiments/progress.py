@@ -73,10 +73,13 @@ class EpochProgress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+        # Epochs without validation (TrainConfig.val_every) have no val_acc.
+        val = f"val_acc {row['val_acc']:.2f}  " if "val_acc" in row else ""
+        evaluation = f" (evaluation {row['eval_time_s']:.1f}s)" if "eval_time_s" in row else ""
         print(
             f"epoch {row['epoch']}/{self.total_epochs}  loss {row['train_loss']:.4f}  "
-            f"train_acc {row['train_acc']:.2f}  val_acc {row['val_acc']:.2f}  "
-            f"{row['epoch_time_s']:.1f}s (evaluation {row['eval_time_s']:.1f}s)  "
+            f"train_acc {row['train_acc']:.2f}  {val}"
+            f"{row['epoch_time_s']:.1f}s{evaluation}  "
             f"ETA {eta_s / 60:.1f} min",
             file=sys.stderr if self.tty else sys.stdout,
             flush=True,

@@ -60,6 +60,12 @@ def _add_experiment_commands(sub) -> None:
     p.add_argument("--preset", required=True, choices=sorted(REPRODUCE_PRESETS))
     p.add_argument("--out", type=Path, required=True, help="folder of the sweeps and reports")
     p.add_argument("--data-dir", type=Path, help="root folder of the datasets")
+    p.add_argument("--report-dir", type=Path, help="folder of the reports (default: OUT/report)")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: report the runs finished so far (captions count them)",
+    )
     add_precision_flags(p)
     add_speed_flags(p)
     add_executor_flags(p)

@@ -105,7 +105,10 @@ def reproduce_command(args: argparse.Namespace) -> int:
     command = ["lrlc"] + sys.argv[1:]
     executor = executor_from_args(args)
     precision = precision_from_args(args)
-    reproduce(args.preset, args.out, executor, loader, command, precision=precision)
+    reproduce(
+        args.preset, args.out, executor, loader, command, precision=precision,
+        report_dir=args.report_dir, train=not args.report_only,
+    )  # fmt: skip
     return 0
 
 

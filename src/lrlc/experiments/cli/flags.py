@@ -109,6 +109,7 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
         default=0,
         help="shift every image by up to this many pixels (unaligned data; default 0)",
     )
+    add_canvas_and_validation_flags(p)
     p.add_argument(
         "--data-seed",
         type=int,
@@ -118,6 +119,24 @@ def add_protocol_flags(p: argparse.ArgumentParser) -> None:
     add_layer_option_flags(p)
     add_precision_flags(p)
     add_speed_flags(p)
+
+
+def add_canvas_and_validation_flags(p: argparse.ArgumentParser) -> None:
+    """--canvas (unaligned data, lrlc.data.canvas) and --val-every (evaluation cost)."""
+    p.add_argument(
+        "--canvas",
+        default=None,
+        metavar="PLACEMENT:SIZE",
+        help="put every image on a SIZE x SIZE canvas: random:42 (a uniformly random position "
+        "per image, fixed by --data-seed: unaligned data) or centre:42 (the aligned control); "
+        "default: none",
+    )
+    p.add_argument(
+        "--val-every",
+        type=int,
+        help="validate after every N-th epoch and after the last (0: the last only; default 1); "
+        "the rank is chosen on the last",
+    )
 
 
 def add_precision_flags(p: argparse.ArgumentParser) -> None:
@@ -201,6 +220,8 @@ def config_from_args(args: argparse.Namespace, **fixed) -> TrainConfig:
         weight_decay=args.weight_decay,
         train_size=args.train_size,
         translate=args.translate,
+        canvas=args.canvas,
+        val_every=args.val_every,
         data_seed=args.data_seed,
         layer_kwargs=layer_kwargs,
         precision=precision_from_args(args),

@@ -2,6 +2,8 @@
 claims, figures, and the writer behind `lrlc report`."""
 
 from .claims import CLAIMS, Claim, claims_table, difference, verdict
+from .fit import TRAIN_BAR
+from .linked import Linked, row_key, row_label
 from .paper import PAPER_DATASETS, PAPER_TABLES, paper_numbers
 from .render import Table, to_csv, to_latex, to_markdown
 from .results import (
@@ -33,6 +35,8 @@ __all__ = [
     "SweepSetting",
     "Setting",
     "Stat",
+    "TRAIN_BAR",
+    "Linked",
     "Table",
     "build_tables",
     "check_setting",
@@ -43,6 +47,8 @@ __all__ = [
     "mean_se",
     "paper_numbers",
     "relaxation_table",
+    "row_key",
+    "row_label",
     "summarize",
     "summary_markdown",
     "to_csv",

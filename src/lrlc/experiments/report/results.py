@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...data import Canvas, parse_canvas
 from ...models import depth_of, model_names, uses_rank
 from ..config import TrainConfig, recorded_precision
 from ..files import load_checkpoint
-from ..records import CHECKPOINT, iter_results
+from ..records import CHECKPOINT, SWEEP_JSON, iter_results
 from .paper import PAPER_DATASETS
 from .stats import Stat, mean_se
 
@@ -83,14 +84,32 @@ class SweepSetting:
     precisions: dict[str, int] = field(default_factory=dict)  # trained precision -> runs
     layer_options: dict[str, Any] = field(default_factory=dict)  # over every model's runs
     skipped: int = 0  # unreadable result.json files left out
+    runs_done: int | None = None  # finished runs in the table (None: not counted)
+    runs_planned: int | None = None  # the sweep's grid size, from sweep.json (None: unknown)
+    note: str = ""  # what the caller adds to every caption (e.g. what a preset trimmed)
+
+    @property
+    def canvas(self) -> Canvas | None:
+        return parse_canvas(self.config.get("canvas"))
+
+    @property
+    def unaligned(self) -> bool:
+        """Whether images sit at different places: translated, or at random on a canvas."""
+        return self.translate > 0 or (self.canvas is not None and not self.canvas.aligned)
 
     @property
     def paper_column(self) -> str | None:
-        return PAPER_DATASETS.get(self.dataset) if self.translate == 0 else None
+        plain = self.translate == 0 and self.canvas is None
+        return PAPER_DATASETS.get(self.dataset) if plain else None
 
     @property
     def name(self) -> str:
-        return self.dataset + (f" translated ±{self.translate} px" if self.translate else "")
+        name = self.dataset + (f" translated ±{self.translate} px" if self.translate else "")
+        canvas = self.canvas
+        if canvas is not None:
+            where = "centred" if canvas.aligned else "at random positions"
+            name += f", {where} on a {canvas.size}x{canvas.size} canvas"
+        return name
 
     def caption(self) -> str:
         c, sizes = self.config, self.data_sizes
@@ -98,6 +117,7 @@ class SweepSetting:
         facts = [f"epochs {c['epochs']}", f"batch {c['batch_size']}"]
         facts += [f"train size {sizes.get('train', c['train_size'])}"]
         facts += [f"translate {self.translate} px"]
+        facts += [f"canvas {self.canvas.describe()}"] if self.canvas is not None else []
         facts += [f"width {c['width']} (the paper: 64)"] if c["width"] != 64 else []
         facts += [self.precision_text()]
         facts += [f"layer options {self.layer_options}"] if self.layer_options else []
@@ -109,7 +129,18 @@ class SweepSetting:
             text += " REDUCED protocol: not the paper's full training, so not directly comparable."
         if self.skipped:
             text += f" {self.skipped} unreadable run record(s) left out."
-        return text
+        return text + self.runs_text() + (f" {self.note}" if self.note else "")
+
+    def runs_text(self) -> str:
+        """How many of the planned runs the table holds, when the sweep says how many."""
+        if self.runs_planned is None or self.runs_done is None:
+            return ""
+        if self.runs_done >= self.runs_planned:
+            return f" Runs: all {self.runs_planned} planned."
+        return (
+            f" PARTIAL: {self.runs_done} of {self.runs_planned} planned runs finished; rows may "
+            "have fewer seeds or ranks than planned."
+        )
 
     def precision_text(self) -> str:
         if len(self.precisions) > 1:
@@ -127,6 +158,15 @@ def load_runs(sweep_dir: str | Path, skipped: list[Path] | None = None) -> list[
     if not runs:
         raise ReportError(f"no finished runs (runs/*/result.json) under {sweep_dir}")
     return runs
+
+
+def planned_runs(sweep_dir: str | Path) -> int | None:
+    """The number of runs of the sweep's grid (sweep.json's runs_total), or None if unknown."""
+    try:
+        total = json.loads((Path(sweep_dir) / SWEEP_JSON).read_text()).get("runs_total")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return total if isinstance(total, int) else None
 
 
 def check_setting(runs: Sequence[Run], allow_mixed_precision: bool = False) -> SweepSetting:
@@ -183,6 +223,7 @@ def check_setting(runs: Sequence[Run], allow_mixed_precision: bool = False) -> S
         data_sizes=first.result.get("data_sizes", {}),
         precisions={p: len(g) for p, g in sorted(precisions.items())},
         layer_options={k: v for r in runs for k, v in sorted(r.config.layer_kwargs.items())},
+        runs_done=len(runs),
     )
 
 

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from .claims import claims_table
 from .figures import write_figures
+from .linked import Linked, linked_caption, linked_summaries
+from .linked_figures import write_linked_figures
 from .paper import paper_numbers
 from .render import to_csv, to_latex, to_markdown
-from .results import check_setting, load_runs, summarize
-from .tables import build_tables, relaxation_table
+from .results import check_setting, load_runs, planned_runs, summarize
+from .tables import build_tables, omega_notes, relaxation_table
 
 
 def summary_markdown(sweep_dir: str | Path, allow_mixed_precision: bool = False) -> str:
@@ -27,24 +29,37 @@ def write_report(
     formats: Sequence[str] = ("md", "tex", "csv"),
     figures: bool = True,
     allow_mixed_precision: bool = False,
+    linked: Sequence[Linked] = (),
+    note: str = "",
 ) -> list[Path]:
-    """Tables (and figures) of one sweep folder into `out_dir` (default sweep_dir/report)."""
+    """Tables (and figures) of one sweep folder into `out_dir` (default sweep_dir/report).
+
+    `linked`: other sweep folders (ablations, the canvas pair) whose models join the tables
+    and claims as rows `MODEL@label`; folders without finished runs yet are left out.
+    `note`: a sentence added to every caption (e.g. what a preset trimmed to fit its budget).
+    """
     unknown = set(formats) - {"md", "tex", "csv"}
     if unknown:
         raise ValueError(f"unknown report formats {sorted(unknown)}; use md, tex, csv")
     skipped: list[Path] = []
     runs = load_runs(sweep_dir, skipped)
     setting = check_setting(runs, allow_mixed_precision)
-    setting = dataclasses.replace(setting, skipped=len(skipped))
+    setting = dataclasses.replace(
+        setting, skipped=len(skipped), runs_planned=planned_runs(sweep_dir), note=note
+    )
     summaries = summarize(runs)
-    tables = build_tables(summaries, setting)
+    extra, linked_settings = linked_summaries(linked, setting, allow_mixed_precision)
+    tables = build_tables(summaries, setting, extra, linked_caption(linked_settings))
     relax = relaxation_table(summaries, setting)
     tables += [relax] if relax is not None else []
+    every = {**summaries, **extra}
     claims = claims_table(
-        {m: s.chosen.test for m, s in summaries.items()},
-        translated=setting.translate > 0,
-        caption=setting.caption(),
+        {m: s.chosen.test for m, s in every.items()},
+        unaligned=setting.unaligned,
+        caption=setting.caption() + linked_caption(linked_settings),
         paper=paper_numbers(setting.paper_column),
+        train={m: s.chosen.train for m, s in every.items()},
+        notes=omega_notes(summaries),
     )
     tables += [claims] if claims is not None else []
     out = Path(out_dir) if out_dir is not None else Path(sweep_dir) / "report"
@@ -59,4 +74,5 @@ def write_report(
         path.write_text(text)
     if figures:
         written += write_figures(summaries, setting, out)
+        written += write_linked_figures(summaries, extra, setting, out)
     return written

@@ -62,6 +62,7 @@ def load_run_data(
         seed=config.data_seed,
         subset_seed=config.data_seed,
         augment=recipe_for(config).augment,
+        **({"canvas": config.canvas} if config.canvas else {}),
     )
 
 
@@ -355,9 +356,10 @@ def _train_epochs(
     for epoch in range(run.start_epoch, config.epochs):
         t0 = time.perf_counter()
         row = {"epoch": epoch + 1, **_train_epoch(run, epoch, step_fn, bar, trace)}
-        t_eval = time.perf_counter()
-        row["val_loss"], row["val_acc"] = _evaluate_split(run, "val")
-        row["eval_time_s"] = time.perf_counter() - t_eval
+        if _validates(config, epoch):
+            t_eval = time.perf_counter()
+            row["val_loss"], row["val_acc"] = _evaluate_split(run, "val")
+            row["eval_time_s"] = time.perf_counter() - t_eval
         row["epoch_time_s"] = time.perf_counter() - t0
         run.wall += row["epoch_time_s"]
         run.history.append(row)
@@ -374,11 +376,23 @@ def _write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
     write_text(path, "".join(json.dumps(r) + "\n" for r in history))
 
 
+def _validates(config: TrainConfig, epoch: int) -> bool:
+    """Whether epoch (0-based) ends with a validation pass: every val_every-th and the last."""
+    last = epoch + 1 == config.epochs
+    return last or (config.val_every > 0 and (epoch + 1) % config.val_every == 0)
+
+
 def _result(run: _Run) -> dict[str, Any]:
     config, data, model = run.config, run.data, run.model
     metrics = {}
+    # Test once, here, on the final weights; validation was last evaluated on these same
+    # weights at the end of the last epoch, so that pass is reused rather than repeated.
+    last = run.history[-1] if run.history else {}
     for split in ("train", "val", "test"):
-        loss, acc = _evaluate_split(run, split)
+        if split == "val" and "val_acc" in last:
+            loss, acc = last["val_loss"], last["val_acc"]
+        else:
+            loss, acc = _evaluate_split(run, split)
         metrics[f"{split}_acc"], metrics[f"{split}_loss"] = acc, loss
     metrics["epochs_done"] = len(run.history)
     metrics["wall_time_s"] = run.wall

@@ -64,14 +64,22 @@ def parse_models(text: str) -> list[str]:
 class SweepGrid:
     """Every combination of models x ranks x seeds on one shared base configuration.
 
-    Ranks apply only to models where `uses_rank(model)`; the others run once per seed. Layer
-    options of the base apply to the models whose layers take them.
+    Ranks apply only to models where `uses_rank(model)`; the others run once per seed.
+    `model_ranks` gives some models their own ranks instead (e.g. fewer of the costly wide
+    ranks). Layer options of the base apply to the models whose layers take them.
     """
 
     base: TrainConfig
     models: list[str]
     ranks: list[int]
     seeds: list[int]
+    model_ranks: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+
+    def ranks_of(self, model: str) -> list[int]:
+        """The ranks `model` runs at: [1] for a model without a rank."""
+        if not uses_rank(model):
+            return [1]
+        return list(self.model_ranks.get(model, self.ranks))
 
     def configs(self) -> list[TrainConfig]:
         # Seeds outermost: a sweep stopped early still has every model at the first seeds,
@@ -80,7 +88,7 @@ class SweepGrid:
         for seed in self.seeds:
             for model in self.models:
                 options = options_for(layer_kinds(model), self.base.layer_kwargs)
-                for rank in self.ranks if uses_rank(model) else [1]:
+                for rank in self.ranks_of(model):
                     out.append(
                         dataclasses.replace(
                             self.base, model=model, rank=rank, seed=seed, layer_kwargs=options
@@ -93,10 +101,14 @@ class SweepGrid:
         reaches only the models whose layers take it)."""
         kinds = [k for m in self.models for k in layer_kinds(m)]
         check_options(kinds, self.base.layer_kwargs, "+".join(self.models))
+        stray = sorted(set(self.model_ranks) - set(self.models))
+        if stray:
+            raise ValueError(f"ranks given for models not in the grid: {', '.join(stray)}")
 
     def to_dict(self) -> dict[str, Any]:
         shared = {k: v for k, v in self.base.to_dict().items() if k not in GRID_FIELDS}
-        return {"base": shared, "models": self.models, "ranks": self.ranks, "seeds": self.seeds}
+        out = {"base": shared, "models": self.models, "ranks": self.ranks, "seeds": self.seeds}
+        return out | ({"model_ranks": self.model_ranks} if self.model_ranks else {})
 
 
 @dataclass(frozen=True)

@@ -1,57 +1,12 @@
-"""Named reproductions: one or more sweeps, then one report per dataset.
-
-`lrlc reproduce --preset NAME --out DIR` runs the preset's sweeps in order into DIR/<sweep>/
-(each resumable, see `lrlc.sweep`) and writes DIR/report/<sweep>/.
-"""
+"""The named reproductions: `smoke` (seconds, for tests), `demo` (minutes), `cpu` (a reduced
+protocol of about 2 hours), `converged` (every model fitted, about 12 hours on 2 cores; in
+`converged.py`) and `paper` (the full protocol, for GPUs or a cluster)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-from ..models import paper_model_names, uses_rank
-from .config import TrainConfig
-from .report import ReportError, summary_markdown, write_report
-from .sweep import DataLoader, SweepGrid, run_sweep
-
-
-@dataclass(frozen=True)
-class SweepPlan:
-    """One sweep of a preset: a dataset (and its translation) with a model grid."""
-
-    name: str  # the sweep's folder and report name
-    dataset: str
-    models: tuple[str, ...]
-    ranks: tuple[int, ...]
-    seeds: tuple[int, ...]
-    settings: dict[str, Any] = field(default_factory=dict)  # TrainConfig overrides
-
-    def grid(self, precision: str | None = None) -> SweepGrid:
-        """The grid; `precision` (default: auto, chosen from the machine) for every run."""
-        base = TrainConfig.from_preset(
-            "paper",
-            dataset=self.dataset,
-            model=self.models[0],
-            **{**self.settings, "precision": precision},
-        )
-        return SweepGrid(base, list(self.models), list(self.ranks), list(self.seeds))
-
-    def n_runs(self) -> int:
-        per_seed = sum(len(self.ranks) if uses_rank(m) else 1 for m in self.models)
-        return per_seed * len(self.seeds)
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    description: str
-    sweeps: tuple[SweepPlan, ...]
-
-    def n_runs(self) -> int:
-        return sum(s.n_runs() for s in self.sweeps)
-
+from ...models import paper_model_names
+from .converged import CONVERGED
+from .plans import Preset, SweepPlan
 
 PAPER_MODELS = tuple(m for m in paper_model_names() if not m.startswith("ns"))
 
@@ -138,48 +93,10 @@ PAPER = Preset(
     ),
 )
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (DEMO, SMOKE, CPU, PAPER)}
+PRESETS: dict[str, Preset] = {p.name: p for p in (DEMO, SMOKE, CPU, CONVERGED, PAPER)}
 
 
 def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"unknown reproduce preset {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
-
-
-def reproduce(
-    preset: str | Preset,
-    out: str | Path,
-    executor: Any = None,
-    loader: DataLoader | None = None,
-    command: Sequence[str] | str | None = None,
-    formats: Sequence[str] = ("md", "tex", "csv"),
-    precision: str | None = None,
-) -> Path:
-    """Run every sweep of the preset, then report each into `out`/report/<sweep>/.
-
-    A sweep with failed runs does not stop the others; the reports use the runs that finished,
-    and a RuntimeError lists the failures at the end. Returns the report folder.
-    """
-    p = preset if isinstance(preset, Preset) else get_preset(preset)
-    out = Path(out)
-    print(f"reproduce '{p.name}': {p.description}; {p.n_runs()} runs in {len(p.sweeps)} sweeps")
-    failures = []
-    for plan in p.sweeps:
-        try:
-            run_sweep(plan.grid(precision), out / plan.name, executor, loader, command)
-        except RuntimeError as err:
-            failures.append(f"{plan.name}: {err}")
-    reports = out / "report"
-    for plan in p.sweeps:
-        try:
-            written = write_report(out / plan.name, reports / plan.name, formats)
-        except ReportError as err:
-            failures.append(f"report {plan.name}: {err}")
-            continue
-        print(f"\n{summary_markdown(out / plan.name)}")
-        print(f"report {plan.name}: {len(written)} files in {reports / plan.name}")
-    print(f"reports written to {reports}/<sweep>/ (report.md, report.tex, *.csv, *.png)")
-    if failures:
-        raise RuntimeError("some runs failed: " + " | ".join(failures))
-    return reports

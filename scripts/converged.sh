@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The converged reproduction of issue 17 (`lrlc reproduce --preset converged`), in the
+# background and resumable: run `scripts/converged.sh start` again after any stop (a reboot,
+# a kill, the end of a session) and it goes on from the last finished epoch of every run.
+#
+#   scripts/converged.sh start    train (2 worker processes x 1 thread), then report
+#   scripts/converged.sh report   report the runs finished so far (no training)
+#   scripts/converged.sh status   is it running; how many runs have finished
+#   scripts/converged.sh stop     stop it (the next start resumes)
+#
+# Records go to docs/results/converged/records/<sweep>/runs/<run id>/ (result.json and
+# metrics.jsonl are committed as runs finish; checkpoint.pt is ignored by git), reports to
+# docs/results/converged/report/<sweep>/, the log to docs/results/converged/launch.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=docs/results/converged
+PID_FILE=$OUT/launch.pid
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+LRLC=(python -m lrlc.cli reproduce --preset converged --out "$OUT/records" --report-dir "$OUT/report")
+
+running() { [[ -f $PID_FILE ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; }
+
+case "${1:-}" in
+  start)
+    if running; then echo "already running (pid $(cat "$PID_FILE"))"; exit 0; fi
+    mkdir -p "$OUT"
+    echo "== $(date -Is) start at commit $(git rev-parse --short HEAD)" >> "$OUT/launch.log"
+    # A session of its own, so that `stop` ends the worker processes with it (its pid is the
+    # process group's id).
+    setsid nohup "${LRLC[@]}" --workers 2 --precision fp32 >> "$OUT/launch.log" 2>&1 < /dev/null &
+    echo $! > "$PID_FILE"
+    echo "started (pid $!); log: $OUT/launch.log" ;;
+  report)
+    "${LRLC[@]}" --report-only ;;
+  status)
+    if running; then echo "running (pid $(cat "$PID_FILE"))"; else echo "not running"; fi
+    done=0
+    [[ -d $OUT/records ]] && done=$(find "$OUT/records" -name result.json | wc -l)
+    total=$(python -c "from lrlc.experiments.reproduce import CONVERGED; print(CONVERGED.n_runs())")
+    echo "$done of $total runs finished" ;;
+  stop)
+    if running; then kill -TERM -- "-$(cat "$PID_FILE")"; echo "stopped"; else echo "not running"; fi ;;
+  *)
+    echo "usage: $0 start|report|status|stop" >&2; exit 2 ;;
+esac

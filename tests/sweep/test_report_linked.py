@@ -1,0 +1,106 @@
+"""Rows of linked sweeps (ablations, the canvas pair) in a dataset's report, the flags on every
+row (training accuracy under the bar, rank at the top of the grid), and partial sweeps."""
+
+import csv
+import io
+import json
+import math
+
+import pytest
+
+from lrlc.experiments.report import Linked, ReportError, write_report
+
+from .helpers import fake_run
+
+CENTRED, RANDOM = "centred canvas", "random canvas"
+
+
+def _claims(out):
+    rows = csv.DictReader(io.StringIO((out / "claims.csv").read_text()))
+    return {(r["claim"], r["better"], r["worse"]): r for r in rows}
+
+
+@pytest.fixture
+def sweeps(tmp_path):
+    """A main sweep, an init ablation and the canvas pair, two seeds each."""
+    main, ablation = tmp_path / "main", tmp_path / "init"
+    centred, moved = tmp_path / "centred", tmp_path / "random"
+    for seed, jitter in enumerate((0.0, 0.2)):
+        fake_run(main, "conv", 1, seed, val=95, test=95 + jitter, train=97.0)
+        for rank, acc in ((2, 98.0), (4, 98.5)):
+            fake_run(main, "lrlc3", rank, seed, val=acc, test=acc + jitter)
+        fake_run(ablation, "lrlc3", 2, seed, val=97.9, test=98.1 - jitter,
+                 layer_kwargs={"init": "random"})  # fmt: skip
+        for folder, canvas, fixed, dependent in (
+            (centred, "centre:42", 97.0, 96.9),
+            (moved, "random:42", 93.0, 95.0),
+        ):
+            fake_run(folder, "lrlc3", 2, seed, val=fixed, test=fixed + jitter, canvas=canvas)
+            fake_run(folder, "lrlc3_id", 2, seed, val=dependent, test=dependent - jitter,
+                     canvas=canvas)  # fmt: skip
+    links = [Linked("init random", ablation), Linked(CENTRED, centred), Linked(RANDOM, moved)]
+    return main, links
+
+
+def test_linked_rows_join_the_tables_and_the_claims(sweeps, tmp_path):
+    main, links = sweeps
+    out = tmp_path / "report"
+    written = write_report(main, out, linked=links)
+    md = (out / "report.md").read_text()
+    assert "| LRLC (3RD LAYER) [init random] | lrlc3@init random |" in md
+    assert "| LRLC (3RD LAYER & INPUT DEPENDENT WEIGHTS) [random canvas] |" in md
+    assert "[random canvas]: mnist, at random positions on a 42x42 canvas" in md
+    claims = _claims(out)
+    init = claims[("constant (conv) and random combining init are similar", "LRLC (3RD LAYER)",
+                   "LRLC (3RD LAYER) [init random]")]  # fmt: skip
+    # lrlc3 chose rank 4 (98.5, 98.7) vs init random (98.1, 97.9): +0.6 ± sqrt(0.1^2 + 0.1^2)
+    assert float(init["diff_mean"]) == pytest.approx(0.6)
+    assert float(init["diff_se"]) == pytest.approx(math.sqrt(0.02))
+    assert init["verdict"] == "first ahead" and "Supp. Fig. 1" in init["paper_note"]
+    assert init["paper_diff_mean"] == ""  # the paper has figures only for its ablations
+    slide12 = next(r for k, r in claims.items() if k[0].startswith("misalignment"))
+    # (94.9 - 93.1) on the random canvas minus (96.8 - 97.1) on the centred one (the seeds
+    # differ by 0.2: each mean has SE 0.1, and the four of them sqrt(4 * 0.1^2)).
+    assert float(slide12["diff_mean"]) == pytest.approx(1.8 + 0.3)
+    assert float(slide12["diff_se"]) == pytest.approx(math.sqrt(4 * 0.1**2))
+    assert slide12["verdict"] == "holds" and "C = LRLC" in slide12["note"]
+    on_random = next(r for k, r in claims.items() if k[0].endswith("on the random canvas"))
+    assert on_random["paper_note"] == "CIFAR-10: +2.21 (Table 3)"
+    names = {p.name for p in written}
+    assert {"supp_fig1_init.png", "canvas_fixed_vs_input_dependent.png"} <= names
+    assert "supp_fig2_combining.png" not in names  # its ablation was not linked
+
+
+def test_flags_mark_rows_below_the_training_bar_and_ranks_at_the_top(sweeps, tmp_path):
+    main, links = sweeps
+    write_report(main, tmp_path / "report", figures=False, linked=links)
+    rows = {r["model"]: r for r in csv.DictReader(open(tmp_path / "report" / "all_models.csv"))}
+    assert rows["conv"]["flags"] == "train < 99%"  # 97% training accuracy
+    assert rows["lrlc3"]["flags"] == "rank = largest run"  # chose 4 of 2, 4
+    assert rows["lrlc3@init random"]["flags"] == ""  # one rank run: no grid to be at the top of
+    beats_conv = _claims(tmp_path / "report")[
+        ("LRLC beats convolution", "LRLC (3RD LAYER)", "CONVOLUTION")
+    ]
+    assert beats_conv["flags"] == "B train < 99%" and beats_conv["train"] == "100.00 / 97.00"
+    table1 = (tmp_path / "report" / "table1.csv").read_text().splitlines()
+    assert table1[0].startswith("label,test_mean,test_se,train_mean,train_se,rank,seeds,flags")
+
+
+def test_a_linked_sweep_of_another_protocol_is_refused(sweeps, tmp_path):
+    main, _ = sweeps
+    other = tmp_path / "other"
+    fake_run(other, "lrlc3", 2, 0, val=97.0, test=97.0, epochs=5, layer_kwargs={"init": "random"})
+    with pytest.raises(ReportError, match="another protocol.*epochs: 3 here, 5 there"):
+        write_report(main, tmp_path / "r", figures=False, linked=[Linked("init random", other)])
+    # A linked sweep with nothing finished yet is left out, not an error.
+    write_report(main, tmp_path / "r", figures=False, linked=[Linked("x", tmp_path / "none")])
+
+
+def test_captions_count_the_runs_of_a_partial_sweep(sweeps, tmp_path):
+    main, _ = sweeps
+    (main / "sweep.json").write_text(json.dumps({"runs_total": 10}))
+    write_report(main, tmp_path / "r", figures=False)
+    assert "PARTIAL: 6 of 10 planned runs finished" in (tmp_path / "r" / "report.md").read_text()
+    (main / "sweep.json").write_text(json.dumps({"runs_total": 6}))
+    write_report(main, tmp_path / "r", figures=False)
+    assert "Runs: all 6 planned." in (tmp_path / "r" / "report.md").read_text()
