@@ -84,10 +84,11 @@ def test_export_inference_and_the_program_equal_the_lrlc_net(tmp_path):
         assert (loaded(x) - want).abs().max() <= 1e-5  # batch 3, exported at 2
 
 
-def test_lrlc_export_writes_a_checked_onnx_file_of_a_run(tmp_path, capsys):
+def test_lrlc_export_writes_a_checked_onnx_file_of_a_run(tmp_path, capsys, mnist_dir):
     run = tmp_path / "run"
-    code = main(["train", "--model", "lrlc3", "--rank", "2", "--dataset", "synthetic",
-                 "--epochs", "1", "--train-size", "64", "--out", str(run)])  # fmt: skip
+    code = main(["train", "--model", "lrlc3", "--rank", "2", "--dataset", "mnist",
+                 "--data-dir", str(mnist_dir), "--epochs", "1", "--train-size", "64",
+                 "--out", str(run)])  # fmt: skip
     assert code == 0
     out = tmp_path / "model.onnx"
     assert main(["export", str(run), "--out", str(out)]) == 0
