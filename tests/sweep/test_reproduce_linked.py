@@ -42,6 +42,7 @@ def test_a_preset_with_linked_sweeps_from_partial_to_complete(tmp_path, tiny_loa
     md = (reports / "mnist" / "report.md").read_text()
     assert "| LRLC (3RD LAYER) [init random] | lrlc3@init random |" in md
     assert "| CONVOLUTION [random canvas] | conv@random canvas |" in md
+    assert "[init random]: mnist, layer options {'init': 'random'}. Runs: all 1 planned." in md
     assert "Runs: all 2 planned. Trimmed: one seed." in md and "train size 200" in md
     # The canvas sweep trained on 36 x 36 images and has a report of its own.
     canvas_md = (reports / "mnist_canvas" / "report.md").read_text()

@@ -10,12 +10,21 @@ protocol, else its rows would compare protocols rather than layers.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...models import paper_row, uses_rank
-from .results import ModelSummary, ReportError, SweepSetting, check_setting, load_runs, summarize
+from .results import (
+    ModelSummary,
+    ReportError,
+    SweepSetting,
+    check_setting,
+    load_runs,
+    planned_runs,
+    summarize,
+)
 
 # The labels of the rows the claims compare (and the reproduce presets link).
 INIT_RANDOM = "init random"  # Supp. Fig. 1: random instead of constant combining logits
@@ -74,6 +83,7 @@ def linked_summaries(
         except ReportError:
             continue  # nothing finished there yet
         setting = check_setting(runs, allow_mixed_precision)
+        setting = dataclasses.replace(setting, runs_planned=planned_runs(link.folder))
         differs = {
             k: (main.config.get(k), setting.config.get(k))
             for k in SHARED
