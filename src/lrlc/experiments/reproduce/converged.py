@@ -17,8 +17,10 @@ from ..report.linked import CENTRED_CANVAS, FULL_COMBINING, INIT_RANDOM, RANDOM_
 from .plans import Preset, SweepPlan
 
 # The protocol: Adam at the paper's peak lr 0.01, 1 warm-up epoch then cosine decay to 0.
+# 24 epochs of 800 images at batch 32 (600 steps) took the convolution to 99.5% training
+# accuracy on MNIST (2 seeds); 20 epochs of 1,000 images (625 steps) to only 98.7-98.8.
 CONVERGED_SETTINGS = dict(
-    train_size=1000, epochs=24, batch_size=32, warmup_epochs=1, val_every=0, precision="fp32"
+    train_size=800, epochs=24, batch_size=32, warmup_epochs=1, val_every=0, precision="fp32"
 )
 SEEDS = (0, 1, 2, 3, 4)
 ABLATION_SEEDS = (0, 1, 2)
