@@ -20,7 +20,13 @@ from .fashion_mnist import load_fashion_mnist_raw
 from .mnist import load_mnist_raw
 from .own import OwnData, is_own_name, load_npz_raw, load_own, parse_own_name, scan_image_folder
 from .sources import RawData
-from .splits import OWN_VAL_FRACTION, VAL_SEED, stratified_split, stratified_subset
+from .splits import (
+    OWN_VAL_FRACTION,
+    VAL_SEED,
+    stratified_split,
+    stratified_subset,
+    subset_protocol,
+)
 from .transforms import translate_images
 
 __all__ = [
@@ -204,13 +210,7 @@ def load_dataset(
         images, labels = splits["train"]
         keep = stratified_subset(labels, train_size, seed=subset_seed, num_classes=spec.num_classes)
         splits["train"] = (images[keep], labels[keep])
-    protocol.update(
-        train_size=train_size,
-        subset_seed=subset_seed if train_size is not None else None,
-        translate=translate,
-        translate_seed=seed if translate else None,
-        translate_fill="raw pixel 0 (background/black), applied before scaling",
-    )
+    protocol.update(subset_protocol(train_size, subset_seed, translate, seed))
     if placed is not None:  # only then, so that data without a canvas keeps its fingerprint
         protocol.update(canvas=placed.text(), canvas_seed=seed if not placed.aligned else None)
     input_shape = _placed_shape(spec.input_shape, placed)

@@ -50,6 +50,20 @@ def stratified_split(
     return np.setdiff1d(np.arange(len(labels)), held_out), held_out
 
 
+def subset_protocol(
+    train_size: int | None, subset_seed: int, translate: int, seed: int
+) -> dict[str, object]:
+    """What the training subset and the shifts were, as a dataset's protocol records them (in
+    memory and streamed alike, so both name the same draw the same way)."""
+    return dict(
+        train_size=train_size,
+        subset_seed=subset_seed if train_size is not None else None,
+        translate=translate,
+        translate_seed=seed if translate else None,
+        translate_fill="raw pixel 0 (background/black), applied before scaling",
+    )
+
+
 def _quotas(counts: np.ndarray, size: int) -> np.ndarray:
     """Per-class counts proportional to `counts` summing to `size`, by largest remainder."""
     # Integer arithmetic: exact quotas and remainders, no float ties.

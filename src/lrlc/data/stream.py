@@ -46,7 +46,13 @@ from .own import (
 )
 from .registry import _SCALES, Dataset, load_dataset
 from .sources import announce
-from .splits import OWN_VAL_FRACTION, VAL_SEED, stratified_split, stratified_subset
+from .splits import (
+    OWN_VAL_FRACTION,
+    VAL_SEED,
+    stratified_split,
+    stratified_subset,
+    subset_protocol,
+)
 from .transforms import draw_shifts, shift_images
 
 __all__ = [
@@ -221,11 +227,7 @@ def stream_dataset(
         )
         rows["train"] = _take(rows["train"], keep)
     protocol.update(
-        train_size=train_size,
-        subset_seed=subset_seed if train_size is not None else None,
-        translate=translate,
-        translate_seed=seed if translate else None,
-        translate_fill="raw pixel 0 (background/black), applied before scaling",
+        **subset_protocol(train_size, subset_seed, translate, seed),
         read="streamed: each image decoded from its file when a batch needs it",
         augment=augment if aug is not None else "none",
     )

@@ -12,7 +12,7 @@ from typing import Any
 from torch import nn
 
 from . import paper_net, resnet
-from .kinds import check_options
+from .kinds import check_options, get_kind
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,6 @@ def layer_kinds(name: str) -> list[str]:
 
 def uses_rank(name: str) -> bool:
     """Whether `rank` changes the model (LRLC ranks, wide-conv widths)."""
-    from .kinds import get_kind
-
     return any(get_kind(k).uses_rank for k in layer_kinds(name))
 
 
