@@ -33,7 +33,6 @@ def resnet_scaling(
         total = count_model(net, shape).total
         rows.append(_row(f"{arch} + LRLC", rank, total.params, total.train_macs, total.infer_macs))
         lc = (total.infer_params, total.infer_macs)
-
     if lc is not None:
         rows.append(_row(f"{arch} + locally connected", None, lc[0], lc[1], lc[1]))
     return rows
