@@ -21,3 +21,16 @@ def mnist_small(mnist_dir):
     val = tuple(t[:1000] for t in ds.val)
     test = tuple(t[:2000] for t in ds.test)
     return dataclasses.replace(ds, val=val, test=test, fingerprint=ds.fingerprint + "-sliced")
+
+
+@pytest.fixture(scope="session")
+def mnist_few(mnist_small):
+    """512 of mnist_small's training images, 500 validation and 500 test images: for tests of
+    the trainer's bookkeeping (resume, records, refusals), which need real batches, not accuracy."""
+    return dataclasses.replace(
+        mnist_small,
+        train=tuple(t[:512] for t in mnist_small.train),
+        val=tuple(t[:500] for t in mnist_small.val),
+        test=tuple(t[:500] for t in mnist_small.test),
+        fingerprint=mnist_small.fingerprint + "-few",
+    )

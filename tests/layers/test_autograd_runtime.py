@@ -101,17 +101,27 @@ def test_channels_last_input_gives_the_same_output(mode):
     torch.testing.assert_close(cc(x.to(memory_format=torch.channels_last)), cc(x))
 
 
+class _ThreeLayers(torch.nn.Module):
+    """The three layer families side by side, so that one compilation (one forward and one
+    backward graph, each compiled once: the cost of this test) covers all of them."""
+
+    def __init__(self):
+        super().__init__()
+        self.fixed = LowRankLocallyConnected2d(3, 4, 3, input_size=10, rank=2, init="random")
+        self.input_dependent = LowRankLocallyConnected2d(
+            3, 4, 3, input_size=10, rank=2, combining="input_dependent"
+        )
+        self.lc = LocallyConnected2d(3, 4, 3, input_size=10)
+
+    def forward(self, x):
+        return torch.stack([self.fixed(x), self.input_dependent(x), self.lc(x)])
+
+
 def test_layers_run_under_torch_compile():
     torch._dynamo.reset()
-    layers = [
-        LowRankLocallyConnected2d(3, 4, 3, input_size=10, rank=2, init="random"),
-        LowRankLocallyConnected2d(3, 4, 3, input_size=10, rank=2, combining="input_dependent"),
-        LocallyConnected2d(3, 4, 3, input_size=10),
-    ]
+    model = _ThreeLayers()
     x = torch.randn(2, 3, 10, 10, requires_grad=True)
-    for layer in layers:
-        compiled = torch.compile(layer)
-        out = compiled(x)
-        torch.testing.assert_close(out, layer(x), atol=1e-5, rtol=1e-5)
-        out.sum().backward()
-        assert all(p.grad is not None for p in layer.parameters())
+    out = torch.compile(model)(x)
+    torch.testing.assert_close(out, model(x), atol=1e-5, rtol=1e-5)
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())

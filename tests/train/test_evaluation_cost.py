@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from lrlc.experiments.config import recorded_precision
 from lrlc.experiments.records import load_run_model
 from lrlc.experiments.run import train
 from lrlc.experiments.run import trainer as train_mod
@@ -45,7 +46,9 @@ def test_the_reused_validation_is_what_a_fresh_pass_gives(mnist_tiny, tmp_path):
     config = tiny(model="conv", epochs=1, val_every=0, width=8)
     result = train(config, tmp_path, data=mnist_tiny, progress=False)
     model, _ = load_run_model(tmp_path)
-    plan = train_mod.plan_execution("fp32", train_mod.resolve_device(None), None)
+    # The precision the run trained and validated in ("auto" is bf16 where the CPU has it).
+    device = train_mod.resolve_device(None)
+    plan = train_mod.plan_execution(recorded_precision(result), device, None)
     loss, acc = train_mod.evaluate(model, *mnist_tiny.val, config, plan)
     assert acc == result["metrics"]["val_acc"]
     assert loss == pytest.approx(result["metrics"]["val_loss"], rel=1e-6)

@@ -35,9 +35,9 @@ def test_schedule_warms_up_linearly_then_decays_to_zero():
     assert lr_at(0, 10, 0, 0.5) == pytest.approx(0.5)
 
 
-def test_result_json_records_everything(mnist_small, tmp_path):
+def test_result_json_records_everything(mnist_few, tmp_path):
     config = tiny(epochs=1)
-    result = train(config, tmp_path, data=mnist_small, progress=False)
+    result = train(config, tmp_path, data=mnist_few, progress=False)
     on_disk = json.loads((tmp_path / "result.json").read_text())
     assert on_disk == json.loads(json.dumps(result))
     for key in ("config", "seed", "git_commit", "data_fingerprint", "params", "metrics"):
@@ -52,16 +52,16 @@ def test_result_json_records_everything(mnist_small, tmp_path):
     lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 1 and {"train_loss", "val_acc"} <= set(json.loads(lines[0]))
     # A finished run is not trained again.
-    assert train(config, tmp_path, data=mnist_small, progress=False) == on_disk
+    assert train(config, tmp_path, data=mnist_few, progress=False) == on_disk
 
 
-def test_resume_gives_the_weights_of_an_uninterrupted_run(mnist_small, tmp_path):
+def test_resume_gives_the_weights_of_an_uninterrupted_run(mnist_few, tmp_path):
     config = tiny(epochs=2, model="lrlc3")
     straight = {}
     train(
         config,
         tmp_path / "a",
-        data=mnist_small,
+        data=mnist_few,
         progress=False,
         on_epoch_end=lambda e, m: straight.update(
             {k: v.clone() for k, v in m.state_dict().items()}
@@ -76,15 +76,13 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(mnist_small, tmp_path)
             raise Kill
 
     with pytest.raises(Kill):
-        train(
-            config, tmp_path / "b", data=mnist_small, progress=False, on_epoch_end=kill_after_first
-        )
+        train(config, tmp_path / "b", data=mnist_few, progress=False, on_epoch_end=kill_after_first)
     assert not (tmp_path / "b" / "result.json").exists()
     resumed = {}
     train(
         config,
         tmp_path / "b",
-        data=mnist_small,
+        data=mnist_few,
         progress=False,
         on_epoch_end=lambda e, m: resumed.update({k: v.clone() for k, v in m.state_dict().items()}),
     )
@@ -95,26 +93,26 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(mnist_small, tmp_path)
     assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
 
 
-def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(mnist_small, tmp_path):
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(mnist_few, tmp_path):
     def poison(epoch, model):
         with torch.no_grad():
             model.head.weight.fill_(float("nan"))
 
     with pytest.raises(NonFiniteLossError, match=r"loss became nan at epoch 2.*last good"):
-        train(tiny(epochs=3), tmp_path, data=mnist_small, progress=False, on_epoch_end=poison)
+        train(tiny(epochs=3), tmp_path, data=mnist_few, progress=False, on_epoch_end=poison)
     state = train_mod.load_checkpoint(tmp_path / "checkpoint.pt")
     assert state["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
 
 
-def test_changed_config_in_the_same_folder_is_refused(mnist_small, tmp_path):
+def test_changed_config_in_the_same_folder_is_refused(mnist_few, tmp_path):
     def stop(epoch, model):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(tiny(epochs=2), tmp_path, data=mnist_small, progress=False, on_epoch_end=stop)
+        train(tiny(epochs=2), tmp_path, data=mnist_few, progress=False, on_epoch_end=stop)
     with pytest.raises(RunError, match="different configuration"):
-        train(tiny(epochs=2, rank=3), tmp_path, data=mnist_small, progress=False)
+        train(tiny(epochs=2, rank=3), tmp_path, data=mnist_few, progress=False)
 
 
 def test_unwritable_output_folder(tmp_path, mnist_small):

@@ -98,7 +98,8 @@ def test_an_lrlc_resnet18_learns_digits_in_the_harness(mnist_small, tmp_path):
         untrained = 100.0 * float((net(x).argmax(1) == y).float().mean())
     result = train(config, tmp_path, data=data, progress=False)
     assert result["learned_omega_1"] == {}
-    # Measured here: 10% untrained, MEASURED after two epochs (48 steps) on 768 digits.
+    # Measured (AMD EPYC Zen 5): about 10% untrained, 65% after one epoch and 93% after two
+    # (48 steps) on 768 digits, in float32 and in bf16.
     assert untrained < 30.0 and result["metrics"]["val_acc"] > 70.0, (untrained, result)
 
 
