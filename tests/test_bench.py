@@ -6,6 +6,8 @@ Only the bookkeeping is checked (baselines, ratios, targets); timings are never 
 import json
 import math
 
+import torch
+
 from lrlc.cli import main
 
 
@@ -93,3 +95,23 @@ def test_rank_benchmark_ratios_are_against_one_convolution_of_the_same_run(tmp_p
     assert rows[("train", "lrlc_auto", 2)]["chosen"] in ("basis", "kernel")
     auto = [t for t in report["targets"] if t["target"].startswith("time lrlc_auto")]
     assert len(auto) == 1 and auto[0]["met"] == (auto[0]["value"] <= 1.05)
+
+
+def test_rank_benchmark_runs_every_case_in_the_precision_asked_for(tmp_path, capsys):
+    import argparse
+
+    from lrlc.bench.rank import _in
+
+    seen = []
+
+    def step():
+        seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+
+    _in(argparse.Namespace(precision="bf16"), step)()
+    _in(argparse.Namespace(precision="fp32"), step)()
+    assert seen == [(True, torch.bfloat16), (False, seen[1][1])]
+    out = tmp_path / "rank.json"
+    args = ["bench", "rank", "--quick", "--batch", "2", "--ranks", "2", "--budget", "1"]
+    assert main(args + ["--precision", "bf16", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["config"]["precision"] == "bf16"
+    assert "bf16, native bf16" in capsys.readouterr().out

@@ -32,7 +32,7 @@ from torch import nn
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
 from lrlc.experiments.run.memory import keep_freed_memory
 
-from .harness import MIB, format_table, log, machine_info, measure_group, median
+from .harness import MIB, Step, format_table, log, machine_info, measure_group, median
 from .layers import CHANNELS, KERNEL, SIZE, clear_grads, infer_step, train_step
 
 # (case, max ratio to the convolution, what, batches it applies to, ranks it applies to)
@@ -74,7 +74,7 @@ def rank_group(x: torch.Tensor, rank: int, args: argparse.Namespace) -> list[dic
     modules["lrlc_auto"] = auto
     if rank <= args.basis_max_rank:
         modules["lrlc_input_dep"] = lrlc(rank, "auto", "input_dependent")
-    steps = {name: train_step(m, x) for name, m in modules.items()}
+    steps = {name: _in(args, train_step(m, x)) for name, m in modules.items()}
     before = clear_grads(list(modules.values()), x)
     res = measure_group(steps, budget_s=args.budget, before=before, **_timing(args))
     chosen = auto.chosen_path(batch)
@@ -89,15 +89,28 @@ def lc_group(x: torch.Tensor, args: argparse.Namespace) -> list[dict[str, Any]]:
     batch = x.shape[0]
     conv = nn.Conv2d(CHANNELS, CHANNELS, KERNEL)
     lc = LocallyConnected2d(CHANNELS, CHANNELS, KERNEL, SIZE)
-    steps = {"conv": train_step(conv, x), "lc_train": train_step(lc, x)}
+    steps = {"conv": _in(args, train_step(conv, x)), "lc_train": _in(args, train_step(lc, x))}
     res = measure_group(
         steps, budget_s=args.budget, before=clear_grads([conv, lc], x), **_timing(args)
     )
     rows = [_row(res, n, "conv", mode="train", batch=batch, rank=None) for n in steps]
-    steps = {"conv_infer": infer_step(conv, x), "lc_infer": infer_step(lc, x)}
+    steps = {"conv_infer": _in(args, infer_step(conv, x)), "lc_infer": _in(args, infer_step(lc, x))}
     res = measure_group(steps, budget_s=args.budget, **_timing(args))
     rows += [_row(res, n, "conv_infer", mode="infer", batch=batch, rank=None) for n in steps]
     return rows
+
+
+def _in(args: argparse.Namespace, step: Step) -> Step:
+    """The step under the precision asked for: bf16 is CPU autocast, as the trainer uses it
+    (parameters and the input stay float32; every case, the baseline included, runs in it)."""
+    if args.precision == "fp32":
+        return step
+
+    def bf16_step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            step()
+
+    return bf16_step
 
 
 def _timing(args: argparse.Namespace) -> dict[str, int]:
@@ -155,6 +168,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--min-reps", type=int, default=3)
     p.add_argument("--budget", type=float, default=30.0, help="seconds of timed rounds per group")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="fp32 (default) or bf16 autocast; a CPU without native bf16 emulates "
+                   "it many times slower, which the output says")  # fmt: skip
     args = p.parse_args(argv)
     quick = args.quick
     args.batch = args.batch or ([8] if quick else [128, 512])
@@ -171,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     info = machine_info()
-    log(f"torch {info['torch']}, {info['threads']} threads, {info['cpu_model']}")
+    log(f"torch {info['torch']}, {info['threads']} threads, {info['cpu_model']}, {args.precision}")
+    if args.precision == "bf16" and not info["native_bf16"]:
+        log("this CPU has no native bf16: bf16 is emulated here; its ratios are not the ones a "
+            "CPU with native bf16 would give")  # fmt: skip
     torch.manual_seed(0)
     t0, rows = time.perf_counter(), []
     for batch in args.batch:
@@ -189,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     info["loadavg_end"] = list(os.getloadavg())
     report = dict(benchmark="rank", machine=info, config=vars(args), rows=rows, targets=targets,
                   elapsed_s=time.perf_counter() - t0)  # fmt: skip
-    print(f"\n{info['cpu_model']}, {info['threads']} threads, native bf16 {info['native_bf16']}; "
+    print(f"\n{info['cpu_model']}, {info['threads']} threads, {args.precision}, "
+          f"native bf16 {info['native_bf16']}; "
           f"load {info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}; "
           f"{report['elapsed_s']:.0f} s")  # fmt: skip
     if args.json:
