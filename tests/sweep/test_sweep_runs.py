@@ -95,3 +95,9 @@ def test_smoke_preset_end_to_end(tmp_path, tiny_loader):
     again = tmp_path / "again"
     assert main(["report", str(tmp_path), "--format", "csv", "--out", str(again)]) == 0
     assert (again / "mnist" / "all_models.csv").exists()
+    # Checkpoints are not committed with records; the combining maps then come from learned.pt.
+    for checkpoint in (tmp_path / "mnist" / "runs").glob("*/checkpoint.pt"):
+        checkpoint.unlink()
+    bare = tmp_path / "bare"
+    assert main(["report", str(tmp_path), "--format", "md", "--out", str(bare)]) == 0
+    assert (bare / "mnist" / "combining_lrlc3.png").read_bytes()[:4] == b"\x89PNG"

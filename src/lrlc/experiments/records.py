@@ -2,7 +2,8 @@
 
 A run folder (`lrlc train --out DIR`, or `SWEEP/runs/<run id>/` in a sweep) holds
 `checkpoint.pt` (weights, optimizer and history, rewritten each epoch), `metrics.jsonl` (one
-line per epoch) and, once finished, `result.json` (config, provenance, metrics). The trainer
+line per epoch) and, once finished, `result.json` (config, provenance, metrics) and, for
+models with fixed LRLC layers, `learned.pt` (their combining weights, small). The trainer
 writes them (`lrlc.experiments.run`); sweeps, reports and the converter read them here, so no
 reader depends on the trainer.
 """
@@ -14,9 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from ..data import dataset_spec
+from ..layers import LowRankLocallyConnected2d
 from ..models import build_model
 from .config import TrainConfig
 from .files import load_checkpoint
@@ -24,6 +27,7 @@ from .progress import warn
 
 CHECKPOINT = "checkpoint.pt"
 RESULT = "result.json"
+LEARNED = "learned.pt"  # the combining weights a report draws (see run/learned.py)
 METRICS = "metrics.jsonl"
 RUNS = "runs"  # a sweep folder's folder of run folders
 SWEEP_JSON = "sweep.json"
@@ -109,3 +113,25 @@ def load_run_model(run_dir: str | Path) -> tuple[nn.Module, TrainConfig]:
     """The network of a run folder with the weights of its last checkpoint, in eval mode."""
     model, config, _ = load_run(run_dir)
     return model, config
+
+
+def read_combining(run_dir: str | Path) -> dict[str, Tensor] | None:
+    """Module name -> learned (K, H_out, W_out) combining weights of each fixed LRLC layer of a
+    finished run: from `learned.pt`, else (runs that predate it) from the checkpoint; None
+    when the run folder holds neither."""
+    folder = Path(run_dir)
+    if (folder / LEARNED).exists():
+        return dict(load_checkpoint(folder / LEARNED)["combining"])
+    if not (folder / CHECKPOINT).exists():
+        return None
+    return fixed_combining_weights(load_run_model(folder)[0])
+
+
+def fixed_combining_weights(model: nn.Module) -> dict[str, Tensor]:
+    """Module name -> (K, H_out, W_out) weights of every fixed-combining LRLC layer."""
+    with torch.no_grad():
+        return {
+            name: m.combining_weights().detach().float().cpu().contiguous()
+            for name, m in model.named_modules()
+            if isinstance(m, LowRankLocallyConnected2d) and not m.input_dependent
+        }

@@ -17,11 +17,9 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from torch import nn
 
-from ...layers import LowRankLocallyConnected2d
 from ...models import depth_of, paper_row
-from ..records import CHECKPOINT, load_run_model
+from ..records import read_combining
 from .results import ModelSummary, RankStats, SweepSetting
 
 PLACEMENTS = ("1", "2", "3", "all")
@@ -175,24 +173,20 @@ def combining_maps(
             continue
         s = summaries[model]
         stats = s.chosen if s.chosen.rank > 1 else s.by_rank[max(s.by_rank)]
-        runs = [r for r in stats.runs if (r.folder / CHECKPOINT).exists()]
-        if not runs:
+        # The lowest seed whose weights are on disk (learned.pt, or an older run's checkpoint).
+        on_disk = (read_combining(r.folder) for r in sorted(stats.runs, key=_seed))
+        learned = next((w for w in on_disk if w is not None), None)
+        if learned is None:
             continue
-        run = min(runs, key=lambda r: r.config.seed)
-        with torch.no_grad():
-            maps = [
-                (depth_of(name), m.combining_weights())
-                for name, m in load_run_model(run.folder)[0].named_modules()
-                if _is_fixed_lrlc(m)
-            ]
+        maps = [(depth_of(name), w) for name, w in learned.items()]
         why = "chosen on validation" if stats is s.chosen else "largest run; validation chose 1"
         title = f"Combining weights of {paper_row(model)}, rank {stats.rank} ({why})"
         paths.append(_plot_maps(maps, setting, title, out / f"combining_{model}.png"))
     return paths
 
 
-def _is_fixed_lrlc(module: nn.Module) -> bool:
-    return isinstance(module, LowRankLocallyConnected2d) and not module.input_dependent
+def _seed(run) -> int:
+    return run.config.seed
 
 
 def _plot_maps(

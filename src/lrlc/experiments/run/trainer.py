@@ -28,13 +28,14 @@ from ..config import TrainConfig
 from ..files import load_checkpoint, save_checkpoint, write_json, write_text
 from ..machine import ExecutionPlan, SpeedOptions, plan_execution
 from ..progress import EpochProgress, warn
-from ..provenance import environment, git_commit
+from ..provenance import git_commit
 from ..records import CHECKPOINT, METRICS, RESULT, finished_result
-from .device import describe_device, resolve_device
+from .device import resolve_device
 from .distributed import Processes
 from .evaluation import evaluate, evaluation_sums
 from .feed import Batch, epoch_order, make_feed
 from .memory import keep_freed_memory
+from .outcome import result_record, write_learned
 from .recipe import learning_rate, lr_at, make_optimizer, recipe_for
 from .trace import Trace
 
@@ -321,8 +322,9 @@ def train(
     step_fn = torch.compile(step_fn) if run.plan.compile else step_fn
     run.feed = make_feed(data, config, procs, speed.loader_workers if speed else None)
     _train_epochs(run, step_fn, progress, on_epoch_end)
-    result = _result(run)
+    result = result_record(run.config, run.data, run.model, run.plan, procs, _final_metrics(run))
     if procs.is_main:
+        write_learned(out, run.model)  # before result.json, which marks the run finished
         write_json(out / RESULT, result)
     procs.barrier()
     return result
@@ -382,8 +384,7 @@ def _validates(config: TrainConfig, epoch: int) -> bool:
     return last or (config.val_every > 0 and (epoch + 1) % config.val_every == 0)
 
 
-def _result(run: _Run) -> dict[str, Any]:
-    config, data, model = run.config, run.data, run.model
+def _final_metrics(run: _Run) -> dict[str, Any]:
     metrics = {}
     # Test once, here, on the final weights; validation was last evaluated on these same
     # weights at the end of the last epoch, so that pass is reused rather than repeated.
@@ -396,25 +397,4 @@ def _result(run: _Run) -> dict[str, Any]:
         metrics[f"{split}_acc"], metrics[f"{split}_loss"] = acc, loss
     metrics["epochs_done"] = len(run.history)
     metrics["wall_time_s"] = run.wall
-    return {
-        "config": config.to_dict(),
-        "protocol": config.protocol(),
-        "reduced_protocol": config.is_reduced(),
-        "seed": config.seed,
-        "git_commit": git_commit(),
-        "data_fingerprint": data.fingerprint,
-        "data_source": data.source,
-        "data_sizes": data.sizes(),
-        "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        # The non-stationary layers' learned relaxation, so reports need no checkpoint (only
-        # the paper's nets place such layers).
-        "learned_omega_1": {
-            str(d): w for d, w in getattr(model, "learned_omega_1", dict)().items()
-        },
-        "device": describe_device(next(model.parameters()).device),
-        # The precision the run trained in (resolved from config.precision) and why.
-        **run.plan.record(),
-        **run.processes.record(),  # how many processes trained it, and how
-        "metrics": metrics,
-        "environment": environment(),
-    }
+    return metrics
