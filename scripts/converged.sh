@@ -7,6 +7,7 @@
 #   scripts/converged.sh report   report the runs finished so far (no training)
 #   scripts/converged.sh status   is it running; how many runs have finished
 #   scripts/converged.sh stop     stop it (the next start resumes)
+#   scripts/converged.sh commit   commit the finished runs' records (and the reports, if made)
 #
 # Records go to docs/results/converged/records/<sweep>/runs/<run id>/ (result.json and
 # metrics.jsonl are committed as runs finish; checkpoint.pt is ignored by git), reports to
@@ -38,8 +39,24 @@ case "${1:-}" in
     [[ -d $OUT/records ]] && done=$(find "$OUT/records" -name result.json | wc -l)
     total=$(python -c "from lrlc.experiments.reproduce import CONVERGED; print(CONVERGED.n_runs())")
     echo "$done of $total runs finished" ;;
+  commit)
+    # Finished runs only: a run in progress has no result.json, and its partial metrics.jsonl
+    # would be rewritten anyway when it resumes (from scratch, on a machine without its
+    # checkpoint).
+    mapfile -t finished < <(find "$OUT/records" -name result.json -printf '%h\n' | sort)
+    files=()
+    for run in "${finished[@]}"; do
+      for f in result.json metrics.jsonl learned.pt; do [[ -f $run/$f ]] && files+=("$run/$f"); done
+    done
+    files+=($(find "$OUT/records" -maxdepth 2 -name sweep.json))
+    [[ -d $OUT/report ]] && files+=("$OUT/report")
+    git add -- "${files[@]}"
+    if git diff --cached --quiet; then echo "nothing new to commit"; exit 0; fi
+    total=$(python -c "from lrlc.experiments.reproduce import CONVERGED; print(CONVERGED.n_runs())")
+    git commit -q -m "converged: records of ${#finished[@]} of $total runs" -- "${files[@]}"
+    echo "committed the records of ${#finished[@]} of $total runs" ;;
   stop)
     if running; then kill -TERM -- "-$(cat "$PID_FILE")"; echo "stopped"; else echo "not running"; fi ;;
   *)
-    echo "usage: $0 start|report|status|stop" >&2; exit 2 ;;
+    echo "usage: $0 start|report|status|stop|commit" >&2; exit 2 ;;
 esac
