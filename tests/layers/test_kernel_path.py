@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
-from lrlc.functional import choose_path, lrlc_by_kernels
+from lrlc.functional import choose_path, lrlc_by_kernels, path_costs
+from lrlc.functional._kernel_path import CPU_PATH_COSTS, DEFAULT_PATH_COSTS
 
 from ._reference import naive_local, naive_lrlc
 from .conftest import randomize_
@@ -103,6 +104,27 @@ def test_the_layer_chooses_its_path_by_cost():
     assert forced.chosen_path(512) == "basis" and "path='basis'" in repr(forced)
     with pytest.raises(ValueError, match="path must be one of"):
         LowRankLocallyConnected2d(4, 4, 3, input_size=8, rank=2, path="fast")
+
+
+def test_the_cost_model_follows_the_cpu_it_runs_on(monkeypatch):
+    # Measured (docs/performance.md): at K = 2 the kernel path beats Algorithm 1 on the AVX2
+    # CPU (1.41x vs 2.13x a convolution at N = 512) and loses on the AVX-512 one (2.92x vs
+    # 2.04x); from K = 4 it wins on both.
+    avx2, avx512 = CPU_PATH_COSTS["AVX2"], CPU_PATH_COSTS["AVX512"]
+    for batch in (128, 512):
+        assert choose_path(2, batch, (1, 1), (1, 1), costs=avx2) == "kernel"
+        assert choose_path(2, batch, (1, 1), (1, 1), costs=avx512) == "basis"
+        for rank in (4, 8, 32):
+            assert choose_path(rank, batch, (1, 1), (1, 1), costs=avx2) == "kernel"
+            assert choose_path(rank, batch, (1, 1), (1, 1), costs=avx512) == "kernel"
+    layer = LowRankLocallyConnected2d(4, 4, 3, input_size=8, rank=2)
+    cases = [("AVX512", avx512, "basis"), ("AVX512_BF16", avx512, "basis"),
+             ("AVX2", avx2, "kernel"), ("DEFAULT", avx2, "kernel")]  # fmt: skip
+    for capability, costs, path in cases:
+        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda c=capability: c)
+        assert path_costs() is costs and path_costs("cpu") is costs, capability
+        assert layer.chosen_path(512) == path, capability
+    assert path_costs("cuda") is DEFAULT_PATH_COSTS  # not measured on a GPU
 
 
 def test_kernel_path_under_bf16_autocast_is_close_to_float32():

@@ -31,14 +31,23 @@ from ._equations import (
     row_logits,
     spatial_bias,
 )
-from ._kernel_path import PATHS, choose_path, locally_connected_by_rows, lrlc_by_kernels
+from ._kernel_path import (
+    PATHS,
+    PathCosts,
+    choose_path,
+    locally_connected_by_rows,
+    lrlc_by_kernels,
+    path_costs,
+)
 from ._layers import basis_responses, locally_connected2d, low_rank_locally_connected2d
 from ._ops import combine_bases, locally_connected_by_taps
 
 __all__ = [
     "NORMALIZATIONS",
     "PATHS",
+    "PathCosts",
     "choose_path",
+    "path_costs",
     "locally_connected_by_rows",
     "lrlc_by_kernels",
     "basis_responses",

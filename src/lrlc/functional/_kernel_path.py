@@ -2,14 +2,17 @@
 autograd Functions over the row-by-row product of `_rows.py`.
 
 `lrlc_by_kernels` computes exactly what Algorithm 1 computes for fixed combining weights, as a
-locally connected product with the per-position filters of Eq. 2 built row by row. Its cost is
-about one convolution's for the products plus a K-dependent part that is small next to them
-(building the filters, dF^k and dw), where Algorithm 1 costs K convolutions.
+locally connected product with the per-position filters of Eq. 2 built row by row. Its cost
+does not grow with K beyond a part that is small next to the products (building the filters,
+dF^k and dw): 1.4-3 convolutions' worth, depending on the CPU, where Algorithm 1 costs K.
 
-`choose_path` is the cost model the layers use to pick a path by themselves.
+`choose_path` is the cost model the layers use to pick a path by themselves, with constants
+per kind of CPU (`path_costs`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -28,17 +31,51 @@ from ._rows import (
 )
 
 PATHS = ("auto", "basis", "kernel")
-# The cost model, in units of one convolution's training step (forward + backward) of the same
-# size, fitted to `lrlc bench rank` on a 2-core AMD EPYC (AVX2, float32, 2 threads; the figures
-# are in docs/performance.md): the kernel path costs about 1.4 convolutions in its products,
-# plus a part that does not shrink with the batch (building, re-laying out and reading the
-# per-position filters: about 60 examples' worth of convolution) and a small part that grows
-# with K (building W, dF^k and dw). dL/dx through scattered patch gradients (stride > 1 or
-# dilated columns) adds about half a convolution (an estimate, not yet measured).
-KERNEL_PRODUCTS = 1.4
-KERNEL_FIXED_EXAMPLES = 60.0
-KERNEL_PER_RANK_EXAMPLES = 1.0
-SCATTERED_INPUT_GRAD = 0.5
+
+
+@dataclass(frozen=True)
+class PathCosts:
+    """The kernel path's cost, in units of one convolution's training step (forward +
+    backward) of the same size: `products` convolutions' worth in its products, plus a part
+    that does not shrink with the batch (building, re-laying out and reading the per-position
+    filters: `fixed_examples` examples' worth of convolution) and a small part that grows with K
+    (building W, dF^k and dw: `per_rank_examples` per basis). dL/dx through scattered patch
+    gradients (stride > 1 or dilated columns) adds `scattered_input_grad` (an estimate, not
+    yet measured). Algorithm 1 costs K convolutions."""
+
+    products: float
+    fixed_examples: float
+    per_rank_examples: float
+    scattered_input_grad: float = 0.5
+
+    def kernel_cost(self, rank: int, batch: int, scattered: bool) -> float:
+        cost = self.products + (self.fixed_examples + self.per_rank_examples * rank) / batch
+        return cost + (self.scattered_input_grad if scattered else 0.0)
+
+
+# Fitted to `lrlc bench rank` (docs/performance.md) on the two kinds of CPU these machines
+# have. The ratio moves with the ISA because oneDNN's convolution gains far more from AVX-512
+# than the batched GEMMs of the kernel path do (N = 512: convolution 616 -> 176 ms, kernel
+# path 911 -> 474 ms), so one set of constants picks the slower path on one of them:
+# - AVX2 (AMD EPYC Zen 3, float32): kernel path 1.4-1.7x a convolution; it wins from K = 2.
+# - AVX-512 (AMD EPYC Zen 5, float32 and bf16 alike): 2.4-3.1x at N = 512, 2.8-5.6x at
+#   N = 128; Algorithm 1 wins at K = 2 (2.0x), the kernel path from K = 4.
+CPU_PATH_COSTS = {
+    "AVX2": PathCosts(products=1.4, fixed_examples=60.0, per_rank_examples=1.0),
+    "AVX512": PathCosts(products=2.9, fixed_examples=20.0, per_rank_examples=2.0),
+}
+# Not measured: GPUs (no session has had one) and CPUs of other ISAs; they get AVX2's costs.
+DEFAULT_PATH_COSTS = CPU_PATH_COSTS["AVX2"]
+
+
+def path_costs(device: torch.device | str | None = None) -> PathCosts:
+    """The kernel path's cost constants for a device: by the CPU's vector ISA as torch
+    dispatches it (`torch.backends.cpu.get_cpu_capability()`), the default elsewhere."""
+    if torch.device(device or "cpu").type != "cpu":
+        return DEFAULT_PATH_COSTS
+    capability = torch.backends.cpu.get_cpu_capability()
+    isa = "AVX512" if capability.startswith("AVX512") else capability
+    return CPU_PATH_COSTS.get(isa, DEFAULT_PATH_COSTS)
 
 
 def _geometry(xp: Tensor, kernel: Pair, stride: Pair, dilation: Pair, out: Pair) -> RowGeometry:
@@ -173,22 +210,28 @@ def locally_connected_by_rows(
         return _LCByRows.apply(x.to(dtype), weight.to(dtype), pad, stride, dilation)
 
 
-def choose_path(rank: int, batch: int, stride: Pair, dilation: Pair) -> str:
+def choose_path(
+    rank: int,
+    batch: int,
+    stride: Pair,
+    dilation: Pair,
+    device: torch.device | str | None = None,
+    costs: PathCosts | None = None,
+) -> str:
     """'basis' (Algorithm 1) or 'kernel' (per-position filters), whichever the cost model says
     is cheaper, in units of one convolution's training step of the same size: Algorithm 1
-    costs K of them; the kernel path KERNEL_PRODUCTS + (KERNEL_FIXED_EXAMPLES +
-    KERNEL_PER_RANK_EXAMPLES * K) / N (+ SCATTERED_INPUT_GRAD for strided or dilated columns).
-    """
-    n = max(batch, 1)
-    kernel = KERNEL_PRODUCTS + (KERNEL_FIXED_EXAMPLES + KERNEL_PER_RANK_EXAMPLES * rank) / n
-    if not (stride[1] == 1 and dilation[1] == 1):
-        kernel += SCATTERED_INPUT_GRAD
-    return "kernel" if kernel < rank else "basis"
+    costs K of them, the kernel path `PathCosts.kernel_cost` with the constants of `device`
+    (`path_costs`) unless `costs` are given."""
+    costs = costs or path_costs(device)
+    scattered = not (stride[1] == 1 and dilation[1] == 1)
+    return "kernel" if costs.kernel_cost(rank, max(batch, 1), scattered) < rank else "basis"
 
 
 __all__ = [
     "PATHS",
+    "PathCosts",
     "choose_path",
+    "path_costs",
     "locally_connected_by_rows",
     "lrlc_by_kernels",
     "transposed_input_grad",

@@ -100,7 +100,7 @@ def low_rank_locally_connected2d(
         stride_, dilation_ = positive_pair(stride, "stride"), positive_pair(dilation, "dilation")
         if (
             path == "kernel"
-            or choose_path(bases.shape[0], x.shape[0], stride_, dilation_) == "kernel"
+            or choose_path(bases.shape[0], x.shape[0], stride_, dilation_, x.device) == "kernel"
         ):
             return _by_kernels(x, bases, weights, bias_map, stride_, padding, dilation_)
     responses = basis_responses(x, bases, stride, padding, dilation)

@@ -219,7 +219,8 @@ class LowRankLocallyConnected2d(nn.Module):
         return out
 
     def chosen_path(self, batch: int) -> str:
-        """'basis' or 'kernel': the path a batch of `batch` examples takes."""
+        """'basis' or 'kernel': the path a batch of `batch` examples takes (on the device of
+        the layer's parameters, whose kind sets the cost model's constants)."""
         if self.input_dependent:
             return "basis"  # the filters differ per example: Algorithm 1 (docs/design.md)
         if self.path != "auto":
@@ -229,7 +230,7 @@ class LowRankLocallyConnected2d(nn.Module):
         if exporting():
             return "kernel"  # an exported graph serves any batch size: the rank-independent form
         stride, dilation = self._kernel_geometry()[1:]
-        return choose_path(self.rank, batch, stride, dilation)
+        return choose_path(self.rank, batch, stride, dilation, self.basis.weights[0].device)
 
     def _kernel_geometry(self) -> tuple[Padding4, Pair, Pair]:
         """(padding, stride, dilation) of `basis_filters()` (mixed bases: embedded, dilation 1)."""
