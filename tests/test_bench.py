@@ -97,21 +97,38 @@ def test_rank_benchmark_ratios_are_against_one_convolution_of_the_same_run(tmp_p
     assert len(auto) == 1 and auto[0]["met"] == (auto[0]["value"] <= 1.05)
 
 
-def test_rank_benchmark_runs_every_case_in_the_precision_asked_for(tmp_path, capsys):
-    import argparse
+def test_rank_benchmark_runs_every_case_in_the_precision_asked_for(tmp_path, capsys, monkeypatch):
+    from lrlc.bench import rank
 
-    from lrlc.bench.rank import _in
+    # Each case's step, run once where the harness would time it: under autocast or not?
+    seen = {}
 
-    seen = []
+    def run_once(steps, budget_s, before=None, **timing):
+        for step in steps.values():
+            step()
+        return {name: {"times_s": [1.0], "peak_bytes": 1} for name in steps}
 
-    def step():
-        seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+    probe = rank.train_step
 
-    _in(argparse.Namespace(precision="bf16"), step)()
-    _in(argparse.Namespace(precision="fp32"), step)()
-    assert seen == [(True, torch.bfloat16), (False, seen[1][1])]
+    def autocast_probe(module, x):
+        step = probe(module, x)
+
+        def checked():
+            enabled = torch.is_autocast_enabled("cpu")
+            bf16 = enabled and torch.get_autocast_dtype("cpu") == torch.bfloat16
+            seen.setdefault("inside", set()).add(bf16)
+            step()
+
+        return checked
+
+    monkeypatch.setattr(rank, "measure_group", run_once)
+    monkeypatch.setattr(rank, "train_step", autocast_probe)
     out = tmp_path / "rank.json"
-    args = ["bench", "rank", "--quick", "--batch", "2", "--ranks", "2", "--budget", "1"]
-    assert main(args + ["--precision", "bf16", "--json", str(out)]) == 0
+    args = ["bench", "rank", "--batch", "1", "--ranks", "2", "--precision", "bf16"]
+    assert main(args + ["--json", str(out)]) == 0
+    assert seen["inside"] == {True}  # every training step, the convolution's included
     assert json.loads(out.read_text())["config"]["precision"] == "bf16"
     assert "bf16, native bf16" in capsys.readouterr().out
+    seen.clear()
+    assert main(["bench", "rank", "--batch", "1", "--ranks", "2"]) == 0
+    assert seen["inside"] == {False}
