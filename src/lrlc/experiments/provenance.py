@@ -11,7 +11,8 @@ from typing import Any
 
 import torch
 
-_SOURCE = Path(__file__).resolve().parent
+# The package's own folder: its code is what a run's numbers depend on.
+_SOURCE = Path(__file__).resolve().parents[1]
 
 
 @functools.cache
@@ -19,14 +20,16 @@ def git_commit() -> str:
     """The commit of the lrlc source tree, with '+dirty' if it has uncommitted changes.
 
     Read once per process: the code a process runs is what it imported, so a commit made
-    while a long sweep runs must not be recorded against its later runs.
+    while a long sweep runs must not be recorded against its later runs. Only the package's
+    own files count towards '+dirty': records and reports that a sweep writes into the same
+    checkout (docs/results/...) are data, not code.
     """
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=_SOURCE, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", str(_SOURCE)],
             cwd=_SOURCE,
             capture_output=True,
             text=True,
