@@ -117,6 +117,9 @@ def test_the_cost_model_follows_the_cpu_it_runs_on(monkeypatch):
         for rank in (4, 8, 32):
             assert choose_path(rank, batch, (1, 1), (1, 1), costs=avx2) == "kernel"
             assert choose_path(rank, batch, (1, 1), (1, 1), costs=avx512) == "kernel"
+    # Batch 32 on the AVX-512 CPU: Algorithm 1 still at K = 4, the kernel path from K = 8.
+    assert choose_path(4, 32, (1, 1), (1, 1), costs=avx512) == "basis"
+    assert choose_path(8, 32, (1, 1), (1, 1), costs=avx512) == "kernel"
     layer = LowRankLocallyConnected2d(4, 4, 3, input_size=8, rank=2)
     cases = [("AVX512", avx512, "basis"), ("AVX512_BF16", avx512, "basis"),
              ("AVX2", avx2, "kernel"), ("DEFAULT", avx2, "kernel")]  # fmt: skip

@@ -59,10 +59,13 @@ class PathCosts:
 # path 911 -> 474 ms), so one set of constants picks the slower path on one of them:
 # - AVX2 (AMD EPYC Zen 3, float32): kernel path 1.4-1.7x a convolution; it wins from K = 2.
 # - AVX-512 (AMD EPYC Zen 5, float32 and bf16 alike): 2.4-3.1x at N = 512, 2.8-5.6x at
-#   N = 128; Algorithm 1 wins at K = 2 (2.0x), the kernel path from K = 4.
+#   N = 128; Algorithm 1 wins at K = 2 (2.0x), the kernel path from K = 4. At batch 32 (the
+#   `converged` preset's whole training step, 1 thread) Algorithm 1 still won at K = 4 (1.69
+#   vs 2.05x the convolutional net's step with LRLC in the 3rd layer, 1.89 vs 2.37 in the 2nd)
+#   and lost from K = 8; fixed_examples = 40 puts the crossover there.
 CPU_PATH_COSTS = {
     "AVX2": PathCosts(products=1.4, fixed_examples=60.0, per_rank_examples=1.0),
-    "AVX512": PathCosts(products=2.9, fixed_examples=20.0, per_rank_examples=2.0),
+    "AVX512": PathCosts(products=2.9, fixed_examples=40.0, per_rank_examples=2.0),
 }
 # Not measured: GPUs (no session has had one) and CPUs of other ISAs; they get AVX2's costs.
 DEFAULT_PATH_COSTS = CPU_PATH_COSTS["AVX2"]
