@@ -38,7 +38,8 @@ case "${1:-}" in
     done=0
     [[ -d $OUT/records ]] && done=$(find "$OUT/records" -name result.json | wc -l)
     total=$(python -c "from lrlc.experiments.reproduce import CONVERGED; print(CONVERGED.n_runs())")
-    echo "$done of $total runs finished" ;;
+    echo "$done of $total runs finished"
+    python -m lrlc.experiments.reproduce.remaining "$OUT/records" --timings "$OUT/timings.json" ;;
   commit)
     # Finished runs only: a run in progress has no result.json, and its partial metrics.jsonl
     # would be rewritten anyway when it resumes (from scratch, on a machine without its
