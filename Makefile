@@ -33,8 +33,8 @@ demo: install
 
 # The converged reproduction (issue 17): about 12 hours on 2 cores, in the background and
 # resumable (rerun to go on); see docs/results/converged/README.md.
-converged:
+converged: install
 	scripts/converged.sh start
 
-converged-report:
+converged-report: install
 	scripts/converged.sh report
