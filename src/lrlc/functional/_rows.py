@@ -29,7 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ._ops import Padding4, Pair
@@ -120,7 +119,10 @@ def grad_buffer(grad_out: Tensor, geo: RowGeometry) -> Tensor:
     m = kw - 1 columns on each side when the transposed input gradient will read it."""
     m = geo.kw - 1 if transposed_input_grad(geo) else 0
     n, c_out, h_out, w_out = grad_out.shape
-    buf = grad_out.new_zeros((h_out, n, w_out + 2 * m, c_out))
+    # Zeros only where the copy does not write: one pass over the buffer instead of two.
+    buf = grad_out.new_empty((h_out, n, w_out + 2 * m, c_out))
+    buf[:, :, :m] = 0
+    buf[:, :, m + w_out :] = 0
     buf[:, :, m : m + w_out] = grad_out.permute(2, 0, 3, 1)
     return buf
 
@@ -138,9 +140,16 @@ def backward_rows(
     m = (gbuf.shape[2] - w_out) // 2
     grad = gbuf[:, :, m : m + w_out]
     transposed = need_input and transposed_input_grad(geo)
-    dxp = None
+    dxp = wt = None
     if need_input:
         dxp = xp.new_zeros((hp, wp, n, c)) if transposed else torch.zeros_like(xp)
+    if transposed:
+        # (W_out + 2(kw - 1), kh, kw, C_out, C): each row's transposed filters between zero
+        # columns; the borders are zeroed once here, the interior rewritten row by row.
+        kw, pad = geo.kw, geo.kw - 1
+        wt = xp.new_empty((w_out + 2 * pad, geo.kh, kw, gbuf.shape[-1], c))
+        wt[:pad] = 0
+        wt[pad + w_out :] = 0
     for i in range(h_out):
         g = grad[i].transpose(0, 1)  # (W_out, N, C_out)
         kernels.add_grad(i, _row_filter_grad(xp, g, geo, i))
@@ -148,7 +157,7 @@ def backward_rows(
             continue
         w_row = kernels.row(i)
         if transposed:
-            _add_input_grad_transposed(dxp, gbuf, w_row, geo, i)
+            _add_input_grad_transposed(dxp, gbuf, w_row, wt, geo, i)
         else:
             _add_input_grad_scattered(dxp, g, w_row, geo, i)
     if dxp is None:
@@ -184,18 +193,19 @@ def _add_input_grad_scattered(dxp: Tensor, g: Tensor, w_row: Tensor, geo: RowGeo
             row[:, cols] += dp[:, :, b * c : (b + 1) * c].transpose(0, 1)
 
 
-def _add_input_grad_transposed(dxp: Tensor, gpad: Tensor, w_row: Tensor, geo: RowGeometry, i):
+def _add_input_grad_transposed(
+    dxp: Tensor, gpad: Tensor, w_row: Tensor, wt: Tensor, geo: RowGeometry, i: int
+) -> None:
     """Row i's share of d(xp), for stride 1 along W: for each kernel row a, input row
     i * sh + a * dh gets one batched product over its input columns, reading the zero-padded
     gradient row through a strided view, with the filters re-laid out per input column (taps
-    reversed, zeros off the grid). dxp is (Hp, Wp, N, C)."""
+    reversed, zeros off the grid). dxp is (Hp, Wp, N, C); wt the contiguous
+    (W_out + 2(kw - 1), kh, kw, C_out, C) buffer of `backward_rows`, zero at both ends."""
     hp, wp, n, c = dxp.shape
     w_out, kh, kw = geo.out[1], geo.kh, geo.kw
     c_out, wg = gpad.shape[-1], gpad.shape[2]  # gpad: (H_out, N, W_out + 2(kw - 1), C_out)
-    # (W_out + 2(kw - 1), kh, kw, C_out, C): transposed filters, zero columns on both sides
-    wt = F.pad(w_row.view(w_out, kh, kw, c, c_out).transpose(3, 4), (0,) * 8 + (kw - 1,) * 2)
+    wt[kw - 1 : kw - 1 + w_out] = w_row.view(w_out, kh, kw, c, c_out).transpose(3, 4)
     # strides from the shape: a size-1 dimension's own stride may be anything
-    wt = wt.contiguous()
     s2 = c_out * c
     s1, s0 = kw * s2, kh * kw * s2
     offset = gpad.storage_offset() + i * n * wg * c_out
@@ -212,7 +222,12 @@ def pad_hnwc(x: Tensor, pad: Padding4) -> Tensor:
     if not any(pad):
         return x.permute(2, 0, 3, 1).contiguous()
     n, c, h, w = x.shape
-    out = x.new_zeros((h + top + bottom, n, w + left + right, c))
+    out = x.new_empty((h + top + bottom, n, w + left + right, c))
+    # Zeros only where the copy does not write: one pass over the buffer instead of two.
+    out[:top] = 0
+    out[top + h :] = 0
+    out[top : top + h, :, :left] = 0
+    out[top : top + h, :, left + w :] = 0
     out[top : top + h, :, left : left + w] = x.permute(2, 0, 3, 1)
     return out
 
