@@ -7,7 +7,7 @@
 #   scripts/converged.sh report   report the runs finished so far (no training)
 #   scripts/converged.sh status   is it running; how many runs have finished
 #   scripts/converged.sh stop     stop it (the next start resumes)
-#   scripts/converged.sh commit   commit the finished runs' records (and the reports, if made)
+#   scripts/converged.sh commit   report the finished runs, commit their records and the reports
 #
 # Records go to docs/results/converged/records/<sweep>/runs/<run id>/ (result.json and
 # metrics.jsonl are committed as runs finish; checkpoint.pt is ignored by git), reports to
@@ -44,13 +44,14 @@ case "${1:-}" in
     # Finished runs only: a run in progress has no result.json, and its partial metrics.jsonl
     # would be rewritten anyway when it resumes (from scratch, on a machine without its
     # checkpoint).
+    # The reports first, so that the committed ones are those of the committed records.
+    "${LRLC[@]}" --report-only > /dev/null
     mapfile -t finished < <(find "$OUT/records" -name result.json -printf '%h\n' | sort)
     files=()
     for run in "${finished[@]}"; do
       for f in result.json metrics.jsonl learned.pt; do [[ -f $run/$f ]] && files+=("$run/$f"); done
     done
-    files+=($(find "$OUT/records" -maxdepth 2 -name sweep.json))
-    [[ -d $OUT/report ]] && files+=("$OUT/report")
+    files+=($(find "$OUT/records" -maxdepth 2 -name sweep.json) "$OUT/report")
     git add -- "${files[@]}"
     if git diff --cached --quiet; then echo "nothing new to commit"; exit 0; fi
     total=$(python -c "from lrlc.experiments.reproduce import CONVERGED; print(CONVERGED.n_runs())")
