@@ -186,3 +186,21 @@ def test_the_library_parts_exist_and_the_harness_is_one_package():
         assert (SRC / f"{name}.py").exists() or (SRC / name / "__init__.py").exists(), name
     top = {p.stem for p in SRC.glob("*.py")}
     assert top <= {"__init__", "__main__", "_compat", "cli", "inference", "lrlcify", "export"}, top
+
+
+ROOT = SRC.parents[1]
+TEXT = [p for d in ("src", "tests", "docs", "scripts", "benchmarks") for p in (ROOT / d).rglob("*")
+        if p.suffix in {".py", ".md", ".sh", ".toml"} and "records" not in p.parts]  # fmt: skip
+TEXT += [ROOT / "README.md", ROOT / "Makefile", ROOT / "pyproject.toml"]
+
+
+def test_no_merge_conflict_markers_are_left_in_code_or_docs():
+    # A merge once left its markers in the README's layout for a whole session.
+    markers = ("<" * 7 + " ", ">" * 7 + " ", "=" * 7 + "\n")
+    found = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in TEXT
+        for n, line in enumerate(p.read_text(errors="replace").splitlines(keepends=True), 1)
+        if line.startswith(markers)
+    ]
+    assert not found, found
