@@ -72,6 +72,9 @@ def test_training_benchmark_measures_bf16_only_where_it_is_native():
     assert precisions(chosen_modes("bf16", False, native_bf16=False)) == {"bf16"}
     assert precisions(chosen_modes("all", False, native_bf16=False)) == {"fp32", "bf16"}
     assert not any(m["compile"] for m in chosen_modes("all", True, native_bf16=True).values())
+    assert any(m["compile"] for m in chosen_modes("all", False, native_bf16=True).values())
+    no_compile = chosen_modes("all", False, native_bf16=True, compile=False)
+    assert set(no_compile) == {"fp32", "fp32+cl", "bf16", "bf16+cl"}
 
 
 def test_bench_without_a_name_says_what_to_pass(capsys):

@@ -59,13 +59,18 @@ def mode_plan(mode_kw: dict) -> ExecutionPlan:
     return plan_execution(mode_kw["precision"], torch.device("cpu"), speed)
 
 
-def chosen_modes(precision: str, quick: bool, native_bf16: bool) -> dict[str, dict]:
-    """The modes a run measures: `auto` leaves out bf16 where this CPU only emulates it."""
+def chosen_modes(
+    precision: str, quick: bool, native_bf16: bool, compile: bool = True
+) -> dict[str, dict]:
+    """The modes a run measures: `auto` leaves out bf16 where this CPU only emulates it;
+    `quick` and `compile=False` leave out the torch.compile modes (minutes of compiling)."""
     keep = {"fp32": ("fp32",), "bf16": ("bf16",), "all": ("fp32", "bf16")}.get(precision)
     if keep is None:  # auto
         keep = ("fp32", "bf16") if native_bf16 else ("fp32",)
     return {
-        k: v for k, v in MODES.items() if v["precision"] in keep and not (quick and v["compile"])
+        k: v
+        for k, v in MODES.items()
+        if v["precision"] in keep and not ((quick or not compile) and v["compile"])
     }
 
 
@@ -105,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"modes to measure; auto: bf16 ones only where the CPU runs bf16 natively "
         f"(emulated bf16 is {EMULATED_BF16_SLOWDOWN} slower)",
     )
+    p.add_argument("--no-compile", action="store_true", help="leave out the torch.compile modes")
     args = p.parse_args(argv)
     keep_freed_memory()  # as lrlc.train does
     batch, reps = (64, 2) if args.quick else (args.batch, args.reps)
     native = capabilities(torch.device("cpu")).native_bf16
-    modes = chosen_modes(args.precision, args.quick, native)
+    modes = chosen_modes(args.precision, args.quick, native, compile=not args.no_compile)
     log(f"native bf16 on this CPU: {native}; modes: {', '.join(modes)}")
     rows, baseline = [], None
     for model_name, model_kw in MODELS.items():
