@@ -6,6 +6,7 @@ Only the bookkeeping is checked (baselines, ratios, targets); timings are never 
 import json
 import math
 
+import pytest
 import torch
 
 from lrlc.cli import main
@@ -135,3 +136,11 @@ def test_rank_benchmark_runs_every_case_in_the_precision_asked_for(tmp_path, cap
     seen.clear()
     assert main(["bench", "rank", "--batch", "1", "--ranks", "2"]) == 0
     assert seen["inside"] == {False}
+
+
+def test_rank_benchmark_on_a_gpu_this_machine_lacks_is_one_clear_message(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the message is for machines without one")
+    assert main(["bench", "rank", "--quick", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert "no CUDA GPU" in err and "--device cpu" in err and "Traceback" not in err

@@ -48,6 +48,7 @@ def machine_info() -> dict[str, Any]:
         "native_bf16": cpu_native_bf16(),
         "mkldnn": torch.backends.mkldnn.is_available(),
         "mkl": torch.backends.mkl.is_available(),
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         # A load above the core count means other processes competed for the CPU.
         "loadavg_start": list(os.getloadavg()),
     }
@@ -60,6 +61,7 @@ def measure_group(
     min_reps: int = 3,
     budget_s: float | None = None,
     before: Step | None = None,
+    device: torch.device | str = "cpu",
 ) -> dict[str, dict[str, Any]]:
     """Time and memory of steps that are compared with each other.
 
@@ -79,7 +81,7 @@ def measure_group(
         if before is not None:
             before()
         t0 = time.perf_counter()
-        peaks[name] = peak_memory_bytes(step)
+        peaks[name] = peak_memory_bytes(step, device)
         durations[name] = [time.perf_counter() - t0]
     plain = warmup - 1
     if budget_s is not None and sum(d[0] for d in durations.values()) * min_reps > budget_s:
@@ -119,10 +121,19 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def peak_memory_bytes(step: Step) -> int:
+def peak_memory_bytes(step: Step, device: torch.device | str = "cpu") -> int:
     """Peak of live tensor bytes allocated during one call of `step` (see module docstring),
     over what was live before the call. Tensors freed during the call that were allocated
-    before it (e.g. last step's gradients) lower the running sum, so reset them first."""
+    before it (e.g. last step's gradients) lower the running sum, so reset them first. On a
+    CUDA device, from the caching allocator's own statistics instead of the profiler."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        step()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
     with _quiet_stderr():
         with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
             step()

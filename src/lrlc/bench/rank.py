@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
+from lrlc.experiments.run.device import resolve_device
 from lrlc.experiments.run.memory import keep_freed_memory
 
 from .harness import MIB, Step, format_table, log, machine_info, measure_group, median
@@ -74,6 +75,7 @@ def rank_group(x: torch.Tensor, rank: int, args: argparse.Namespace) -> list[dic
     modules["lrlc_auto"] = auto
     if rank <= args.basis_max_rank:
         modules["lrlc_input_dep"] = lrlc(rank, "auto", "input_dependent")
+    modules = {name: m.to(x.device) for name, m in modules.items()}
     steps = {name: _in(args, train_step(m, x)) for name, m in modules.items()}
     before = clear_grads(list(modules.values()), x)
     res = measure_group(steps, budget_s=args.budget, before=before, **_timing(args))
@@ -87,8 +89,8 @@ def rank_group(x: torch.Tensor, rank: int, args: argparse.Namespace) -> list[dic
 
 def lc_group(x: torch.Tensor, args: argparse.Namespace) -> list[dict[str, Any]]:
     batch = x.shape[0]
-    conv = nn.Conv2d(CHANNELS, CHANNELS, KERNEL)
-    lc = LocallyConnected2d(CHANNELS, CHANNELS, KERNEL, SIZE)
+    conv = nn.Conv2d(CHANNELS, CHANNELS, KERNEL).to(x.device)
+    lc = LocallyConnected2d(CHANNELS, CHANNELS, KERNEL, SIZE).to(x.device)
     steps = {"conv": _in(args, train_step(conv, x)), "lc_train": _in(args, train_step(lc, x))}
     res = measure_group(
         steps, budget_s=args.budget, before=clear_grads([conv, lc], x), **_timing(args)
@@ -101,20 +103,24 @@ def lc_group(x: torch.Tensor, args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _in(args: argparse.Namespace, step: Step) -> Step:
-    """The step under the precision asked for: bf16 is CPU autocast, as the trainer uses it
-    (parameters and the input stay float32; every case, the baseline included, runs in it)."""
-    if args.precision == "fp32":
+    """The step under the precision asked for: bf16 is autocast, as the trainer uses it
+    (parameters and the input stay float32; every case, the baseline included, runs in it).
+    On a GPU the step ends when its kernels have, so that the wall clock times them."""
+    device = torch.device(args.device)
+    if args.precision == "fp32" and device.type == "cpu":
         return step
 
-    def bf16_step() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+    def timed_step() -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
 
-    return bf16_step
+    return timed_step
 
 
-def _timing(args: argparse.Namespace) -> dict[str, int]:
-    return dict(warmup=args.warmup, reps=args.reps, min_reps=args.min_reps)
+def _timing(args: argparse.Namespace) -> dict[str, Any]:
+    return dict(warmup=args.warmup, reps=args.reps, min_reps=args.min_reps, device=args.device)
 
 
 def check(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -171,6 +177,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                    help="fp32 (default) or bf16 autocast; a CPU without native bf16 emulates "
                    "it many times slower, which the output says")  # fmt: skip
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     args = p.parse_args(argv)
     quick = args.quick
     args.batch = args.batch or ([8] if quick else [128, 512])
@@ -183,18 +190,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        args.device = str(resolve_device(args.device))
+    except (ValueError, RuntimeError) as err:
+        print(f"lrlc bench rank: error: {err}", file=sys.stderr)
+        return 2
     keep_freed_memory()  # as the trainer does
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     info = machine_info()
-    log(f"torch {info['torch']}, {info['threads']} threads, {info['cpu_model']}, {args.precision}")
-    if args.precision == "bf16" and not info["native_bf16"]:
+    where = info["gpu"] if args.device.startswith("cuda") else info["cpu_model"]
+    log(f"torch {info['torch']}, {info['threads']} threads, {where}, {args.precision}")
+    if args.precision == "bf16" and args.device == "cpu" and not info["native_bf16"]:
         log("this CPU has no native bf16: bf16 is emulated here; its ratios are not the ones a "
             "CPU with native bf16 would give")  # fmt: skip
     torch.manual_seed(0)
     t0, rows = time.perf_counter(), []
     for batch in args.batch:
-        x = torch.randn(batch, CHANNELS, SIZE, SIZE, requires_grad=True)
+        x = torch.randn(batch, CHANNELS, SIZE, SIZE, device=args.device, requires_grad=True)
         for rank in args.ranks:
             log(f"train batch {batch} K={rank}")
             rows += rank_group(x, rank, args)
