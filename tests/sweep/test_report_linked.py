@@ -104,3 +104,32 @@ def test_captions_count_the_runs_of_a_partial_sweep(sweeps, tmp_path):
     (main / "sweep.json").write_text(json.dumps({"runs_total": 6}))
     write_report(main, tmp_path / "r", figures=False)
     assert "Runs: all 6 planned." in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_a_link_may_train_longer_where_it_says_so_and_its_group_must_agree(sweeps, tmp_path):
+    main, _ = sweeps
+    pair = [tmp_path / "centred48", tmp_path / "random48"]
+    for folder, canvas, epochs in zip(pair, ("centre:42", "random:42"), (6, 6)):
+        for seed in (0, 1):
+            for model, acc in (("lrlc3", 96.0), ("lrlc3_id", 95.0 + seed)):
+                fake_run(folder, model, 2, seed, val=acc, test=acc, canvas=canvas, epochs=epochs)
+    links = [Linked(CENTRED, pair[0], ("epochs",)), Linked(RANDOM, pair[1], ("epochs",))]
+    out = tmp_path / "report"
+    write_report(main, out, figures=False, linked=links)
+    md = (out / "report.md").read_text()
+    assert "trained with epochs 6 (main sweep: 3), compared only with such rows" in md
+    assert "of the same protocol unless said" in md
+    claim = _claims(out)[("fixed weights win or tie on the centred canvas",
+                          f"LRLC (3RD LAYER) [{CENTRED}]",
+                          f"LRLC (3RD LAYER & INPUT DEPENDENT WEIGHTS) [{CENTRED}]")]  # fmt: skip
+    assert float(claim["diff_mean"]) == pytest.approx(0.5)  # 96 vs (95 + 96) / 2
+    # Without the allowance the longer training is refused, as before.
+    with pytest.raises(ReportError, match="another protocol.*epochs: 3 here, 6 there"):
+        write_report(main, tmp_path / "r1", figures=False, linked=[Linked(CENTRED, pair[0])])
+    # The pair must agree on what they share apart from the main sweep.
+    odd = tmp_path / "random9"
+    fake_run(odd, "lrlc3", 2, 0, val=90.0, test=90.0, canvas="random:42", epochs=9,
+             warmup_epochs=0)  # fmt: skip
+    with pytest.raises(ReportError, match=r"\[centred canvas\] and \[random canvas\] differ"):
+        write_report(main, tmp_path / "r2", figures=False,
+                     linked=[links[0], Linked(RANDOM, odd, ("epochs",))])  # fmt: skip

@@ -68,10 +68,19 @@ def test_the_converged_grid():
     assert ablations["full combining"] == {"combining": "full"}
     canvases = {s.grid().base.canvas for s in CONVERGED.sweeps if s.label.endswith("canvas")}
     assert canvases == {"centre:42", "random:42"}
-    # Every sweep shares one protocol, so the linked rows compare layers, not protocols.
+    # Every sweep shares one protocol, so the linked rows compare layers, not protocols; the
+    # canvas pair trains twice as long (both halves alike) and says so in its link.
     shared = [k for k in SHARED if k != "dataset"]
-    protocols = {tuple(s.grid().base.to_dict()[k] for k in shared) for s in CONVERGED.sweeps}
-    assert len(protocols) == 1
+
+    def protocol(sweeps):
+        return {tuple(s.grid().base.to_dict()[k] for k in shared) for s in sweeps}
+
+    pair = [s for s in CONVERGED.sweeps if s.label.endswith("canvas")]
+    rest = [s for s in CONVERGED.sweeps if s not in pair]
+    assert len(protocol(rest)) == 1 and len(protocol(pair)) == 1
+    assert {s.grid().base.epochs for s in pair} == {48} and rest[0].grid().base.epochs == 24
+    assert all(s.link_protocol == ("epochs",) for s in pair)
+    assert not any(s.link_protocol for s in rest)
 
 
 def test_a_link_to_a_missing_sweep_is_refused():

@@ -5,7 +5,10 @@ A sweep holds one set of layer options per model and one dataset, so the ablatio
 canvas pair are sweeps of their own. The report of the main sweep takes their models as extra
 rows keyed `MODEL@LABEL` ("lrlc3@init random"), chosen on validation like every row, and its
 claims compare them with the main rows. A linked sweep must share the main sweep's training
-protocol, else its rows would compare protocols rather than layers.
+protocol, else its rows would compare protocols rather than layers. A link may name fields of
+the protocol in which it differs (`own_protocol`: the canvas pair trains longer, because
+images at random positions take longer to fit); such links must then agree among themselves,
+and their rows are compared only with each other (the claims do), never with the main rows.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Linked:
 
     label: str
     folder: Path
+    own_protocol: tuple[str, ...] = ()  # SHARED fields in which it may differ from the main
 
 
 def row_key(model: str, label: str | None = None) -> str:
@@ -75,6 +79,7 @@ def linked_summaries(
     """
     rows: dict[str, ModelSummary] = {}
     settings: dict[str, SweepSetting] = {}
+    groups: dict[tuple[str, ...], tuple[str, dict[str, object]]] = {}
     for link in links:
         if not (Path(link.folder) / "runs").is_dir():
             continue
@@ -87,7 +92,7 @@ def linked_summaries(
         differs = {
             k: (main.config.get(k), setting.config.get(k))
             for k in SHARED
-            if main.config.get(k) != setting.config.get(k)
+            if k not in link.own_protocol and main.config.get(k) != setting.config.get(k)
         }
         if differs:
             what = ", ".join(f"{k}: {a!r} here, {b!r} there" for k, (a, b) in differs.items())
@@ -95,18 +100,38 @@ def linked_summaries(
                 f"the linked sweep {link.folder} ({link.label}) has another protocol ({what}); "
                 "link only sweeps trained like the main one"
             )
+        if link.own_protocol:  # the links that share an own protocol must agree on it
+            own = {k: setting.config.get(k) for k in link.own_protocol}
+            first, agreed = groups.setdefault(link.own_protocol, (link.label, own))
+            if own != agreed:
+                raise ReportError(
+                    f"the linked sweeps [{first}] and [{link.label}] differ in {agreed} vs "
+                    f"{own}, the protocol they share apart from the main sweep"
+                )
         settings[link.label] = setting
         for model, summary in summarize(runs).items():
             rows[row_key(model, link.label)] = summary
     return rows, settings
 
 
-def linked_caption(settings: dict[str, SweepSetting]) -> str:
-    """What each label's rows are: their data and layer options, and how many runs finished."""
+def linked_caption(settings: dict[str, SweepSetting], main: SweepSetting | None = None) -> str:
+    """What each label's rows are: their data and layer options, any protocol of their own
+    (against `main`), and how many runs finished."""
     if not settings:
         return ""
-    parts = []
+    parts, any_own = [], False
     for label, s in settings.items():
         options = f", layer options {s.layer_options}" if s.layer_options else ""
+        own = [] if main is None else [
+            f"{k} {s.config.get(k)!r} (main sweep: {main.config.get(k)!r})"
+            for k in SHARED
+            if s.config.get(k) != main.config.get(k)
+        ]  # fmt: skip
+        if own:
+            options += ", trained with " + ", ".join(own) + ", compared only with such rows"
+            any_own = True
         parts.append(f"[{label}]: {s.name}{options}.{s.runs_text()}")
-    return " Rows marked [label] come from linked sweeps of the same protocol: " + " ".join(parts)
+    same = " unless said" if any_own else ""
+    return f" Rows marked [label] come from linked sweeps of the same protocol{same}: " + " ".join(
+        parts
+    )

@@ -49,14 +49,14 @@ def write_report(
     )
     summaries = summarize(runs)
     extra, linked_settings = linked_summaries(linked, setting, allow_mixed_precision)
-    tables = build_tables(summaries, setting, extra, linked_caption(linked_settings))
+    tables = build_tables(summaries, setting, extra, linked_caption(linked_settings, setting))
     relax = relaxation_table(summaries, setting)
     tables += [relax] if relax is not None else []
     every = {**summaries, **extra}
     claims = claims_table(
         {m: s.chosen.test for m, s in every.items()},
         unaligned=setting.unaligned,
-        caption=setting.caption() + linked_caption(linked_settings),
+        caption=setting.caption() + linked_caption(linked_settings, setting),
         paper=paper_numbers(setting.paper_column),
         train={m: s.chosen.train for m, s in every.items()},
         notes=omega_notes(summaries),

@@ -27,6 +27,9 @@ class SweepPlan:
     model_ranks: dict[str, tuple[int, ...]] = field(default_factory=dict)  # instead of ranks
     link_to: str | None = None  # the sweep whose report shows this one's rows too
     label: str = ""  # the label of those rows there, e.g. "init random"
+    # Fields of the linked report's shared protocol in which this sweep may differ (e.g. the
+    # canvas pair's epochs); see lrlc.experiments.report.linked.
+    link_protocol: tuple[str, ...] = ()
     note: str = ""  # added to every caption of its report (e.g. what was trimmed, and why)
 
     def grid(self, precision: str | None = None) -> SweepGrid:

@@ -51,7 +51,7 @@ def reproduce(
         if not train and not any((out / plan.name).glob(f"{RUNS}/*/{RESULT}")):
             print(f"report {plan.name}: no finished runs yet in {out / plan.name}")
             continue
-        links = [Linked(s.label, out / s.name) for s in p.links(plan.name)]
+        links = [Linked(s.label, out / s.name, s.link_protocol) for s in p.links(plan.name)]
         try:
             written = write_report(
                 out / plan.name, reports / plan.name, formats, figures, linked=links,
