@@ -27,7 +27,7 @@ from .progress import warn
 
 CHECKPOINT = "checkpoint.pt"
 RESULT = "result.json"
-LEARNED = "learned.pt"  # the combining weights a report draws (see run/learned.py)
+LEARNED = "learned.pt"  # the combining weights a report draws (see run/outcome.py)
 METRICS = "metrics.jsonl"
 RUNS = "runs"  # a sweep folder's folder of run folders
 SWEEP_JSON = "sweep.json"
