@@ -138,3 +138,33 @@ def test_kernel_path_under_bf16_autocast_is_close_to_float32():
         out = layer(x)
     assert out.dtype in (torch.bfloat16, torch.float32)
     torch.testing.assert_close(out.float(), ref, rtol=5e-2, atol=5e-2)
+
+
+@pytest.mark.parametrize("dilation", [1, (1, 2)])  # the grouped and the per-column dW
+def test_kernel_path_gradients_under_bf16_are_close_to_float64(dilation):
+    # In bf16 on a CPU the patches are copied before dW's transposed product
+    # (`_copy_transposed_patches`); every gradient must still be Algorithm 1's.
+    layer = randomize_(LowRankLocallyConnected2d(6, 5, 3, input_size=9, rank=3, dilation=dilation))
+    x = torch.randn(4, 6, 9, 9)
+    out64, dx64, named64 = grads(layer.double(), x.double(), "basis")
+    layer.float()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, dx, named = grads(layer, x, "kernel")
+    assert out.dtype == torch.bfloat16 and named.keys() == named64.keys()
+    pairs = [(out, out64), (dx, dx64)] + [(named[n], named64[n]) for n in named64]
+    for got, ref in pairs:
+        scale = ref.abs().max().item()
+        torch.testing.assert_close(got.double(), ref, rtol=0, atol=2e-2 * scale)
+
+
+@pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=str)
+@pytest.mark.parametrize("padding", [0, 1])
+def test_output_and_input_gradient_keep_the_inputs_memory_format(fmt, padding):
+    # As nn.Conv2d's do: layers before and after then read and write one layout.
+    lrlc = LowRankLocallyConnected2d(3, 4, 3, input_size=6, rank=2, padding=padding, path="kernel")
+    lc = LocallyConnected2d(3, 4, 3, input_size=6, padding=padding)
+    for layer in (lrlc, lc):
+        x = torch.randn(2, 3, 6, 6).contiguous(memory_format=fmt).requires_grad_()
+        out = layer(x)
+        out.backward(torch.ones_like(out))
+        assert out.is_contiguous(memory_format=fmt) and x.grad.is_contiguous(memory_format=fmt)

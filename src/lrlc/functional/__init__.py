@@ -9,7 +9,8 @@ nothing here imports `lrlc.layers`.
 - `factorized_logits`: Eq. 3, w~_ij^(k) = alpha_i^(k) + beta_j^(k) (one-term variants:
   `row_logits`, `column_logits`)
 - `normalize_combining`: Eq. 4, softmax over the K bases (or L2 norm, or none)
-- `spatial_bias`: Eq. 5, B[c, i, j] = b_row[i] + b_col[j] + b_channel[c]
+- `spatial_bias`: Eq. 5, B[c, i, j] = b_row[i] + b_col[j] + b_channel[c]; `add_bias_map` adds
+  it to a batch (its gradient summed over the batch in the gradient's memory order)
 - `low_rank_locally_connected2d`: Algorithm 1, the whole layer; its steps are
   `basis_responses` (O^(k) = I conv F^(k)) and `combine_bases` (O = sum_k W^(k) * O^(k))
 - `locally_connected2d`: the locally connected product an LRLC layer converts to
@@ -22,6 +23,7 @@ weights on the output grid, (K, H_out, W_out), or (N, K, H_out, W_out) when inpu
 (the paper's Eq. 6, computed by `lrlc.layers.InputDependentLogits`).
 """
 
+from ._bias import add_bias_map, batch_sum_to
 from ._equations import (
     NORMALIZATIONS,
     column_logits,
@@ -45,6 +47,8 @@ from ._ops import combine_bases, locally_connected_by_taps
 __all__ = [
     "NORMALIZATIONS",
     "PATHS",
+    "add_bias_map",
+    "batch_sum_to",
     "PathCosts",
     "choose_path",
     "path_costs",

@@ -25,6 +25,7 @@ from ._rows import (
     backward_rows,
     forward_rows,
     grad_buffer,
+    memory_format_of,
     pad_hnwc,
     transposed_input_grad,
     unpad_grad,
@@ -148,8 +149,9 @@ class _LRLCByKernels(torch.autograd.Function):
         # The re-laid-out input, not x: making it again in the backward costs as much time
         # as keeping it costs memory (one input's worth, within the memory budget).
         ctx.save_for_backward(xp, bases, weights)
-        ctx.pad, ctx.geo, ctx.size = pad, geo, x.shape[-2:]
-        return forward_rows(xp, _BasisKernels(bases, weights), geo)
+        ctx.pad, ctx.geo, ctx.size, ctx.fmt = pad, geo, x.shape[-2:], memory_format_of(x)
+        cl = ctx.fmt == torch.channels_last
+        return forward_rows(xp, _BasisKernels(bases, weights), geo, channels_last=cl)
 
     @staticmethod
     @once_differentiable
@@ -158,7 +160,7 @@ class _LRLCByKernels(torch.autograd.Function):
         kernels = _BasisKernels(bases, weights, need_grads=True)
         gbuf = grad_buffer(grad_out.to(xp.dtype), ctx.geo)
         dxp = backward_rows(xp, gbuf, kernels, ctx.geo, ctx.needs_input_grad[0])
-        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size)
+        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size, ctx.fmt)
         dw = kernels.d_weights.to(weights.dtype)
         return dx, kernels.bases_grad(bases.shape), dw, None, None, None
 
@@ -169,8 +171,9 @@ class _LCByRows(torch.autograd.Function):
         xp = pad_hnwc(x, pad)
         geo = _geometry(xp, weight.shape[-2:], stride, dilation, weight.shape[:2])
         ctx.save_for_backward(xp, weight)
-        ctx.pad, ctx.geo, ctx.size = pad, geo, x.shape[-2:]
-        return forward_rows(xp, _WeightKernels(weight), geo)
+        ctx.pad, ctx.geo, ctx.size, ctx.fmt = pad, geo, x.shape[-2:], memory_format_of(x)
+        cl = ctx.fmt == torch.channels_last
+        return forward_rows(xp, _WeightKernels(weight), geo, channels_last=cl)
 
     @staticmethod
     @once_differentiable
@@ -179,7 +182,7 @@ class _LCByRows(torch.autograd.Function):
         kernels = _WeightKernels(weight, need_grads=True)
         gbuf = grad_buffer(grad_out.to(xp.dtype), ctx.geo)
         dxp = backward_rows(xp, gbuf, kernels, ctx.geo, ctx.needs_input_grad[0])
-        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size)
+        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size, ctx.fmt)
         return dx, kernels.d_weight, None, None, None
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from ._bias import add_bias_map
 from ._checks import positive_pair
 from ._equations import check_bases
 from ._kernel_path import PATHS, choose_path, locally_connected_by_rows, lrlc_by_kernels
@@ -113,7 +114,7 @@ def low_rank_locally_connected2d(
         )
     out = combine_bases(responses, weights)
     if bias_map is not None:
-        out = out + bias_map.to(out.dtype)
+        out = add_bias_map(out, bias_map)
     return out
 
 
@@ -128,7 +129,7 @@ def _by_kernels(x, bases, weights, bias_map, stride: Pair, padding, dilation: Pa
             f"{tuple(weights.shape)}"
         )
     out = lrlc_by_kernels(x, bases, weights, pad, stride, dilation)
-    return out if bias_map is None else out + bias_map.to(out.dtype)
+    return out if bias_map is None else add_bias_map(out, bias_map)
 
 
 def locally_connected2d(
@@ -175,7 +176,7 @@ def locally_connected2d(
     tensors = (x, weight) if bias is None else (x, weight, bias)
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         out = locally_connected_by_rows(x, weight, pad, stride, dilation)
-        return out if bias is None else out + bias.to(out.dtype)
+        return out if bias is None else add_bias_map(out, bias)
     taps = weight_by_tap(weight.to(inference_dtype(x, weight.dtype)))
     return locally_connected_inference(x, taps, bias, stride, pad, dilation)
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..functional import spatial_bias
+from ..functional import add_bias_map, spatial_bias
 from ..functional._checks import positive_pair
 from ..functional._ops import Pair
 
@@ -44,7 +44,7 @@ class SpatialBias(nn.Module):
             )
         if self.bias_row is None and self.bias_col is None:
             return x
-        return x + self.bias_map().to(x.dtype)
+        return add_bias_map(x, self.bias_map())
 
     def extra_repr(self) -> str:
         return (

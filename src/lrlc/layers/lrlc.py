@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from ..functional import (
     NORMALIZATIONS,
+    add_bias_map,
     combine_bases,
     normalize_combining,
     per_position_filters,
@@ -205,7 +206,7 @@ class LowRankLocallyConnected2d(nn.Module):
             else:
                 out = lrlc_by_kernels(x, bases, weights, *self._kernel_geometry())
             if self._has_bias():
-                out = out + self.spatial_bias_map().to(out.dtype)
+                out = add_bias_map(out, self.spatial_bias_map())
             return out
         responses = self.basis(x)  # O^(k) = I conv F^(k): (N, K, C_out, H_out, W_out)
         if self.rank == 1 and self.normalize == "softmax":
@@ -215,7 +216,7 @@ class LowRankLocallyConnected2d(nn.Module):
         else:
             out = combine_bases(responses, self.combining_weights(x))  # sum_k W^(k) * O^(k)
         if self._has_bias():
-            out = out + self.spatial_bias_map().to(out.dtype)  # O + B
+            out = add_bias_map(out, self.spatial_bias_map())  # O + B
         return out
 
     def chosen_path(self, batch: int) -> str:
