@@ -46,8 +46,10 @@ def test_training_benchmark_reports_epoch_times(tmp_path):
     }
     base = rows[0]
     assert (base["model"], base["mode"], base["ratio"]) == ("conv", "fp32", 1.0)
+    conv = {r["mode"]: r["step_s"] for r in rows if r["model"] == "conv"}
     for r in rows:
         assert math.isclose(r["ratio"], r["step_s"] / base["step_s"], rel_tol=1e-9)
+        assert math.isclose(r["ratio_same_mode"], r["step_s"] / conv[r["mode"]], rel_tol=1e-9)
         assert math.isclose(r["epoch_60k_s"], r["step_s"] * math.ceil(60_000 / r["batch"]))
 
 

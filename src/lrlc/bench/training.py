@@ -7,7 +7,9 @@ For the convolution net and the LRLC net (rank 4 in layer 3) at batch 512 on 28x
 bf16 autocast, bf16 + channels_last, torch.compile and bf16 + torch.compile, exactly as
 `lrlc.train` runs them. Each case reports the median step time, the implied time of one
 epoch of the 55,200-image Fashion-MNIST training split (steps x median; evaluation not
-included), and its ratio to the float32 convolution measured in the same process.
+included), its ratio to the float32 convolution measured in the same process, and its ratio
+to the convolution of the same mode, measured round-robin with it (the robust one on a
+shared machine, whose speed drifts between groups).
 """
 
 from __future__ import annotations
@@ -118,25 +120,29 @@ def main(argv: list[str] | None = None) -> int:
     modes = chosen_modes(args.precision, args.quick, native, compile=not args.no_compile)
     log(f"native bf16 on this CPU: {native}; modes: {', '.join(modes)}")
     rows, baseline = [], None
-    for model_name, model_kw in MODELS.items():
-        for mode, mode_kw in modes.items():
-            log(f"{model_name} {mode}: warm-up (compiling if asked)")
-            step = make_step(model_kw, mode_kw, batch)
-            # Compilation happens in the first calls; 3 warm-ups leave it out of the timing.
-            res = measure_group({mode: step}, warmup=3, reps=reps)[mode]
+    for mode, mode_kw in modes.items():
+        # The models of one mode run round-robin in one group, so that a load spike on this
+        # shared machine hits all of them and the ratio to the same mode's convolution
+        # holds even when the machine's speed drifts between groups.
+        log(f"{mode}: warm-up of {', '.join(MODELS)} (compiling if asked)")
+        steps = {name: make_step(kw, mode_kw, batch) for name, kw in MODELS.items()}
+        # Compilation happens in the first calls; 3 warm-ups leave it out of the timing.
+        group = measure_group(steps, warmup=3, reps=reps)
+        conv_t = median(group["conv"]["times_s"])
+        baseline = baseline if baseline is not None else conv_t
+        for model_name, res in group.items():
             t = median(res["times_s"])
-            baseline = baseline if baseline is not None else t
-            epoch = t * math.ceil(EPOCH_IMAGES / batch)
-            epoch_60k = t * math.ceil(TARGET_IMAGES / batch)
             rows.append(
                 dict(model=model_name, mode=mode, batch=batch, reps=len(res["times_s"]),
-                     step_s=t, epoch_s=epoch, epoch_60k_s=epoch_60k, ratio=t / baseline,
-                     peak_mib=res["peak_bytes"] / 2**20)
+                     step_s=t, epoch_s=t * math.ceil(EPOCH_IMAGES / batch),
+                     epoch_60k_s=t * math.ceil(TARGET_IMAGES / batch), ratio=t / baseline,
+                     ratio_same_mode=t / conv_t, peak_mib=res["peak_bytes"] / 2**20)
             )  # fmt: skip
+    rows.sort(key=lambda r: list(MODELS).index(r["model"]))  # by model, modes in order
     cols = [("model", "model", "s"), ("mode", "mode", "s"), ("batch", "N", "d")]
     cols += [("reps", "reps", "d"), ("step_s", "median s/step", ".3f")]
     cols += [("epoch_s", "s/epoch (55.2k)", ".1f"), ("epoch_60k_s", "s/60k images", ".1f")]
-    cols += [("ratio", "x fp32 conv", ".2f")]
+    cols += [("ratio", "x fp32 conv", ".2f"), ("ratio_same_mode", "x conv same mode", ".2f")]
     cols += [("peak_mib", "peak MiB", ".0f")]
     print(format_table(rows, cols))
     report = {"machine": machine_info(), "rows": rows}
