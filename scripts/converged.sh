@@ -28,7 +28,10 @@ case "${1:-}" in
     echo "== $(date -Is) start at commit $(git rev-parse --short HEAD)" >> "$OUT/launch.log"
     # A session of its own, so that `stop` ends the worker processes with it (its pid is the
     # process group's id).
-    setsid nohup "${LRLC[@]}" --workers 2 --precision fp32 >> "$OUT/launch.log" 2>&1 < /dev/null &
+    # float32 and NCHW on every machine: the runs began that way (before channels_last became
+    # `auto` on AVX-512 CPUs), and one reproduction keeps one layout.
+    setsid nohup "${LRLC[@]}" --workers 2 --precision fp32 --no-channels-last \
+        >> "$OUT/launch.log" 2>&1 < /dev/null &
     echo $! > "$PID_FILE"
     echo "started (pid $!); log: $OUT/launch.log" ;;
   report)

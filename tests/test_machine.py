@@ -6,8 +6,8 @@ import torch
 from lrlc.experiments import machine
 from lrlc.experiments.machine import Capabilities, SpeedOptions, plan_execution, resolve_precision
 
-CPU_AVX2 = Capabilities("cpu", "AMD EPYC (AVX2 only)", native_bf16=False)
-CPU_AMX = Capabilities("cpu", "Intel Xeon (AMX)", native_bf16=True)
+CPU_AVX2 = Capabilities("cpu", "AMD EPYC (AVX2 only)", native_bf16=False, vector_isa="AVX2")
+CPU_AMX = Capabilities("cpu", "Intel Xeon (AMX)", native_bf16=True, vector_isa="AVX512")
 GPU_A100 = Capabilities("cuda", "NVIDIA A100", native_bf16=True)
 GPU_T4 = Capabilities("cuda", "Tesla T4", native_bf16=False)
 
@@ -91,3 +91,24 @@ def test_the_plan_line_says_device_precision_why_and_threads():
     bf16 = plan_execution("bf16", torch.device("cpu"), caps=CPU_AMX)
     with bf16.autocast():
         assert torch.is_autocast_enabled("cpu")
+
+
+@pytest.mark.parametrize(
+    "caps, expected",
+    [(CPU_AVX2, False), (CPU_AMX, True), (GPU_A100, True), (GPU_T4, True),
+     (Capabilities("cpu", "AMD EPYC (Zen 5)", True, "AVX512_BF16"), True),
+     (Capabilities("cpu", "an ARM CPU", False, "DEFAULT"), False)],
+)  # fmt: skip
+def test_auto_channels_last_where_it_was_measured_faster(caps, expected):
+    # Measured: AVX-512 CPUs 10-22% faster steps with it; AVX2 kernels 7% slower.
+    assert (
+        plan_execution("fp32", torch.device(caps.device_type), caps=caps).channels_last is expected
+    )
+
+
+def test_the_cpu_probe_reports_the_kernels_torch_dispatches_to(monkeypatch):
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    assert machine.capabilities(torch.device("cpu")).vector_isa == "AVX512"
+    assert plan_execution("fp32", torch.device("cpu")).channels_last is True
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert plan_execution("fp32", torch.device("cpu")).channels_last is False

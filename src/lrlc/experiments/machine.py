@@ -7,8 +7,10 @@ device *is*, never from the machine a default was once tuned on:
   supports it, or a CPU where oneDNN reports native bf16 (AVX512-BF16 or AMX). Elsewhere,
   e.g. on an AVX2-only CPU, bf16 is emulated and 13-20x slower than float32, so `auto` means
   float32 (docs/design.md, "Precision").
-- channels_last: off on the CPU (measured: it slows the LRLC net's step 1.9x,
-  docs/performance.md); on for CUDA, where NHWC is the layout of the tensor-core convolutions.
+- channels_last: on for CUDA, where NHWC is the layout of the tensor-core convolutions, and
+  on a CPU whose kernels torch runs with AVX-512 (measured on two: every step of the paper's
+  nets 10-22% faster, docs/performance.md); off on other CPUs (with the AVX2 kernels it made
+  the convolutional net's step 7% slower).
 - compile: off; `torch.compile` costs about a minute per run, more than it saves in runs of a
   few epochs, and it is opt-in.
 - threads: torch's own default (one per physical core, or what a sweep executor set for its
@@ -89,6 +91,7 @@ class Capabilities:
     device_type: str
     name: str
     native_bf16: bool
+    vector_isa: str = ""  # a CPU's, as torch dispatches its kernels: "AVX512", "AVX2", ...
 
 
 def capabilities(device: torch.device) -> Capabilities:
@@ -96,7 +99,8 @@ def capabilities(device: torch.device) -> Capabilities:
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         return Capabilities("cuda", torch.cuda.get_device_name(index), cuda_native_bf16(index))
-    return Capabilities("cpu", cpu_model(), cpu_native_bf16())
+    isa = torch.backends.cpu.get_cpu_capability()
+    return Capabilities("cpu", cpu_model(), cpu_native_bf16(), isa)
 
 
 def resolve_precision(requested: str, caps: Capabilities) -> tuple[str, str]:
@@ -188,6 +192,11 @@ class ExecutionPlan:
         }
 
 
+def auto_channels_last(caps: Capabilities) -> bool:
+    """channels_last where it was measured faster: CUDA, and CPUs with AVX-512 kernels."""
+    return caps.device_type == "cuda" or caps.vector_isa.startswith("AVX512")
+
+
 def plan_execution(
     precision: str,
     device: torch.device,
@@ -205,7 +214,7 @@ def plan_execution(
         torch.set_num_threads(options.threads)
     channels_last = options.channels_last
     if channels_last is None:
-        channels_last = caps.device_type == "cuda"
+        channels_last = auto_channels_last(caps)
     return ExecutionPlan(
         device=device,
         caps=caps,
