@@ -146,3 +146,24 @@ def test_rank_benchmark_on_a_gpu_this_machine_lacks_is_one_clear_message(capsys)
     assert main(["bench", "rank", "--quick", "--device", "cuda"]) == 2
     err = capsys.readouterr().err
     assert "no CUDA GPU" in err and "--device cpu" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=str)
+def test_the_layer_benchmarks_send_a_dense_output_gradient(fmt):
+    # out.sum().backward() sends a stride-0 gradient, which hid a 30x slow bias-gradient sum.
+    from lrlc.bench.layers import train_step
+
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            y = x * 2
+            y.register_hook(lambda g: seen.append((g.stride(), g.abs().sum().item())))
+            return y
+
+    x = torch.randn(2, 3, 4, 5).contiguous(memory_format=fmt).requires_grad_()
+    step = train_step(Probe(), x)
+    step()
+    step()
+    assert [s for s, _ in seen] == [x.stride(), x.stride()]  # dense, in the output's layout
+    assert seen[0][1] == seen[1][1] > 0  # the same gradient every step
