@@ -100,8 +100,14 @@ class _BasisKernels(RowKernels):
         self.flat = bases.permute(0, 3, 4, 2, 1).reshape(k, -1)
         self.weights = weights.to(bases.dtype)
         if need_grads:
-            self.d_flat = torch.zeros_like(self.flat)
-            self.d_weights = torch.empty_like(self.weights)
+            # dF^k sums every row's share: in float32 when the products run in bf16/fp16, so
+            # that it is rounded once, as a convolution's weight gradient is (summed in
+            # bf16 its error was 1.8x Algorithm 1's).
+            acc = torch.promote_types(bases.dtype, torch.float32)
+            self.flat_acc = self.flat.to(acc)
+            self.w_acc = self.weights.to(acc)
+            self.d_flat = torch.zeros_like(self.flat_acc)
+            self.d_weights = torch.empty_like(self.w_acc)
 
     def row(self, i: int) -> Tensor:
         w = self.weights[:, i]  # (K, W_out)
@@ -109,13 +115,13 @@ class _BasisKernels(RowKernels):
 
     def add_grad(self, i: int, grad_row: Tensor) -> None:
         kh, w_out = grad_row.shape[:2]
-        flat = grad_row.view(kh, w_out, -1)  # (kh, W_out, kw*C_in*C_out)
-        blocks = self.flat.view(self.flat.shape[0], kh, -1)  # (K, kh, kw*C_in*C_out)
+        flat = grad_row.view(kh, w_out, -1).to(self.d_flat.dtype)  # (kh, W_out, kw*C_in*C_out)
+        blocks = self.flat_acc.view(self.flat.shape[0], kh, -1)  # (K, kh, kw*C_in*C_out)
         d_blocks = self.d_flat.view(blocks.shape)
         d_w = self.d_weights[:, i]
         d_w.zero_()
         for a in range(kh):
-            d_blocks[:, a].addmm_(self.weights[:, i], flat[a])
+            d_blocks[:, a].addmm_(self.w_acc[:, i], flat[a])
             d_w.addmm_(blocks[:, a], flat[a].t())
 
     def bases_grad(self, shape: torch.Size) -> Tensor:
@@ -162,7 +168,8 @@ class _LRLCByKernels(torch.autograd.Function):
         dxp = backward_rows(xp, gbuf, kernels, ctx.geo, ctx.needs_input_grad[0])
         dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size, ctx.fmt)
         dw = kernels.d_weights.to(weights.dtype)
-        return dx, kernels.bases_grad(bases.shape), dw, None, None, None
+        db = kernels.bases_grad(bases.shape).to(bases.dtype)
+        return dx, db, dw, None, None, None
 
 
 class _LCByRows(torch.autograd.Function):
