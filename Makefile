@@ -31,7 +31,7 @@ lint:
 demo: install
 	$(PYTHON) -m lrlc.cli reproduce --preset demo --out $(OUT)
 
-# The converged reproduction (issue 17): about 15 hours on 2 cores, in the background and
+# The converged reproduction (issue 17): about 16 hours on 2 cores, in the background and
 # resumable (rerun to go on); see docs/results/converged/README.md.
 converged: install
 	scripts/converged.sh start

@@ -62,7 +62,7 @@ def test_the_converged_grid():
     assert main.ranks_of("lrlc2") == [1, 2, 4, 8, 16]
     # MNIST's grid extended where validation chose the largest rank; Fashion-MNIST's not (yet)
     assert main.ranks_of("lrlcall") == [1, 2, 4, 8, 16, 32]
-    assert main.ranks_of("lrlc3_id") == [1, 2, 4, 8, 16]
+    assert main.ranks_of("lrlc3_id") == [1, 2, 4, 8, 16, 32]
     fashion = next(s for s in CONVERGED.sweeps if s.name == "fashion_mnist")
     assert fashion.grid().ranks_of("lrlcall") == [1, 2, 4, 8, 16]
     assert "Extended" in CONVERGED.sweeps[0].note and "Extended" not in fashion.note

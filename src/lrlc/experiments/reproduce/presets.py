@@ -1,5 +1,5 @@
 """The named reproductions: `smoke` (seconds, for tests), `demo` (minutes), `cpu` (a reduced
-protocol of about 2 hours), `converged` (every model fitted, about 15 hours on 2 cores; in
+protocol of about 2 hours), `converged` (every model fitted, about 16 hours on 2 cores; in
 `converged.py`) and `paper` (the full protocol, for GPUs or a cluster)."""
 
 from __future__ import annotations
