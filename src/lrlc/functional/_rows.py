@@ -271,5 +271,8 @@ def unpad_grad(
     and an input of different layouts took 3-5x its time)."""
     left, _, top, _ = pad
     h, w = size
-    dx = dxp[:, top : top + h, left : left + w].permute(0, 3, 1, 2)
+    # Through a dense NHWC copy first: one copy from d(xp)'s order straight to NCHW gathers
+    # every element from far apart and took 1.8x (float32) to 4x (bf16) the two copies'
+    # time (N = 256, 64 channels, 24 x 24: 147 against 82 ms, 93 against 23).
+    dx = dxp[:, top : top + h, left : left + w].contiguous().permute(0, 3, 1, 2)
     return dx.contiguous(memory_format=memory_format)
