@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
 from lrlc.experiments.run.memory import keep_freed_memory
 
-from ..functional._rows import memory_format_of
+from ..functional._ops import memory_format_of
 from .harness import MIB, Step, format_table, log, machine_info, measure_group, median
 
 CHANNELS = 64
@@ -119,15 +119,15 @@ def train_step(module: nn.Module, x: Tensor) -> Step:
     call and reused, as the next layer of a network sends it. (`out.sum().backward()` sends an
     expanded, stride-0 one, which hid a 30x slow batch sum of the bias's gradient.)"""
     clear = clear_grads([module], x)
-    grad: list[Tensor] = []
+    grad: list[Tensor] = []  # made on the first call
 
     def step() -> None:
         clear()
         out = module(x)
         if not grad:
             g = torch.Generator(device=out.device).manual_seed(0)
-            grad.append(torch.randn(out.shape, generator=g, device=out.device).to(out.dtype))
-            grad[0] = grad[0].contiguous(memory_format=memory_format_of(out))
+            dense = torch.randn(out.shape, generator=g, device=out.device, dtype=out.dtype)
+            grad.append(dense.contiguous(memory_format=memory_format_of(out)))
         out.backward(grad[0])
 
     return step

@@ -8,9 +8,9 @@ device *is*, never from the machine a default was once tuned on:
   e.g. on an AVX2-only CPU, bf16 is emulated and 13-20x slower than float32, so `auto` means
   float32 (docs/design.md, "Precision").
 - channels_last: on for CUDA, where NHWC is the layout of the tensor-core convolutions, and
-  on a CPU whose kernels torch runs with AVX-512 (measured on two: every step of the paper's
-  nets 10-22% faster, docs/performance.md); off on other CPUs (with the AVX2 kernels it made
-  the convolutional net's step 7% slower).
+  on a CPU whose kernels torch runs with AVX-512 (measured on two: every float32 step of the
+  paper's nets 10-22% faster; bf16 mixed, docs/performance.md); off on other CPUs (with the
+  AVX2 kernels it made the convolutional net's step 7% slower).
 - compile: off; `torch.compile` costs about a minute per run, more than it saves in runs of a
   few epochs, and it is opt-in.
 - threads: torch's own default (one per physical core, or what a sweep executor set for its

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ._ops import memory_format_of
+
 
 def add_bias_map(out: Tensor, bias: Tensor) -> Tensor:
     """out (N, C, H, W) + bias, with bias (C, H, W) or any shape that broadcasts to out's
@@ -29,15 +31,12 @@ def batch_sum_to(grad: Tensor, shape: torch.Size | tuple[int, ...]) -> Tensor:
     """grad (N, C, H, W) summed to `shape` (trailing, broadcast dimensions summed), reading
     a channels_last grad as the dense (N, H, W, C) array it is."""
     full = (1,) * (grad.dim() - len(shape)) + tuple(shape)
-    if grad.dim() == 4 and _channels_last_only(grad) and full[1:] == tuple(grad.shape[1:]):
+    nhwc = grad.dim() == 4 and memory_format_of(grad) == torch.channels_last
+    if nhwc and full[1:] == tuple(grad.shape[1:]):
         n, c, h, w = grad.shape
         total = grad.permute(0, 2, 3, 1).reshape(n, h * w * c).sum(0)
         return total.view(h, w, c).permute(2, 0, 1).reshape(shape)
     return grad.sum_to_size(full).reshape(shape)
-
-
-def _channels_last_only(t: Tensor) -> bool:
-    return t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()
 
 
 class _AddBiasMap(torch.autograd.Function):

@@ -18,14 +18,13 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from ._ops import Padding4, Pair, conv_output_size, inference_dtype
+from ._ops import Padding4, Pair, conv_output_size, inference_dtype, memory_format_of
 from ._rows import (
     RowGeometry,
     RowKernels,
     backward_rows,
     forward_rows,
     grad_buffer,
-    memory_format_of,
     pad_hnwc,
     transposed_input_grad,
     unpad_grad,
@@ -156,8 +155,7 @@ class _LRLCByKernels(torch.autograd.Function):
         # as keeping it costs memory (one input's worth, within the memory budget).
         ctx.save_for_backward(xp, bases, weights)
         ctx.pad, ctx.geo, ctx.size, ctx.fmt = pad, geo, x.shape[-2:], memory_format_of(x)
-        cl = ctx.fmt == torch.channels_last
-        return forward_rows(xp, _BasisKernels(bases, weights), geo, channels_last=cl)
+        return forward_rows(xp, _BasisKernels(bases, weights), geo, ctx.fmt)
 
     @staticmethod
     @once_differentiable
@@ -179,8 +177,7 @@ class _LCByRows(torch.autograd.Function):
         geo = _geometry(xp, weight.shape[-2:], stride, dilation, weight.shape[:2])
         ctx.save_for_backward(xp, weight)
         ctx.pad, ctx.geo, ctx.size, ctx.fmt = pad, geo, x.shape[-2:], memory_format_of(x)
-        cl = ctx.fmt == torch.channels_last
-        return forward_rows(xp, _WeightKernels(weight), geo, channels_last=cl)
+        return forward_rows(xp, _WeightKernels(weight), geo, ctx.fmt)
 
     @staticmethod
     @once_differentiable

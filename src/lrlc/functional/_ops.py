@@ -155,6 +155,14 @@ def locally_connected_inference(
     return out.permute(2, 3, 0, 1)
 
 
+def memory_format_of(x: Tensor) -> torch.memory_format:
+    """channels_last for an (N, C, H, W) tensor stored as NHWC, else contiguous: the layout a
+    layer's output and input gradient keep, as `nn.Conv2d`'s do."""
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        return torch.channels_last
+    return torch.contiguous_format
+
+
 def exporting() -> bool:
     """Whether the module is being traced for export (`torch.export`, ONNX, TorchScript)."""
     is_exporting = getattr(torch.compiler, "is_exporting", None)  # torch >= 2.3

@@ -92,11 +92,12 @@ class RowKernels:
 
 
 def forward_rows(
-    xp: Tensor, kernels: RowKernels, geo: RowGeometry, channels_last: bool = True
+    xp: Tensor, kernels: RowKernels, geo: RowGeometry, memory_format: torch.memory_format
 ) -> Tensor:
-    """y (N, C_out, H_out, W_out) from the padded (Hp, N, Wp, C) input, in channels_last
-    memory or contiguous, as asked: each row's product is written straight into its place."""
+    """y (N, C_out, H_out, W_out) from the padded (Hp, N, Wp, C) input, dense in
+    `memory_format` (the input's): each row's product is written straight into its place."""
     n = xp.shape[1]
+    channels_last = memory_format == torch.channels_last
     h_out, w_out = geo.out
     out: Tensor | None = None
     for i in range(h_out):
@@ -237,14 +238,6 @@ def _add_input_grad_transposed(
         # input column x, reversed tap b': W[x + b' - (kw - 1), a, kw - 1 - b'] (a view)
         t = wt.as_strided((wp, kw, c_out, c), (s0, s0 - s2, c, 1), a * s1 + (kw - 1) * s2)
         dxp[i * geo.stride[0] + a * geo.dilation[0]].baddbmm_(g_win, t.reshape(wp, kw * c_out, c))
-
-
-def memory_format_of(x: Tensor) -> torch.memory_format:
-    """channels_last for an (N, C, H, W) tensor stored as NHWC, else contiguous: the layout a
-    layer's output and input gradient keep, as `nn.Conv2d`'s do."""
-    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
-        return torch.channels_last
-    return torch.contiguous_format
 
 
 def pad_hnwc(x: Tensor, pad: Padding4) -> Tensor:
