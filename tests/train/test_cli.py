@@ -18,7 +18,7 @@ def test_train_command_writes_a_traceable_result(mnist_dir, tmp_path):
         "--dataset",
         "mnist",
         "--train-size",
-        "2000",
+        "500",
         "--model",
         "lrlc3",
         "--rank",
