@@ -29,8 +29,9 @@ case "${1:-}" in
     # A session of its own, so that `stop` ends the worker processes with it (its pid is the
     # process group's id).
     # float32 and NCHW on every machine: the runs began that way (before channels_last became
-    # `auto` on AVX-512 CPUs), and one reproduction keeps one layout.
-    setsid nohup "${LRLC[@]}" --workers 2 --precision fp32 --no-channels-last \
+    # `auto` on AVX-512 CPUs), and one reproduction keeps one layout. LRLC_PATH_TIMING=0 keeps
+    # the cost model's LRLC paths, as its earlier runs took (no timed close calls).
+    LRLC_PATH_TIMING=0 setsid nohup "${LRLC[@]}" --workers 2 --precision fp32 --no-channels-last \
         >> "$OUT/launch.log" 2>&1 < /dev/null &
     echo $! > "$PID_FILE"
     echo "started (pid $!); log: $OUT/launch.log" ;;

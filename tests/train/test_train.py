@@ -1,10 +1,12 @@
 """One training run: learning on real data, resume, NaN handling, records, bad output dirs."""
 
 import json
+from dataclasses import asdict
 
 import pytest
 import torch
 
+import lrlc.functional as LFN
 from lrlc.experiments.config import TrainConfig
 from lrlc.experiments.run import NonFiniteLossError, RunError, lr_at, train
 from lrlc.experiments.run import trainer as train_mod
@@ -91,6 +93,36 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(mnist_few, tmp_path):
         assert torch.equal(straight[k], resumed[k]), k
     lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
+
+
+def test_a_resumed_run_takes_the_lrlc_paths_it_timed_before(mnist_few, tmp_path):
+    # LRLC rank 2 at batch 128 is a close call on every CPU's cost constants (Algorithm 1 at
+    # 2 convolutions, the kernel path at 1.9-3.2): each batch shape is timed once and kept.
+    class Kill(Exception):
+        pass
+
+    def kill_after_first(epoch, model):
+        if epoch == 1:
+            raise Kill
+
+    config = tiny(epochs=2, model="lrlc3")
+    LFN.clear_measured_paths()
+    previous = LFN.set_path_timing(True)
+    try:
+        with pytest.raises(Kill):
+            train(config, tmp_path, data=mnist_few, progress=False, on_epoch_end=kill_after_first)
+        before = LFN.measured_paths()
+        assert any(" train " in k for k in before) and any(" infer " in k for k in before)
+        saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["lrlc_path_timings"]
+        assert saved == {key: asdict(t) for key, t in before.items()}
+        LFN.clear_measured_paths()  # a new process: only the checkpoint remembers
+        result = train(config, tmp_path, data=mnist_few, progress=False)
+        after = LFN.measured_paths()
+        assert all(after[key] == t for key, t in before.items())  # taken up, not timed again
+        assert result["lrlc_path_timings"] == {key: asdict(t) for key, t in after.items()}
+    finally:
+        LFN.set_path_timing(previous)
+        LFN.clear_measured_paths()
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(mnist_few, tmp_path):

@@ -79,7 +79,7 @@ def rank_group(x: torch.Tensor, rank: int, args: argparse.Namespace) -> list[dic
     steps = {name: _in(args, train_step(m, x)) for name, m in modules.items()}
     before = clear_grads(list(modules.values()), x)
     res = measure_group(steps, budget_s=args.budget, before=before, **_timing(args))
-    chosen = auto.chosen_path(batch)
+    chosen = auto.last_path  # the cost model's path, or the faster of a timed close call
     return [
         _row(res, name, "conv", mode="train", batch=batch, rank=rank,
              chosen=chosen if name == "lrlc_auto" else "")

@@ -16,7 +16,9 @@ device *is*, never from the machine a default was once tuned on:
 - threads: torch's own default (one per physical core, or what a sweep executor set for its
   workers).
 - lrlc_path: each fixed-weight LRLC layer picks Algorithm 1 or the rank-independent kernel
-  path from its cost model (`lrlc.functional.choose_path`); both compute the same function.
+  path from its cost model (`lrlc.functional.choose_path`), and where that is a close call
+  times both once per shape and keeps the faster (`lrlc.functional.fastest_path`; recorded
+  in result.json); both compute the same function.
 
 Flags override each; the resolved values and the reasons are printed at the start of a run
 and recorded in its result.json.

@@ -16,7 +16,8 @@ nothing here imports `lrlc.layers`.
 - `locally_connected2d`: the locally connected product an LRLC layer converts to
   (`locally_connected_by_taps`: the same as kh * kw plain products, the form models export in)
 - `lrlc_by_kernels`: the rank-independent path, Algorithm 1's output for fixed weights through
-  the per-position filters of Eq. 2 built row by row; `choose_path` picks a path by cost
+  the per-position filters of Eq. 2 built row by row; `choose_path` picks a path by cost,
+  `fastest_path` by a one-time measurement where the costs are close
 
 Shapes follow PyTorch: images (N, C, H, W), a basis set (K, C_out, C_in, kh, kw), combining
 weights on the output grid, (K, H_out, W_out), or (N, K, H_out, W_out) when input-dependent
@@ -40,9 +41,18 @@ from ._kernel_path import (
     locally_connected_by_rows,
     lrlc_by_kernels,
     path_costs,
+    path_estimates,
 )
 from ._layers import basis_responses, locally_connected2d, low_rank_locally_connected2d
 from ._ops import combine_bases, locally_connected_by_taps
+from ._path_timing import (
+    PathTiming,
+    clear_measured_paths,
+    fastest_path,
+    measured_paths,
+    restore_measured_paths,
+    set_path_timing,
+)
 
 __all__ = [
     "NORMALIZATIONS",
@@ -52,6 +62,13 @@ __all__ = [
     "PathCosts",
     "choose_path",
     "path_costs",
+    "path_estimates",
+    "PathTiming",
+    "clear_measured_paths",
+    "fastest_path",
+    "measured_paths",
+    "restore_measured_paths",
+    "set_path_timing",
     "locally_connected_by_rows",
     "lrlc_by_kernels",
     "basis_responses",

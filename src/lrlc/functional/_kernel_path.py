@@ -220,6 +220,22 @@ def locally_connected_by_rows(
         return _LCByRows.apply(x.to(dtype), weight.to(dtype), pad, stride, dilation)
 
 
+def path_estimates(
+    rank: int,
+    batch: int,
+    stride: Pair,
+    dilation: Pair,
+    device: torch.device | str | None = None,
+    costs: PathCosts | None = None,
+) -> tuple[float, float]:
+    """(Algorithm 1, kernel path) costs in units of one convolution's training step of the
+    same size: Algorithm 1 costs K of them, the kernel path `PathCosts.kernel_cost` with the
+    constants of `device` (`path_costs`) unless `costs` are given."""
+    costs = costs or path_costs(device)
+    scattered = not (stride[1] == 1 and dilation[1] == 1)
+    return float(rank), costs.kernel_cost(rank, max(batch, 1), scattered)
+
+
 def choose_path(
     rank: int,
     batch: int,
@@ -228,13 +244,11 @@ def choose_path(
     device: torch.device | str | None = None,
     costs: PathCosts | None = None,
 ) -> str:
-    """'basis' (Algorithm 1) or 'kernel' (per-position filters), whichever the cost model says
-    is cheaper, in units of one convolution's training step of the same size: Algorithm 1
-    costs K of them, the kernel path `PathCosts.kernel_cost` with the constants of `device`
-    (`path_costs`) unless `costs` are given."""
-    costs = costs or path_costs(device)
-    scattered = not (stride[1] == 1 and dilation[1] == 1)
-    return "kernel" if costs.kernel_cost(rank, max(batch, 1), scattered) < rank else "basis"
+    """'basis' (Algorithm 1) or 'kernel' (per-position filters), whichever the cost model
+    (`path_estimates`) says is cheaper. Where the two are close, the layers measure instead
+    (`lrlc.functional.fastest_path`)."""
+    basis, kernel = path_estimates(rank, batch, stride, dilation, device, costs)
+    return "kernel" if kernel < basis else "basis"
 
 
 __all__ = [
@@ -242,6 +256,7 @@ __all__ = [
     "PathCosts",
     "choose_path",
     "path_costs",
+    "path_estimates",
     "locally_connected_by_rows",
     "lrlc_by_kernels",
     "transposed_input_grad",

@@ -12,7 +12,7 @@ from torch import Tensor
 from ._bias import add_bias_map
 from ._checks import positive_pair
 from ._equations import check_bases
-from ._kernel_path import PATHS, choose_path, locally_connected_by_rows, lrlc_by_kernels
+from ._kernel_path import PATHS, locally_connected_by_rows, lrlc_by_kernels, path_estimates
 from ._ops import (
     Padding4,
     Pair,
@@ -24,6 +24,7 @@ from ._ops import (
     resolve_padding,
     weight_by_tap,
 )
+from ._path_timing import fastest_path, is_close_call, timing_key
 
 PaddingArg = int | Sequence[int] | str
 
@@ -84,7 +85,8 @@ def low_rank_locally_connected2d(
         path: "basis" computes Algorithm 1 as above; "kernel" the same sums through the
             per-position filters of Eq. 2, built row by row, and one locally connected
             product (`lrlc.functional.lrlc_by_kernels`: about one convolution's cost whatever
-            K is; fixed weights only); "auto" (default) the cheaper by `choose_path`.
+            K is; fixed weights only); "auto" (default) the cheaper by `choose_path`, or where
+            that is a close call the faster measured once per shape (`fastest_path`).
 
     Returns:
         (N, C_out, H_out, W_out).
@@ -99,10 +101,9 @@ def low_rank_locally_connected2d(
         raise ValueError(f"path must be one of {PATHS}, got {path!r}")
     if weights.dim() == 3 and path != "basis":
         stride_, dilation_ = positive_pair(stride, "stride"), positive_pair(dilation, "dilation")
-        if (
-            path == "kernel"
-            or choose_path(bases.shape[0], x.shape[0], stride_, dilation_, x.device) == "kernel"
-        ):
+        if path == "auto":
+            path = _auto_path(x, bases, weights, bias_map, stride_, padding, dilation_)
+        if path == "kernel":
             return _by_kernels(x, bases, weights, bias_map, stride_, padding, dilation_)
     responses = basis_responses(x, bases, stride, padding, dilation)
     n, k, _, h, w = responses.shape
@@ -116,6 +117,24 @@ def low_rank_locally_connected2d(
     if bias_map is not None:
         out = add_bias_map(out, bias_map)
     return out
+
+
+def _auto_path(x, bases, weights, bias_map, stride: Pair, padding, dilation: Pair) -> str:
+    """The cost model's path, or where it is a close call the faster one measured once."""
+    estimates = path_estimates(bases.shape[0], x.shape[0], stride, dilation, x.device)
+    model = "kernel" if estimates[1] < estimates[0] else "basis"
+    if not is_close_call(*estimates):
+        return model
+    args = [None if t is None else t.detach().requires_grad_(t.requires_grad)
+            for t in (x, bases, weights, bias_map)]  # fmt: skip
+
+    def run(path: str) -> Tensor:
+        return low_rank_locally_connected2d(*args, stride, padding, dilation, path=path)
+
+    layer = (f"low_rank_locally_connected2d(bases={tuple(bases.shape)}, stride={stride}, "
+             f"padding={padding!r}, dilation={dilation})")  # fmt: skip
+    wrt = [t for t in args if t is not None]
+    return fastest_path(timing_key(layer, x), run, wrt, x, model)
 
 
 def _by_kernels(x, bases, weights, bias_map, stride: Pair, padding, dilation: Pair) -> Tensor:

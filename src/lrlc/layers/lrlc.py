@@ -36,7 +36,7 @@ from ..functional import (
     spatial_bias,
 )
 from ..functional._checks import positive_int, positive_pair
-from ..functional._kernel_path import PATHS, choose_path, lrlc_by_kernels
+from ..functional._kernel_path import PATHS, lrlc_by_kernels, path_estimates
 from ..functional._ops import (
     Padding4,
     Pair,
@@ -44,6 +44,7 @@ from ..functional._ops import (
     exporting,
     locally_connected_by_taps,
 )
+from ..functional._path_timing import fastest_path, is_close_call, timing_key
 from .basis import BasisSet, basis_geometries
 from .combining import COMBINING_MODES, make_combining
 from .local import LocallyConnected2d
@@ -71,8 +72,10 @@ class LowRankLocallyConnected2d(nn.Module):
         path: how fixed combining weights are computed: "basis" (Algorithm 1, K
             convolutions), "kernel" (the per-position filters of Eq. 2 built row by row and one
             locally connected product: about one convolution's cost whatever K is), or "auto"
-            (the cheaper by `lrlc.functional.choose_path`). Both give the same output and
-            gradients; input-dependent weights always take Algorithm 1.
+            (the cheaper by the cost model `lrlc.functional.choose_path`, or, where that is a
+            close call, the faster measured once per shape: `lrlc.functional.fastest_path`).
+            Both give the same output and gradients up to rounding; input-dependent weights
+            always take Algorithm 1.
     """
 
     def __init__(
@@ -96,6 +99,7 @@ class LowRankLocallyConnected2d(nn.Module):
         if path not in PATHS:
             raise ValueError(f"path must be one of {PATHS}, got {path!r}")
         self.path = path
+        self.last_path: str | None = None  # the path the last forward took
         if combining not in COMBINING_MODES:
             raise ValueError(f"combining must be one of {COMBINING_MODES}, got {combining!r}")
         if normalize not in NORMALIZATIONS:
@@ -190,12 +194,16 @@ class LowRankLocallyConnected2d(nn.Module):
         return any(p is not None for p in (self.bias_row, self.bias_col, self.bias))
 
     def forward(self, x: Tensor) -> Tensor:
+        check_input(x, self.in_channels, self.input_size, type(self).__name__)
+        self.last_path = self.chosen_path(x.shape[0], x)
+        return self._forward_by(x, self.last_path)
+
+    def _forward_by(self, x: Tensor, path: str) -> Tensor:
         # Algorithm 1, step by step as `lrlc.functional.low_rank_locally_connected2d`, except
         # that the convolution is the BasisSet's (one per kernel geometry for mixed bases),
         # rank 1 with softmax skips the combine step, and `combine_bases` is looked up in this
         # module, where tests/train/test_learning.py replaces it for its negative controls.
-        check_input(x, self.in_channels, self.input_size, type(self).__name__)
-        if self.chosen_path(x.shape[0]) == "kernel":
+        if path == "kernel":
             # The same sums through the per-position filters W[i, j] = sum_k w[k, i, j] F^k
             # (Eq. 2): the rank-independent path.
             bases, weights = self.basis_filters(), self.combining_weights()
@@ -219,9 +227,11 @@ class LowRankLocallyConnected2d(nn.Module):
             out = add_bias_map(out, self.spatial_bias_map())  # O + B
         return out
 
-    def chosen_path(self, batch: int) -> str:
-        """'basis' or 'kernel': the path a batch of `batch` examples takes (on the device of
-        the layer's parameters, whose kind sets the cost model's constants)."""
+    def chosen_path(self, batch: int, x: Tensor | None = None) -> str:
+        """'basis' or 'kernel': the path a batch of `batch` examples takes, by the cost model
+        (`lrlc.functional.choose_path`, with the constants of the parameters' device) or, given
+        the batch `x` and a close call, the faster measured on it once per shape
+        (`lrlc.functional.fastest_path`). `last_path` is the path the last forward took."""
         if self.input_dependent:
             return "basis"  # the filters differ per example: Algorithm 1 (docs/design.md)
         if self.path != "auto":
@@ -231,7 +241,15 @@ class LowRankLocallyConnected2d(nn.Module):
         if exporting():
             return "kernel"  # an exported graph serves any batch size: the rank-independent form
         stride, dilation = self._kernel_geometry()[1:]
-        return choose_path(self.rank, batch, stride, dilation, self.basis.weights[0].device)
+        device = self.basis.weights[0].device
+        estimates = path_estimates(self.rank, batch, stride, dilation, device)
+        model = "kernel" if estimates[1] < estimates[0] else "basis"
+        if x is None or not is_close_call(*estimates):
+            return model
+        x_ = x.detach().requires_grad_(x.requires_grad)
+        key = timing_key(f"{type(self).__name__}({self.extra_repr()})", x)
+        wrt = [x_, *self.parameters()]
+        return fastest_path(key, lambda path: self._forward_by(x_, path), wrt, x, model)
 
     def _kernel_geometry(self) -> tuple[Padding4, Pair, Pair]:
         """(padding, stride, dilation) of `basis_filters()` (mixed bases: embedded, dilation 1)."""

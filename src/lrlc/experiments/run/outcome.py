@@ -7,12 +7,14 @@ back through `lrlc.experiments.records`."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from ...data import Dataset, StreamedDataset
+from ...functional import measured_paths
 from ..config import TrainConfig
 from ..files import save_checkpoint
 from ..machine import ExecutionPlan
@@ -49,6 +51,9 @@ def result_record(
         # The precision the run trained in (resolved from config.precision) and why.
         **plan.record(),
         **processes.record(),  # how many processes trained it, and how
+        # The close calls between Algorithm 1 and the kernel path this process timed, and
+        # what it kept (the same function either way; the rounding differs).
+        "lrlc_path_timings": {key: asdict(t) for key, t in measured_paths().items()},
         "metrics": metrics,
         "environment": environment(),
     }

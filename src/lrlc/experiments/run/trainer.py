@@ -13,7 +13,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...data import Dataset, StreamedDataset, open_dataset
+from ...functional import measured_paths, restore_measured_paths
 from ...layers import LowRankLocallyConnected2d
 from ...models import build_model
 from ..config import TrainConfig
@@ -191,6 +192,8 @@ def _prepare(config: TrainConfig, out: Path, data: Dataset, plan: ExecutionPlan)
     run = _Run(config, out, data, plan, model, optimizer, history=[])
     state = _load_resume(out, config, data.fingerprint)
     if state is not None:
+        # The LRLC paths its timed close calls chose before, so the rounding goes on as it was.
+        restore_measured_paths(state.get("lrlc_path_timings", {}))
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         run.start_epoch, run.history, run.wall = (
@@ -266,6 +269,7 @@ def _save_epoch(run: _Run, epoch: int) -> None:
         "wall_time_s": run.wall,
         "data_fingerprint": run.data.fingerprint,
         "precision": run.plan.precision,
+        "lrlc_path_timings": {key: asdict(t) for key, t in measured_paths().items()},
         # so that the net can be rebuilt without its data (lrlc convert, report figures)
         "input_shape": list(run.data.input_shape),
         "num_classes": run.data.num_classes,

@@ -1,0 +1,139 @@
+"""The path a close call takes: both timed once per shape, the faster kept.
+
+`choose_path`'s cost model orders the kernel path and Algorithm 1 rightly when their costs are
+far apart. Near the crossover it cannot: its constants are fitted per vector ISA, and two CPUs
+of one ISA differed by 1.9x (AVX-512: at K = 2, N = 512 the kernel path was 1.43x Algorithm 1
+on an AMD Zen 5 and 0.79x on an Intel Xeon with AMX; docs/performance.md). So when the model
+puts the two within `CLOSE_CALL` of each other, the layer runs both on the batch at hand, a
+warm-up and two timed steps each (forward, and backward where autograd will run one), and keeps
+the faster for every later call of the same shape, dtype, layout, device, grad mode and thread
+count. Both paths compute the same function, so the choice changes only the rounding.
+
+A run records what it measured in its checkpoint and takes it up again when it resumes
+(`restore_measured_paths`), so that an interrupted run ends with the weights of an
+uninterrupted one. `LRLC_PATH_TIMING=0` in the environment, or `set_path_timing(False)`,
+keeps the model's choice (paths that never depend on timing, e.g. for a sweep whose earlier
+runs took the model's paths).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ._ops import exporting, memory_format_of
+
+# The model's two costs within this factor of each other: measured. The largest error seen
+# was 1.9x (above); a wider band only costs a few more one-time measurements.
+CLOSE_CALL = 2.0
+WARMUPS, REPS = 1, 2
+
+_enabled = os.environ.get("LRLC_PATH_TIMING", "1") != "0"
+_clock: Callable[[], float] = time.perf_counter
+
+
+@dataclass(frozen=True)
+class PathTiming:
+    """The outcome of one measurement: the path kept and each path's best time (seconds)."""
+
+    path: str
+    basis_s: float
+    kernel_s: float
+
+
+_measured: dict[str, PathTiming] = {}
+
+
+def set_path_timing(enabled: bool) -> bool:
+    """Measure close calls (True, the default) or keep the cost model's choice; returns the
+    previous setting."""
+    global _enabled
+    previous, _enabled = _enabled, bool(enabled)
+    return previous
+
+
+def measured_paths() -> dict[str, PathTiming]:
+    """Every measurement so far, by its key (`timing_key`)."""
+    return dict(_measured)
+
+
+def restore_measured_paths(records: dict[str, dict]) -> None:
+    """Take up measurements recorded earlier (`measured_paths`, as dicts), so that a resumed
+    run takes the paths it took before its interruption, and so its rounding."""
+    for key, record in records.items():
+        _measured[key] = PathTiming(**record)
+
+
+def clear_measured_paths() -> None:
+    _measured.clear()
+
+
+def is_close_call(basis_cost: float, kernel_cost: float) -> bool:
+    return max(basis_cost, kernel_cost) < CLOSE_CALL * min(basis_cost, kernel_cost)
+
+
+def timing_key(layer: str, x: Tensor) -> str:
+    """`layer` (its class and arguments) and what a path's speed depends on besides: the
+    batch's shape, dtype (autocast's
+    where it is on), layout and device, whether autograd records, and the thread count."""
+    device = x.device.type
+    dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
+    layout = "channels_last" if memory_format_of(x) == torch.channels_last else "contiguous"
+    grad = "train" if torch.is_grad_enabled() else "infer"
+    dtype_name = str(dtype).removeprefix("torch.")
+    return (f"{layer} on {tuple(x.shape)} {dtype_name} {layout} {x.device} {grad} "
+            f"{torch.get_num_threads()} threads")  # fmt: skip
+
+
+def _can_measure(x: Tensor) -> bool:
+    compiling = torch.compiler.is_compiling()
+    return _enabled and not (compiling or exporting() or x.device.type == "meta")
+
+
+def fastest_path(
+    key: str, run: Callable[[str], Tensor], wrt: Sequence[Tensor], x: Tensor, model: str
+) -> str:
+    """The faster of 'basis' and 'kernel' for `key`, measured on the first call and cached.
+
+    `run(path)` computes the output by that path from inputs detached from the caller's graph;
+    `wrt` are the tensors whose gradients a training step computes (given by
+    `torch.autograd.grad`, so no `.grad` is written). `model` is the cost
+    model's choice, returned where nothing may be measured (disabled, compiling, exporting)."""
+    if key in _measured:
+        return _measured[key].path
+    if not _can_measure(x):
+        return model
+    wrt = [t for t in wrt if t.requires_grad] if torch.is_grad_enabled() else []
+    best = {"basis": float("inf"), "kernel": float("inf")}
+    for rep in range(WARMUPS + REPS):
+        # Alternating, so that a slow moment of a shared machine hits both paths alike.
+        for path in ("basis", "kernel") if rep % 2 == 0 else ("kernel", "basis"):
+            start = _clock()
+            out = run(path)
+            if wrt:
+                torch.autograd.grad(out, wrt, out.detach(), allow_unused=True)
+            if out.device.type == "cuda":
+                torch.cuda.synchronize(out.device)
+            if rep >= WARMUPS:
+                best[path] = min(best[path], _clock() - start)
+    path = "kernel" if best["kernel"] < best["basis"] else "basis"
+    _measured[key] = PathTiming(path, best["basis"], best["kernel"])
+    return path
+
+
+__all__ = [
+    "CLOSE_CALL",
+    "PathTiming",
+    "clear_measured_paths",
+    "fastest_path",
+    "is_close_call",
+    "measured_paths",
+    "restore_measured_paths",
+    "set_path_timing",
+    "timing_key",
+]
