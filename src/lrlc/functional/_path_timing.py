@@ -5,7 +5,7 @@ far apart. Near the crossover it cannot: its constants are fitted per vector ISA
 of one ISA differed by 1.9x (AVX-512: at K = 2, N = 512 the kernel path was 1.43x Algorithm 1
 on an AMD Zen 5 and 0.79x on an Intel Xeon with AMX; docs/performance.md). So when the model
 puts the two within `CLOSE_CALL` of each other, the layer runs both on the batch at hand, a
-warm-up and two timed steps each (forward, and backward where autograd will run one), and keeps
+warm-up and three timed steps each (forward, and backward where autograd will run one), and keeps
 the faster for every later call of the same shape, dtype, layout, device, grad mode and thread
 count. Both paths compute the same function, so the choice changes only the rounding.
 
@@ -31,7 +31,7 @@ from ._ops import exporting, memory_format_of
 # The model's two costs within this factor of each other: measured. The largest error seen
 # was 1.9x (above); a wider band only costs a few more one-time measurements.
 CLOSE_CALL = 2.0
-WARMUPS, REPS = 1, 2
+WARMUPS, REPS = 1, 3  # a shared VM drifts 10-30%: the best of three of each
 
 _enabled = os.environ.get("LRLC_PATH_TIMING", "1") != "0"
 _clock: Callable[[], float] = time.perf_counter
