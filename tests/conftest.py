@@ -1,8 +1,17 @@
 import dataclasses
+import os
 
 import pytest
 
-from lrlc.data import load_dataset
+# The LRLC layers' timed close calls (lrlc.functional.fastest_path) are off in the suite, here
+# and in the subprocesses it starts: they would add up to eight layer steps to every test of a
+# new shape. tests/layers/test_path_timing.py and the resume test switch them on.
+os.environ["LRLC_PATH_TIMING"] = "0"
+
+import lrlc.functional  # noqa: E402
+from lrlc.data import load_dataset  # noqa: E402
+
+lrlc.functional.set_path_timing(False)
 
 
 @pytest.fixture(scope="session")
