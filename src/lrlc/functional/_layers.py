@@ -12,7 +12,7 @@ from torch import Tensor
 from ._bias import add_bias_map
 from ._checks import positive_pair
 from ._equations import check_bases
-from ._kernel_path import PATHS, locally_connected_by_rows, lrlc_by_kernels, path_estimates
+from ._kernel_path import PATHS, locally_connected_by_rows, lrlc_by_kernels
 from ._ops import (
     Padding4,
     Pair,
@@ -24,7 +24,7 @@ from ._ops import (
     resolve_padding,
     weight_by_tap,
 )
-from ._path_timing import fastest_path, is_close_call, timing_key
+from ._path_timing import fastest_path
 
 PaddingArg = int | Sequence[int] | str
 
@@ -120,21 +120,14 @@ def low_rank_locally_connected2d(
 
 
 def _auto_path(x, bases, weights, bias_map, stride: Pair, padding, dilation: Pair) -> str:
-    """The cost model's path, or where it is a close call the faster one measured once."""
-    estimates = path_estimates(bases.shape[0], x.shape[0], stride, dilation, x.device)
-    model = "kernel" if estimates[1] < estimates[0] else "basis"
-    if not is_close_call(*estimates):
-        return model
-    args = [None if t is None else t.detach().requires_grad_(t.requires_grad)
-            for t in (x, bases, weights, bias_map)]  # fmt: skip
-
-    def run(path: str) -> Tensor:
+    def run(path: str, *args: Tensor | None) -> Tensor:
         return low_rank_locally_connected2d(*args, stride, padding, dilation, path=path)
 
-    layer = (f"low_rank_locally_connected2d(bases={tuple(bases.shape)}, stride={stride}, "
-             f"padding={padding!r}, dilation={dilation})")  # fmt: skip
-    wrt = [t for t in args if t is not None]
-    return fastest_path(timing_key(layer, x), run, wrt, x, model)
+    def name() -> str:
+        return (f"low_rank_locally_connected2d(bases={tuple(bases.shape)}, stride={stride}, "
+                f"padding={padding!r}, dilation={dilation})")  # fmt: skip
+
+    return fastest_path(name, bases.shape[0], stride, dilation, run, (x, bases, weights, bias_map))
 
 
 def _by_kernels(x, bases, weights, bias_map, stride: Pair, padding, dilation: Pair) -> Tensor:

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from ._ops import exporting, memory_format_of
+from ._kernel_path import path_estimates
+from ._ops import Pair, exporting, memory_format_of
 
 # The model's two costs within this factor of each other: measured. The largest error seen
 # was 1.9x (above); a wider band only costs a few more one-time measurements.
@@ -79,8 +80,8 @@ def is_close_call(basis_cost: float, kernel_cost: float) -> bool:
 
 def timing_key(layer: str, x: Tensor) -> str:
     """`layer` (its class and arguments) and what a path's speed depends on besides: the
-    batch's shape, dtype (autocast's
-    where it is on), layout and device, whether autograd records, and the thread count."""
+    batch's shape, dtype (autocast's where it is on), layout and device, whether autograd
+    records, and the thread count."""
     device = x.device.type
     dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
     layout = "channels_last" if memory_format_of(x) == torch.channels_last else "contiguous"
@@ -96,22 +97,43 @@ def _can_measure(x: Tensor) -> bool:
 
 
 def fastest_path(
-    key: str, run: Callable[[str], Tensor], wrt: Sequence[Tensor], x: Tensor, model: str
+    name: Callable[[], str],
+    rank: int,
+    stride: Pair,
+    dilation: Pair,
+    run: Callable[..., Tensor],
+    inputs: Sequence[Tensor | None],
+    params: Iterable[Tensor] = (),
 ) -> str:
-    """The faster of 'basis' and 'kernel' for `key`, measured on the first call and cached.
+    """`path="auto"` for a batch: the cost model's path (as `choose_path`), or where its two
+    estimates are a close call the faster of the two, timed on the first such batch and kept
+    for every later one of the same key (`timing_key`).
 
-    `run(path)` computes the output by that path from inputs detached from the caller's graph;
-    `wrt` are the tensors whose gradients a training step computes (given by
-    `torch.autograd.grad`, so no `.grad` is written). `model` is the cost
-    model's choice, returned where nothing may be measured (disabled, compiling, exporting)."""
-    if key in _measured:
-        return _measured[key].path
-    if not _can_measure(x):
+    `inputs[0]` is the batch x; `run(path, *inputs)` computes the output by `path` (timed on
+    the inputs detached from the caller's graph); `params` are leaves whose gradients a
+    training step computes too (a module's parameters), taken by `torch.autograd.grad`, so no
+    `.grad` is written. `name()` describes the layer (called on close calls only). Disabled,
+    compiling or exporting: always the model's path."""
+    x = inputs[0]
+    basis, kernel = path_estimates(rank, x.shape[0], stride, dilation, x.device)
+    model = "kernel" if kernel < basis else "basis"
+    if not (is_close_call(basis, kernel) and _can_measure(x)):
         return model
-    wrt = [t for t in wrt if t.requires_grad] if torch.is_grad_enabled() else []
+    key = timing_key(name(), x)
+    if key not in _measured:
+        detached = [None if t is None else t.detach().requires_grad_(t.requires_grad)
+                    for t in inputs]  # fmt: skip
+        wrt = [t for t in (*detached, *params) if t is not None and t.requires_grad]
+        _measured[key] = _time_paths(lambda path: run(path, *detached), wrt)
+    return _measured[key].path
+
+
+def _time_paths(run: Callable[[str], Tensor], wrt: list[Tensor]) -> PathTiming:
+    """A warm-up and `REPS` timed steps of each path, alternating so that a slow moment of a
+    shared machine hits both alike; the best time of each."""
+    wrt = wrt if torch.is_grad_enabled() else []
     best = {"basis": float("inf"), "kernel": float("inf")}
     for rep in range(WARMUPS + REPS):
-        # Alternating, so that a slow moment of a shared machine hits both paths alike.
         for path in ("basis", "kernel") if rep % 2 == 0 else ("kernel", "basis"):
             start = _clock()
             out = run(path)
@@ -122,8 +144,7 @@ def fastest_path(
             if rep >= WARMUPS:
                 best[path] = min(best[path], _clock() - start)
     path = "kernel" if best["kernel"] < best["basis"] else "basis"
-    _measured[key] = PathTiming(path, best["basis"], best["kernel"])
-    return path
+    return PathTiming(path, best["basis"], best["kernel"])
 
 
 __all__ = [

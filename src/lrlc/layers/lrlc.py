@@ -36,7 +36,7 @@ from ..functional import (
     spatial_bias,
 )
 from ..functional._checks import positive_int, positive_pair
-from ..functional._kernel_path import PATHS, lrlc_by_kernels, path_estimates
+from ..functional._kernel_path import PATHS, choose_path, lrlc_by_kernels
 from ..functional._ops import (
     Padding4,
     Pair,
@@ -44,7 +44,7 @@ from ..functional._ops import (
     exporting,
     locally_connected_by_taps,
 )
-from ..functional._path_timing import fastest_path, is_close_call, timing_key
+from ..functional._path_timing import fastest_path
 from .basis import BasisSet, basis_geometries
 from .combining import COMBINING_MODES, make_combining
 from .local import LocallyConnected2d
@@ -241,15 +241,14 @@ class LowRankLocallyConnected2d(nn.Module):
         if exporting():
             return "kernel"  # an exported graph serves any batch size: the rank-independent form
         stride, dilation = self._kernel_geometry()[1:]
-        device = self.basis.weights[0].device
-        estimates = path_estimates(self.rank, batch, stride, dilation, device)
-        model = "kernel" if estimates[1] < estimates[0] else "basis"
-        if x is None or not is_close_call(*estimates):
-            return model
-        x_ = x.detach().requires_grad_(x.requires_grad)
-        key = timing_key(f"{type(self).__name__}({self.extra_repr()})", x)
-        wrt = [x_, *self.parameters()]
-        return fastest_path(key, lambda path: self._forward_by(x_, path), wrt, x, model)
+        if x is None:
+            return choose_path(self.rank, batch, stride, dilation, self.basis.weights[0].device)
+        return fastest_path(
+            lambda: f"{type(self).__name__}({self.extra_repr()})",
+            self.rank, stride, dilation,
+            lambda path, x_: self._forward_by(x_, path),
+            [x], self.parameters(),
+        )  # fmt: skip
 
     def _kernel_geometry(self) -> tuple[Padding4, Pair, Pair]:
         """(padding, stride, dilation) of `basis_filters()` (mixed bases: embedded, dilation 1)."""
