@@ -13,6 +13,7 @@ from torch import nn
 
 import lrlc.functional as LFN
 from lrlc import LowRankLocallyConnected2d
+from lrlc.functional import _rows
 from lrlc.layers import functional as LF
 
 from ._reference import naive_local, naive_softmax
@@ -295,6 +296,23 @@ def test_locally_connected2d_is_the_product_by_loop(geom, grad):
         torch.testing.assert_close(got, expect, atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("geom", GEOMS, ids=lambda g: f"{g[0]}-s{g[2]}-p{g[3]}-d{g[4]}")
+def test_inference_reads_a_channels_last_input_as_it_is(geom):
+    size, kernel, stride, padding, dilation, pad4 = geom
+    x = torch.randn(2, 3, *size, dtype=D).to(memory_format=torch.channels_last)
+    h, w = LF.conv_output_size(size, kernel, stride, pad4, dilation)
+    weight, bias = torch.randn(h, w, 2, 3, *kernel, dtype=D), torch.randn(2, h, w, dtype=D)
+    got = LFN.locally_connected2d(x, weight, bias, stride, padding, dilation)
+    expect = naive_local(x, lambda i, j: weight[i, j], bias, (h, w), stride, pad4, dilation)
+    torch.testing.assert_close(got, expect, atol=1e-12, rtol=0)
+    assert got.is_contiguous(memory_format=torch.channels_last)  # as nn.Conv2d keeps it
+    # Unpadded, the row products read x where it is; padded or cast, one copy.
+    xp = _rows.pad_nhwc(x, pad4, D)
+    assert (xp.data_ptr() == x.data_ptr()) == (not any(pad4))
+    assert _rows.pad_nhwc(x, pad4, torch.float32).data_ptr() != x.data_ptr()
+    torch.testing.assert_close(xp.permute(1, 3, 0, 2), nn.functional.pad(x, pad4))
+
+
 def test_locally_connected2d_refuses_a_weight_of_another_grid():
     x, weight = torch.randn(1, 2, 6, 6), torch.randn(4, 4, 3, 2, 3, 3)
     assert LFN.locally_connected2d(x, weight).shape == (1, 3, 4, 4)
@@ -335,3 +353,11 @@ def test_old_names_still_import_from_lrlc_layers_functional():
     old = LF.spatial_bias_map(3, (4, 5), row, col, chan, row)
     expected = row.view(1, 4, 1) + col.view(1, 1, 5) + chan.view(3, 1, 1)
     torch.testing.assert_close(old, expected)
+    # The old tap-layout inference form computes the product as the current one does.
+    x, weight, bias = torch.randn(2, 3, 6, 5, dtype=D), torch.randn(4, 2, 2, 3, 3, 4, dtype=D), None
+    taps = LF.tap_major(weight)
+    assert taps.shape == (4, 3, 4, 2, 3, 2)
+    for bias in (None, torch.randn(2, 4, 2, dtype=D)):
+        got = LF.locally_connected_inference(x, taps, bias, (1, 1), (0, 0, 0, 0), (1, 1))
+        expect = LFN.locally_connected2d(x, weight, bias)
+        torch.testing.assert_close(got, expect, atol=1e-12, rtol=0)

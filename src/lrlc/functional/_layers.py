@@ -12,7 +12,13 @@ from torch import Tensor
 from ._bias import add_bias_map
 from ._checks import positive_pair
 from ._equations import check_bases
-from ._kernel_path import PATHS, locally_connected_by_rows, lrlc_by_kernels
+from ._kernel_path import (
+    PATHS,
+    locally_connected_by_rows,
+    locally_connected_inference,
+    lrlc_by_kernels,
+    weight_by_rows,
+)
 from ._ops import (
     Padding4,
     Pair,
@@ -20,9 +26,7 @@ from ._ops import (
     conv2d_padded,
     conv_output_size,
     inference_dtype,
-    locally_connected_inference,
     resolve_padding,
-    weight_by_tap,
 )
 from ._path_timing import fastest_path
 
@@ -166,8 +170,8 @@ def locally_connected2d(
 
     Returns:
         (N, C_out, H_out, W_out). With autograd, the row-by-row product with its own backward
-        (`_rows.py`); without (nothing requires grad, or under `torch.no_grad()`), the
-        tap-by-tap inference form.
+        (`_rows.py`); without (nothing requires grad, or under `torch.no_grad()`), the same
+        row products without autograd, the bias added in the first.
     """
     if weight.dim() != 6:
         raise ValueError(
@@ -189,8 +193,8 @@ def locally_connected2d(
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         out = locally_connected_by_rows(x, weight, pad, stride, dilation)
         return out if bias is None else add_bias_map(out, bias)
-    taps = weight_by_tap(weight.to(inference_dtype(x, weight.dtype)))
-    return locally_connected_inference(x, taps, bias, stride, pad, dilation)
+    rows = weight_by_rows(weight.to(inference_dtype(x, weight.dtype)))
+    return locally_connected_inference(x, rows, bias, stride, pad, dilation)
 
 
 def padding4(

@@ -100,59 +100,12 @@ def conv2d_padded(
     return F.conv2d(F.pad(x, padding), weight, None, stride, 0, dilation, groups)
 
 
-def weight_by_tap(weight: Tensor) -> Tensor:
-    """(H_out, W_out, C_out, C_in, kh, kw) -> (H_out, kh, kw, W_out, C_in, C_out), contiguous:
-    the layout `locally_connected_inference` multiplies with."""
-    return weight.permute(0, 4, 5, 1, 3, 2).contiguous()
-
-
 def inference_dtype(x: Tensor, dtype: torch.dtype) -> torch.dtype:
     """The dtype `locally_connected_inference` should multiply a `dtype` weight in: under
     autocast a float32 weight takes the autocast dtype, as the autograd path's bmm would."""
     if torch.is_autocast_enabled(x.device.type) and dtype == torch.float32:
         return torch.get_autocast_dtype(x.device.type)
     return dtype
-
-
-def locally_connected_inference(
-    x: Tensor,
-    taps: Tensor,
-    bias: Tensor | None,
-    stride: Pair,
-    padding: Padding4,
-    dilation: Pair,
-) -> Tensor:
-    """The locally connected product without autograd, for inference.
-
-    Args:
-        taps: the weight in `weight_by_tap` layout (H_out, kh, kw, W_out, C_in, C_out).
-
-    Per output row and kernel tap, the input rows it reads are one contiguous (W_out, N, C_in)
-    slab in an (H, W, N, C_in) copy of the input, so each product is a batched matmul over the
-    row's positions that reads memory in order, without an unfold copy of every patch.
-    """
-    h, kh, kw, w, _, c_out = taps.shape
-    n = x.shape[0]
-    # The bias seeds each row's first product, which saves a pass over the output.
-    rows_bias = None if bias is None else bias.to(taps.dtype).permute(1, 2, 0).unsqueeze(2)
-    # The products run in the taps' dtype: under autocast the caller passes taps already cast,
-    # and autocast itself must stay out of the way, as it would not honour `out=`.
-    xc = F.pad(x.to(taps.dtype), padding).permute(2, 3, 0, 1).contiguous()  # (H, W, N, C_in)
-    out = xc.new_empty(h, w, n, c_out)
-    with torch.autocast(x.device.type, enabled=False):
-        for i in range(h):
-            for a in range(kh):
-                row = xc[i * stride[0] + a * dilation[0]]
-                for b in range(kw):
-                    start = b * dilation[1]
-                    xs = row[start : start + (w - 1) * stride[1] + 1 : stride[1]]
-                    if a == 0 and b == 0 and rows_bias is None:
-                        torch.bmm(xs, taps[i, a, b], out=out[i])
-                    elif a == 0 and b == 0:
-                        torch.baddbmm(rows_bias[i], xs, taps[i, a, b], out=out[i])
-                    else:
-                        out[i].baddbmm_(xs, taps[i, a, b])
-    return out.permute(2, 3, 0, 1)
 
 
 def memory_format_of(x: Tensor) -> torch.memory_format:

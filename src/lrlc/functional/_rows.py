@@ -54,17 +54,21 @@ class RowGeometry:
     def patches(self, xp: Tensor, i: int, a: int) -> list[Tensor]:
         """The patches of output row i, kernel row a, from the (Hp, N, Wp, C) input: one
         (W_out, N, kw*C) view, or kw (W_out, N, C) views when the kernel columns are dilated.
-        Within one input row the N examples are Wp*C apart, close enough for the GEMM's
-        packing to stream them (NHWC would put them a whole image apart)."""
-        hp, n, wp, c = xp.shape
+        xp may be any layout whose (W, C) block is dense: the training path's contiguous
+        (Hp, N, Wp, C), where one row's N examples are Wp*C apart, or a permuted NHWC image,
+        where they are a whole image apart (the GEMMs read both at the same speed: Intel Xeon,
+        float32 and bf16, N = 128 and 512)."""
+        _, n, _, c = xp.shape
+        s_row, s_n, s_col, _ = xp.stride()
         r = i * self.stride[0] + a * self.dilation[0]
-        base = xp.storage_offset() + r * n * wp * c
-        strides = (self.stride[1] * c, wp * c, 1)
+        base = xp.storage_offset() + r * s_row
+        strides = (self.stride[1] * s_col, s_n, 1)
         if self.grouped:
             return [xp.as_strided((self.out[1], n, self.kw * c), strides, base)]
         shape = (self.out[1], n, c)
         return [
-            xp.as_strided(shape, strides, base + b * self.dilation[1] * c) for b in range(self.kw)
+            xp.as_strided(shape, strides, base + b * self.dilation[1] * s_col)
+            for b in range(self.kw)
         ]
 
 
@@ -92,20 +96,32 @@ class RowKernels:
 
 
 def forward_rows(
-    xp: Tensor, kernels: RowKernels, geo: RowGeometry, memory_format: torch.memory_format
+    xp: Tensor,
+    kernels: RowKernels,
+    geo: RowGeometry,
+    memory_format: torch.memory_format,
+    bias: Tensor | None = None,
 ) -> Tensor:
     """y (N, C_out, H_out, W_out) from the padded (Hp, N, Wp, C) input, dense in
-    `memory_format` (the input's): each row's product is written straight into its place."""
+    `memory_format` (the input's): each row's product is written straight into its place.
+    A (C_out, H_out, W_out) `bias` seeds each row's first product, which saves a pass over
+    the whole output (no autograd: inference only)."""
     n = xp.shape[1]
     channels_last = memory_format == torch.channels_last
     h_out, w_out = geo.out
+    bias_rows = None if bias is None else bias.permute(1, 2, 0).unsqueeze(2)  # (H, W, 1, C)
     out: Tensor | None = None
     for i in range(h_out):
         w_row = kernels.row(i)
         acc = None
         for a in range(geo.kh):
             for p, m in zip(geo.patches(xp, i, a), _split(w_row, geo, a)):
-                acc = torch.bmm(p, m) if acc is None else acc.baddbmm_(p, m)
+                if acc is not None:
+                    acc.baddbmm_(p, m)
+                elif bias_rows is None:
+                    acc = torch.bmm(p, m)
+                else:
+                    acc = torch.baddbmm(bias_rows[i], p, m)
         if out is None:
             shape = (
                 (n, h_out, w_out, acc.shape[-1])
@@ -254,6 +270,23 @@ def pad_hnwc(x: Tensor, pad: Padding4) -> Tensor:
     out[top : top + h, :, left + w :] = 0
     out[top : top + h, :, left : left + w] = x.permute(2, 0, 3, 1)
     return out
+
+
+def pad_nhwc(x: Tensor, pad: Padding4, dtype: torch.dtype) -> Tensor:
+    """(N, C, H, W) -> zero-padded (Hp, N, Wp, C) view of a dense NHWC image in `dtype`, what
+    `RowGeometry.patches` reads: x itself when it is channels_last, unpadded and in `dtype`,
+    else one pass over x (cast in the same copy)."""
+    left, right, top, bottom = pad
+    if not any(pad) and x.dtype == dtype and x.is_contiguous(memory_format=torch.channels_last):
+        return x.permute(2, 0, 3, 1)
+    n, c, h, w = x.shape
+    out = x.new_empty((n, h + top + bottom, w + left + right, c), dtype=dtype)
+    out[:, :top] = 0
+    out[:, top + h :] = 0
+    out[:, top : top + h, :left] = 0
+    out[:, top : top + h, left + w :] = 0
+    out[:, top : top + h, left : left + w] = x.permute(0, 2, 3, 1)
+    return out.permute(1, 0, 2, 3)
 
 
 def unpad_grad(

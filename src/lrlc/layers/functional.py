@@ -12,6 +12,7 @@ from torch import Tensor
 
 from ..functional import NORMALIZATIONS, normalize_combining, spatial_bias
 from ..functional._kernel_path import locally_connected_by_rows
+from ..functional._kernel_path import locally_connected_inference as _rows_inference
 from ..functional._ops import (
     Padding4,
     Pair,
@@ -22,10 +23,8 @@ from ..functional._ops import (
     conv2d_padded,
     conv_output_size,
     effective_kernel,
-    locally_connected_inference,
     resolve_padding,
     to_pair,
-    weight_by_tap,
 )
 
 __all__ = [
@@ -74,6 +73,22 @@ def locally_connected(
     `lrlc.functional.locally_connected_by_rows`, plus the bias."""
     out = locally_connected_by_rows(x, weight, padding, stride, dilation)
     return out if bias is None else out + bias.to(out.dtype)
+
+
+def weight_by_tap(weight: Tensor) -> Tensor:
+    """The old inference layout: (H_out, W_out, C_out, C_in, kh, kw) -> (H_out, kh, kw, W_out,
+    C_in, C_out), contiguous, what the old `locally_connected_inference` took."""
+    return weight.permute(0, 4, 5, 1, 3, 2).contiguous()
+
+
+def locally_connected_inference(
+    x: Tensor, taps: Tensor, bias: Tensor | None, stride: Pair, padding: Padding4, dilation: Pair
+) -> Tensor:
+    """The old signature, with the weight in `weight_by_tap` layout: now the row products of
+    `lrlc.functional._kernel_path.locally_connected_inference`, which takes it by rows."""
+    h, kh, kw, w, c_in, c_out = taps.shape
+    rows = taps.permute(0, 3, 1, 2, 4, 5).reshape(h, w, kh, kw * c_in, c_out)
+    return _rows_inference(x, rows, bias, stride, padding, dilation)
 
 
 tap_major = weight_by_tap  # its name before 0.2

@@ -1,11 +1,11 @@
 """Locally connected 2-D layer: a convolution whose filter bank differs at every position.
 
 The product is `lrlc.functional.locally_connected2d` (its autograd form is shared with the
-non-stationary layer); without autograd (inference) the module runs the faster row-by-row form
-with a re-laid-out weight that it caches. An LRLC layer with fixed combining weights converts to
-this layer (`LowRankLocallyConnected2d.to_locally_connected`): its weight is Eq. 2 (per-position
-filter banks, `lrlc.functional.per_position_filters`) and its bias Eq. 5 (spatial bias,
-`lrlc.functional.spatial_bias`).
+non-stationary layer); without autograd (inference) the module runs the same row products with
+the weight re-laid out in their order, which it caches. An LRLC layer with fixed combining
+weights converts to this layer (`LowRankLocallyConnected2d.to_locally_connected`): its weight
+is Eq. 2 (per-position filter banks, `lrlc.functional.per_position_filters`) and its bias
+Eq. 5 (spatial bias, `lrlc.functional.spatial_bias`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from ..functional import locally_connected2d
 from ..functional._checks import positive_int, positive_pair
+from ..functional._kernel_path import locally_connected_inference, weight_by_rows
 from ..functional._ops import (
     Pair,
     check_input,
@@ -25,9 +26,7 @@ from ..functional._ops import (
     exporting,
     inference_dtype,
     locally_connected_by_taps,
-    locally_connected_inference,
     resolve_padding,
-    weight_by_tap,
 )
 
 
@@ -69,7 +68,7 @@ class LocallyConnected2d(nn.Module):
             torch.empty(h, w, self.out_channels, self.in_channels, *self.kernel_size)
         )
         self.bias = nn.Parameter(torch.empty(self.out_channels, h, w)) if bias else None
-        self._taps_cache: tuple | None = None
+        self._rows_cache: tuple | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -91,17 +90,17 @@ class LocallyConnected2d(nn.Module):
                 x, self.weight, self.bias, self.stride, self.padding, self.dilation
             )
         return locally_connected_inference(
-            x, self._taps(x), self.bias, self.stride, self.padding, self.dilation
+            x, self._rows(x), self.bias, self.stride, self.padding, self.dilation
         )
 
-    def _taps(self, x: Tensor) -> torch.Tensor:
+    def _rows(self, x: Tensor) -> torch.Tensor:
         # Re-laying out the weight costs as much as a forward pass, so it is kept until the
         # weight changes (its version counter moves on any in-place update).
         dtype = inference_dtype(x, self.weight.dtype)  # under autocast as the autograd path
         key = (self.weight._version, self.weight.data_ptr(), dtype)
-        if self._taps_cache is None or self._taps_cache[0] != key:
-            self._taps_cache = (key, weight_by_tap(self.weight.detach().to(dtype)))
-        return self._taps_cache[1]
+        if self._rows_cache is None or self._rows_cache[0] != key:
+            self._rows_cache = (key, weight_by_rows(self.weight.detach().to(dtype)))
+        return self._rows_cache[1]
 
     def extra_repr(self) -> str:
         s = (

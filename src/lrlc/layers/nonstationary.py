@@ -188,7 +188,7 @@ class NonStationaryConv2d(nn.Module):
         # One batched evaluation over all points; the net's rows are points, its columns
         # the C_out * C_in filter entries.
         k = self.net(z.reshape(-1, 4)).view(hp, wp, kh, kw, self.out_channels, self.in_channels)
-        # A view: the product re-lays it out row by row (or tap by tap at inference) itself.
+        # A view: the product re-lays it out row by row itself.
         return k.permute(0, 1, 4, 5, 2, 3)
 
     def kernel(self) -> Tensor:
