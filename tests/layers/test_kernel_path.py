@@ -96,6 +96,34 @@ def test_locally_connected_training_path_matches_the_naive_loop(geometry):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
+def test_locally_connected_weight_is_stored_by_rows_and_any_layout_works():
+    torch.manual_seed(0)
+    lc = LocallyConnected2d(3, 4, (3, 2), input_size=(6, 5), padding=1).double()
+    # Stored (H_out, W_out, kh, kw, C_in, C_out), seen (H_out, W_out, C_out, C_in, kh, kw);
+    # .double() (any Module.to) keeps the layout.
+    assert lc.weight.shape == (6, 6, 4, 3, 3, 2)
+    assert lc.weight.permute(0, 1, 4, 5, 3, 2).is_contiguous()
+    torch.manual_seed(0)
+    bound = (6 / (3 * 3 * 2)) ** 0.5  # He-uniform on fan_in = C_in * kh * kw
+    drawn = torch.empty(6, 6, 4, 3, 3, 2).uniform_(-bound, bound)
+    torch.testing.assert_close(lc.weight, drawn.double(), rtol=0, atol=0)  # a seed, any layout
+    x = torch.randn(2, 3, 6, 5, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(2, 4, 6, 6, dtype=torch.float64)
+    lc(x).backward(g)
+    assert lc.weight.grad.stride() == lc.weight.stride()  # accumulated without a re-layout
+    # A weight in the documented (contiguous) order, as `load_state_dict(assign=True)` or a
+    # user's assignment leaves it, gives the same outputs and gradients.
+    other = LocallyConnected2d(3, 4, (3, 2), input_size=(6, 5), padding=1).double()
+    other.load_state_dict({k: v.contiguous() for k, v in lc.state_dict().items()}, assign=True)
+    assert other.weight.is_contiguous()
+    x2 = x.detach().clone().requires_grad_(True)
+    other(x2).backward(g)
+    torch.testing.assert_close(other.weight.grad, lc.weight.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(x2.grad, x.grad, rtol=1e-12, atol=1e-12)
+    with torch.no_grad():
+        torch.testing.assert_close(other(x), lc(x), rtol=1e-12, atol=1e-12)
+
+
 def test_the_layer_chooses_its_path_by_cost():
     layer = LowRankLocallyConnected2d(4, 4, 3, input_size=(8, 8), rank=8)
     assert layer.chosen_path(128) == "kernel"  # K = 8 convolutions vs about 1.6

@@ -64,9 +64,12 @@ class LocallyConnected2d(nn.Module):
             self.input_size, self.kernel_size, self.stride, self.padding, self.dilation
         )
         h, w = self.output_size
-        self.weight = nn.Parameter(
-            torch.empty(h, w, self.out_channels, self.in_channels, *self.kernel_size)
-        )
+        # Stored in the order the row products read, (H_out, W_out, kh, kw, C_in, C_out), and
+        # seen in the documented (H_out, W_out, C_out, C_in, kh, kw) order: each row's filters
+        # are then a view and its gradient a block copy, instead of two re-layouts of the whole
+        # weight (the layer's largest tensor) in every training step.
+        rows = torch.empty(h, w, *self.kernel_size, self.in_channels, self.out_channels)
+        self.weight = nn.Parameter(rows.permute(0, 1, 5, 4, 2, 3))
         self.bias = nn.Parameter(torch.empty(self.out_channels, h, w)) if bias else None
         self._rows_cache: tuple | None = None
         self.reset_parameters()
@@ -75,7 +78,11 @@ class LocallyConnected2d(nn.Module):
         # He-uniform on each position's fan_in, as the basis filters of the LRLC layer.
         fan_in = self.in_channels * math.prod(self.kernel_size)
         bound = math.sqrt(6.0 / fan_in)
-        nn.init.uniform_(self.weight, -bound, bound)
+        # Drawn in the documented order, so that a seed gives the same weight in any layout.
+        w = self.weight
+        drawn = torch.empty(w.shape, dtype=w.dtype, device=w.device).uniform_(-bound, bound)
+        with torch.no_grad():
+            w.copy_(drawn)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
