@@ -108,10 +108,18 @@ class _BasisKernels(RowKernels):
             self.w_acc = self.weights.to(acc)
             self.d_flat = torch.zeros_like(self.flat_acc)
             self.d_weights = torch.empty_like(self.w_acc)
+            # (K, kh, kw, C_out, C_in): the order dL/dx reads, so that the backward builds
+            # each row's filters in it (no transposing copy of the row).
+            self.flat_t = bases.permute(0, 3, 4, 1, 2).reshape(k, -1)
+            self.transposed_shape = (kh, kw, c_out, c_in)
 
     def row(self, i: int) -> Tensor:
         w = self.weights[:, i]  # (K, W_out)
         return (w.t() @ self.flat).view(w.shape[1], *self.shape)
+
+    def row_transposed(self, i: int, kw: int) -> Tensor:
+        w = self.weights[:, i]  # (K, W_out)
+        return (w.t() @ self.flat_t).view(w.shape[1], *self.transposed_shape)
 
     def add_grad(self, i: int, grad_row: Tensor) -> None:
         kh, w_out = grad_row.shape[:2]

@@ -94,6 +94,13 @@ class RowKernels:
         """grad_row: (kh, W_out, kw * C_in, C_out), dL/dW of row i, kernel row first."""
         raise NotImplementedError
 
+    def row_transposed(self, i: int, kw: int) -> Tensor:
+        """Row i's filters as (W_out, kh, kw, C_out, C_in), what dL/dx multiplies with: a view
+        of `row`, unless a subclass can build them in that order directly."""
+        w = self.row(i)
+        w_out, kh, kwc, c_out = w.shape
+        return w.view(w_out, kh, kw, kwc // kw, c_out).transpose(3, 4)
+
 
 def forward_rows(
     xp: Tensor,
@@ -167,26 +174,23 @@ def backward_rows(
     m = (gbuf.shape[2] - w_out) // 2
     grad = gbuf[:, :, m : m + w_out]
     transposed = need_input and transposed_input_grad(geo)
-    dxp = wt = None
+    dxp = diag = None
     if need_input:
         dxp = xp.new_zeros((hp, wp, n, c)) if transposed else torch.zeros_like(xp)
     if transposed:
-        # (W_out + 2(kw - 1), kh, kw, C_out, C): each row's transposed filters between zero
-        # columns; the borders are zeroed once here, the interior rewritten row by row.
-        kw, pad = geo.kw, geo.kw - 1
-        wt = xp.new_empty((w_out + 2 * pad, geo.kh, kw, gbuf.shape[-1], c))
-        wt[:pad] = 0
-        wt[pad + w_out :] = 0
+        # (Wp, kh, kw, C_out, C): each row's filters per input column (`_diagonal_filters`);
+        # the entries off the grid are the same for every row, so zeroed once here.
+        diag = xp.new_zeros((wp, geo.kh, geo.kw, gbuf.shape[-1], c))
     for i in range(h_out):
         g = grad[i].transpose(0, 1)  # (W_out, N, C_out)
         kernels.add_grad(i, _row_filter_grad(xp, g, geo, i))
         if not need_input:
             continue
-        w_row = kernels.row(i)
         if transposed:
-            _add_input_grad_transposed(dxp, gbuf, w_row, wt, geo, i)
+            _diagonal_filters(diag, kernels.row_transposed(i, geo.kw))
+            _add_input_grad_transposed(dxp, gbuf, diag, geo, i)
         else:
-            _add_input_grad_scattered(dxp, g, w_row, geo, i)
+            _add_input_grad_scattered(dxp, g, kernels.row(i), geo, i)
     if dxp is None:
         return None
     # as (N, Hp, Wp, C)
@@ -233,27 +237,33 @@ def _add_input_grad_scattered(dxp: Tensor, g: Tensor, w_row: Tensor, geo: RowGeo
             row[:, cols] += dp[:, :, b * c : (b + 1) * c].transpose(0, 1)
 
 
+def _diagonal_filters(diag: Tensor, w_t: Tensor) -> None:
+    """Write a row's transposed filters w_t (W_out, kh, kw, C_out, C) into diag (Wp, kh, kw,
+    C_out, C) by input column: diag[x, a, b'] = w_t[x + b' - (kw - 1), a, kw - 1 - b'], the
+    filter that carries output column x + b' - (kw - 1) back to input column x through the
+    reversed tap b' (zero where that output column is off the grid, left as it is). Then each
+    kernel row's (Wp, kw * C_out, C) operand is a view, and one copy of the row is all."""
+    w_out, kw = w_t.shape[0], w_t.shape[2]
+    for b in range(kw):
+        lo = kw - 1 - b
+        diag[lo : lo + w_out, :, b] = w_t[:, :, kw - 1 - b]
+
+
 def _add_input_grad_transposed(
-    dxp: Tensor, gpad: Tensor, w_row: Tensor, wt: Tensor, geo: RowGeometry, i: int
+    dxp: Tensor, gpad: Tensor, diag: Tensor, geo: RowGeometry, i: int
 ) -> None:
     """Row i's share of d(xp), for stride 1 along W: for each kernel row a, input row
     i * sh + a * dh gets one batched product over its input columns, reading the zero-padded
-    gradient row through a strided view, with the filters re-laid out per input column (taps
-    reversed, zeros off the grid). dxp is (Hp, Wp, N, C); wt the contiguous
-    (W_out + 2(kw - 1), kh, kw, C_out, C) buffer of `backward_rows`, zero at both ends."""
+    gradient row through a strided view, with `_diagonal_filters`' per-column filters. dxp is
+    (Hp, Wp, N, C); gpad (H_out, N, W_out + 2(kw - 1), C_out)."""
     hp, wp, n, c = dxp.shape
-    w_out, kh, kw = geo.out[1], geo.kh, geo.kw
-    c_out, wg = gpad.shape[-1], gpad.shape[2]  # gpad: (H_out, N, W_out + 2(kw - 1), C_out)
-    wt[kw - 1 : kw - 1 + w_out] = w_row.view(w_out, kh, kw, c, c_out).transpose(3, 4)
-    # strides from the shape: a size-1 dimension's own stride may be anything
-    s2 = c_out * c
-    s1, s0 = kw * s2, kh * kw * s2
+    kh, kw = geo.kh, geo.kw
+    c_out, wg = gpad.shape[-1], gpad.shape[2]
     offset = gpad.storage_offset() + i * n * wg * c_out
     g_win = gpad.as_strided((wp, n, kw * c_out), (c_out, wg * c_out, 1), offset)
     for a in range(kh):
-        # input column x, reversed tap b': W[x + b' - (kw - 1), a, kw - 1 - b'] (a view)
-        t = wt.as_strided((wp, kw, c_out, c), (s0, s0 - s2, c, 1), a * s1 + (kw - 1) * s2)
-        dxp[i * geo.stride[0] + a * geo.dilation[0]].baddbmm_(g_win, t.reshape(wp, kw * c_out, c))
+        t = diag[:, a].view(wp, kw * c_out, c)
+        dxp[i * geo.stride[0] + a * geo.dilation[0]].baddbmm_(g_win, t)
 
 
 def pad_hnwc(x: Tensor, pad: Padding4) -> Tensor:
