@@ -175,8 +175,8 @@ def test_kernel_path_under_bf16_autocast_is_close_to_float32():
 
 @pytest.mark.parametrize("dilation", [1, (1, 2)])  # the grouped and the per-column dW
 def test_kernel_path_gradients_under_bf16_are_close_to_float64(dilation):
-    # In bf16 on a CPU the patches are copied before dW's transposed product
-    # (`_copy_transposed_patches`); every gradient must still be Algorithm 1's.
+    # In bf16 on a CPU the patches are copied before dW's product (`_copy_patches`); every
+    # gradient must still be Algorithm 1's.
     layer = randomize_(LowRankLocallyConnected2d(6, 5, 3, input_size=9, rank=3, dilation=dilation))
     x = torch.randn(4, 6, 9, 9)
     out64, dx64, named64 = grads(layer.double(), x.double(), "basis")

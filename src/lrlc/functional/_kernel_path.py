@@ -104,7 +104,8 @@ class _BasisKernels(RowKernels):
             # that it is rounded once, as a convolution's weight gradient is (summed in
             # bf16 its error was 1.8x Algorithm 1's).
             acc = torch.promote_types(bases.dtype, torch.float32)
-            self.flat_acc = self.flat.to(acc)
+            # (K, kh, C_out, kw, C_in): the order of the filter gradients (`add_grad`)
+            self.flat_acc = bases.permute(0, 3, 1, 4, 2).reshape(k, -1).to(acc)
             self.w_acc = self.weights.to(acc)
             self.d_flat = torch.zeros_like(self.flat_acc)
             self.d_weights = torch.empty_like(self.w_acc)
@@ -123,8 +124,8 @@ class _BasisKernels(RowKernels):
 
     def add_grad(self, i: int, grad_row: Tensor) -> None:
         kh, w_out = grad_row.shape[:2]
-        flat = grad_row.view(kh, w_out, -1).to(self.d_flat.dtype)  # (kh, W_out, kw*C_in*C_out)
-        blocks = self.flat_acc.view(self.flat.shape[0], kh, -1)  # (K, kh, kw*C_in*C_out)
+        flat = grad_row.view(kh, w_out, -1).to(self.d_flat.dtype)  # (kh, W_out, C_out*kw*C_in)
+        blocks = self.flat_acc.view(self.flat.shape[0], kh, -1)  # (K, kh, C_out*kw*C_in)
         d_blocks = self.d_flat.view(blocks.shape)
         d_w = self.d_weights[:, i]
         d_w.zero_()
@@ -134,7 +135,7 @@ class _BasisKernels(RowKernels):
 
     def bases_grad(self, shape: torch.Size) -> Tensor:
         k, c_out, c_in, kh, kw = shape
-        return self.d_flat.view(k, kh, kw, c_in, c_out).permute(0, 4, 3, 1, 2)
+        return self.d_flat.view(k, kh, c_out, kw, c_in).permute(0, 2, 4, 1, 3)
 
 
 class _WeightKernels(RowKernels):
@@ -150,7 +151,7 @@ class _WeightKernels(RowKernels):
 
     def add_grad(self, i: int, grad_row: Tensor) -> None:
         w_out, c_out, c_in, kh, kw = self.weight.shape[1:]
-        self.d_weight[i] = grad_row.view(kh, w_out, kw, c_in, c_out).permute(1, 4, 3, 0, 2)
+        self.d_weight[i] = grad_row.view(kh, w_out, c_out, kw, c_in).permute(1, 2, 4, 0, 3)
 
 
 class _CachedRows(RowKernels):
