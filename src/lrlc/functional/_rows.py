@@ -72,12 +72,12 @@ class RowGeometry:
         ]
 
 
-def _split(w_row: Tensor, geo: RowGeometry, a: int) -> list[Tensor]:
-    """Row filters (W_out, kh, kw*C, C_out) -> the matrices that match `patches`."""
+def _split(w_a: Tensor, geo: RowGeometry) -> list[Tensor]:
+    """One kernel row's filters (W_out, kw*C, C_out) -> the matrices that match `patches`."""
     if geo.grouped:
-        return [w_row[:, a]]
+        return [w_a]
     c = geo.channels
-    return [w_row[:, a, b * c : (b + 1) * c] for b in range(geo.kw)]
+    return [w_a[:, b * c : (b + 1) * c] for b in range(geo.kw)]
 
 
 class RowKernels:
@@ -95,12 +95,17 @@ class RowKernels:
         first (the order `_row_filter_grad`'s products write fastest)."""
         raise NotImplementedError
 
-    def row_transposed(self, i: int, kw: int) -> Tensor:
-        """Row i's filters as (W_out, kh, kw, C_out, C_in), what dL/dx multiplies with: a view
-        of `row`, unless a subclass can build them in that order directly."""
-        w = self.row(i)
-        w_out, kh, kwc, c_out = w.shape
-        return w.view(w_out, kh, kw, kwc // kw, c_out).transpose(3, 4)
+    def kernel_row(self, i: int, a: int) -> Tensor:
+        """Kernel row a of row i's filters, (W_out, kw * C_in, C_out), valid until the next
+        call (a subclass may build it into one reused buffer)."""
+        return self.row(i)[:, a]
+
+    def kernel_row_transposed(self, i: int, a: int, kw: int) -> Tensor:
+        """Kernel row a of row i's filters as (W_out, kw, C_out, C_in), what dL/dx multiplies
+        with: a view of `kernel_row`, unless a subclass builds them in that order directly."""
+        w = self.kernel_row(i, a)
+        w_out, kwc, c_out = w.shape
+        return w.view(w_out, kw, kwc // kw, c_out).transpose(2, 3)
 
 
 def forward_rows(
@@ -120,10 +125,9 @@ def forward_rows(
     bias_rows = None if bias is None else bias.permute(1, 2, 0).unsqueeze(2)  # (H, W, 1, C)
     out: Tensor | None = None
     for i in range(h_out):
-        w_row = kernels.row(i)
         acc = None
         for a in range(geo.kh):
-            for p, m in zip(geo.patches(xp, i, a), _split(w_row, geo, a)):
+            for p, m in zip(geo.patches(xp, i, a), _split(kernels.kernel_row(i, a), geo)):
                 if acc is not None:
                     acc.baddbmm_(p, m)
                 elif bias_rows is None:
@@ -179,19 +183,18 @@ def backward_rows(
     if need_input:
         dxp = xp.new_zeros((hp, wp, n, c)) if transposed else torch.zeros_like(xp)
     if transposed:
-        # (Wp, kh, kw, C_out, C): each row's filters per input column (`_diagonal_filters`);
+        # (Wp, kw, C_out, C): one kernel row's filters per input column (`_diagonal_filters`);
         # the entries off the grid are the same for every row, so zeroed once here.
-        diag = xp.new_zeros((wp, geo.kh, geo.kw, gbuf.shape[-1], c))
+        diag = xp.new_zeros((wp, geo.kw, gbuf.shape[-1], c))
     for i in range(h_out):
         g = grad[i].transpose(0, 1)  # (W_out, N, C_out)
         kernels.add_grad(i, _row_filter_grad(xp, g, geo, i))
         if not need_input:
             continue
         if transposed:
-            _diagonal_filters(diag, kernels.row_transposed(i, geo.kw))
-            _add_input_grad_transposed(dxp, gbuf, diag, geo, i)
+            _add_input_grad_transposed(dxp, gbuf, kernels, diag, geo, i)
         else:
-            _add_input_grad_scattered(dxp, g, kernels.row(i), geo, i)
+            _add_input_grad_scattered(dxp, g, kernels, geo, i)
     if dxp is None:
         return None
     # as (N, Hp, Wp, C)
@@ -230,12 +233,14 @@ def _copy_patches(xp: Tensor) -> bool:
     return xp.device.type == "cpu" and xp.dtype in (torch.bfloat16, torch.float16)
 
 
-def _add_input_grad_scattered(dxp: Tensor, g: Tensor, w_row: Tensor, geo: RowGeometry, i: int):
+def _add_input_grad_scattered(
+    dxp: Tensor, g: Tensor, kernels: RowKernels, geo: RowGeometry, i: int
+) -> None:
     """Add row i's patch gradients back where its patches were read (any stride, dilation)."""
     c, (sh, sw), (dh, dw) = geo.channels, geo.stride, geo.dilation
     w_out = geo.out[1]
     for a in range(geo.kh):
-        dp = torch.bmm(g, w_row[:, a].transpose(1, 2))  # (W_out, N, kw*C)
+        dp = torch.bmm(g, kernels.kernel_row(i, a).transpose(1, 2))  # (W_out, N, kw*C)
         row = dxp[i * sh + a * dh]  # (N, Wp, C)
         for b in range(geo.kw):
             cols = slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
@@ -243,31 +248,33 @@ def _add_input_grad_scattered(dxp: Tensor, g: Tensor, w_row: Tensor, geo: RowGeo
 
 
 def _diagonal_filters(diag: Tensor, w_t: Tensor) -> None:
-    """Write a row's transposed filters w_t (W_out, kh, kw, C_out, C) into diag (Wp, kh, kw,
-    C_out, C) by input column: diag[x, a, b'] = w_t[x + b' - (kw - 1), a, kw - 1 - b'], the
-    filter that carries output column x + b' - (kw - 1) back to input column x through the
-    reversed tap b' (zero where that output column is off the grid, left as it is). Then each
-    kernel row's (Wp, kw * C_out, C) operand is a view, and one copy of the row is all."""
-    w_out, kw = w_t.shape[0], w_t.shape[2]
+    """Write one kernel row's transposed filters w_t (W_out, kw, C_out, C) into diag (Wp, kw,
+    C_out, C) by input column: diag[x, b'] = w_t[x + b' - (kw - 1), kw - 1 - b'], the filter
+    that carries output column x + b' - (kw - 1) back to input column x through the reversed
+    tap b' (zero where that output column is off the grid, left as it is). Then the
+    (Wp, kw * C_out, C) operand is a view, and one copy of the filters is all."""
+    w_out, kw = w_t.shape[:2]
     for b in range(kw):
         lo = kw - 1 - b
-        diag[lo : lo + w_out, :, b] = w_t[:, :, kw - 1 - b]
+        diag[lo : lo + w_out, b] = w_t[:, kw - 1 - b]
 
 
 def _add_input_grad_transposed(
-    dxp: Tensor, gpad: Tensor, diag: Tensor, geo: RowGeometry, i: int
+    dxp: Tensor, gpad: Tensor, kernels: RowKernels, diag: Tensor, geo: RowGeometry, i: int
 ) -> None:
     """Row i's share of d(xp), for stride 1 along W: for each kernel row a, input row
     i * sh + a * dh gets one batched product over its input columns, reading the zero-padded
-    gradient row through a strided view, with `_diagonal_filters`' per-column filters. dxp is
+    gradient row through a strided view, with the filters placed per input column by
+    `_diagonal_filters` (one kernel row at a time, so that they stay in cache). dxp is
     (Hp, Wp, N, C); gpad (H_out, N, W_out + 2(kw - 1), C_out)."""
     hp, wp, n, c = dxp.shape
-    kh, kw = geo.kh, geo.kw
+    kw = geo.kw
     c_out, wg = gpad.shape[-1], gpad.shape[2]
     offset = gpad.storage_offset() + i * n * wg * c_out
     g_win = gpad.as_strided((wp, n, kw * c_out), (c_out, wg * c_out, 1), offset)
-    for a in range(kh):
-        t = diag[:, a].view(wp, kw * c_out, c)
+    for a in range(geo.kh):
+        _diagonal_filters(diag, kernels.kernel_row_transposed(i, a, kw))
+        t = diag.view(wp, kw * c_out, c)
         dxp[i * geo.stride[0] + a * geo.dilation[0]].baddbmm_(g_win, t)
 
 
