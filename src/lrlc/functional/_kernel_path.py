@@ -12,6 +12,7 @@ per kind of CPU (`path_costs`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -95,9 +96,9 @@ class _BasisKernels(RowKernels):
 
     def __init__(self, bases: Tensor, weights: Tensor, need_grads: bool = False) -> None:
         k, c_out, c_in, kh, kw = bases.shape
+        self.bases = bases
         self.shape = (kh, kw * c_in, c_out)
-        # (K, kh, kw, C_in, C_out): the (kernel column, channel) order of the patches
-        self.flat = bases.permute(0, 3, 4, 2, 1).reshape(k, -1)
+        self.transposed_shape = (kh, kw, c_out, c_in)
         self.weights = weights.to(bases.dtype)
         self._buffer: Tensor | None = None
         self._buffer_t: Tensor | None = None
@@ -111,10 +112,20 @@ class _BasisKernels(RowKernels):
             self.w_acc = self.weights.to(acc)
             self.d_flat = torch.zeros_like(self.flat_acc)
             self.d_weights = torch.empty_like(self.w_acc)
-            # (K, kh, kw, C_out, C_in): the order dL/dx reads, so that the backward builds
-            # each row's filters in it (no transposing copy of the row).
-            self.flat_t = bases.permute(0, 3, 4, 1, 2).reshape(k, -1)
-            self.transposed_shape = (kh, kw, c_out, c_in)
+
+    # The bases re-laid out for each use, made on first use only: the forward reads `flat`,
+    # the backward `flat_t` (and `flat` only for strided or dilated dL/dx), so neither pass
+    # holds a copy it does not read (at K = 32 each is 4.7 MB).
+    @functools.cached_property
+    def flat(self) -> Tensor:
+        """(K, kh, kw, C_in, C_out): the (kernel column, channel) order of the patches."""
+        return self.bases.permute(0, 3, 4, 2, 1).reshape(self.bases.shape[0], -1)
+
+    @functools.cached_property
+    def flat_t(self) -> Tensor:
+        """(K, kh, kw, C_out, C_in): the order dL/dx reads, so that the backward builds each
+        row's filters in it (no transposing copy of the row)."""
+        return self.bases.permute(0, 3, 4, 1, 2).reshape(self.bases.shape[0], -1)
 
     def row(self, i: int) -> Tensor:
         w = self.weights[:, i]  # (K, W_out)
@@ -142,7 +153,7 @@ class _BasisKernels(RowKernels):
     def add_grad(self, i: int, grad_row: Tensor) -> None:
         kh, w_out = grad_row.shape[:2]
         flat = grad_row.view(kh, w_out, -1).to(self.d_flat.dtype)  # (kh, W_out, C_out*kw*C_in)
-        blocks = self.flat_acc.view(self.flat.shape[0], kh, -1)  # (K, kh, C_out*kw*C_in)
+        blocks = self.flat_acc.view(self.flat_acc.shape[0], kh, -1)  # (K, kh, C_out*kw*C_in)
         d_blocks = self.d_flat.view(blocks.shape)
         d_w = self.d_weights[:, i]
         d_w.zero_()
