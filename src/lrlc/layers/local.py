@@ -1,11 +1,11 @@
 """Locally connected 2-D layer: a convolution whose filter bank differs at every position.
 
 The product is `lrlc.functional.locally_connected2d` (its autograd form is shared with the
-non-stationary layer); without autograd (inference) the module runs the same row products with
-the weight re-laid out in their order, which it caches. An LRLC layer with fixed combining
-weights converts to this layer (`LowRankLocallyConnected2d.to_locally_connected`): its weight
-is Eq. 2 (per-position filter banks, `lrlc.functional.per_position_filters`) and its bias
-Eq. 5 (spatial bias, `lrlc.functional.spatial_bias`).
+non-stationary layer); without autograd (inference) the module runs the same row products, its
+weight stored in their order. An LRLC layer with fixed combining weights converts to this layer
+(`LowRankLocallyConnected2d.to_locally_connected`): its weight is Eq. 2 (per-position filter
+banks, `lrlc.functional.per_position_filters`) and its bias Eq. 5 (spatial bias,
+`lrlc.functional.spatial_bias`).
 """
 
 from __future__ import annotations
@@ -101,8 +101,10 @@ class LocallyConnected2d(nn.Module):
         )
 
     def _rows(self, x: Tensor) -> torch.Tensor:
-        # Re-laying out the weight costs as much as a forward pass, so it is kept until the
-        # weight changes (its version counter moves on any in-place update).
+        # Stored in the rows' order, the weight is its own row layout (a view); a weight
+        # loaded contiguous, or cast under autocast, needs a copy that costs as much as a
+        # forward pass, so it is kept until the weight changes (its version counter moves on
+        # any in-place update).
         dtype = inference_dtype(x, self.weight.dtype)  # under autocast as the autograd path
         key = (self.weight._version, self.weight.data_ptr(), dtype)
         if self._rows_cache is None or self._rows_cache[0] != key:
