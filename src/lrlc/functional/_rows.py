@@ -210,7 +210,9 @@ def _row_filter_grad(xp: Tensor, g: Tensor, geo: RowGeometry, i: int) -> Tensor:
     against 38 at N = 128)."""
     c = geo.channels
     d_row = xp.new_empty((geo.kh, geo.out[1], g.shape[-1], geo.kw * c))
-    g_t = g.transpose(1, 2)  # (W_out, C_out, N)
+    # (W_out, C_out, N), copied: read through a transposed view, the products ran 9% slower
+    # in float32 and 17-30% in bf16 (Intel Xeon, one row's products at N = 128 and 512).
+    g_t = g.transpose(1, 2).contiguous()
     copy_first = _copy_patches(xp)
     for a in range(geo.kh):
         pieces = geo.patches(xp, i, a)
