@@ -62,7 +62,12 @@ case "${1:-}" in
     git commit -q -m "converged: records of ${#finished[@]} of $total runs" -- "${files[@]}"
     echo "committed the records of ${#finished[@]} of $total runs" ;;
   stop)
-    if running; then kill -TERM -- "-$(cat "$PID_FILE")"; echo "stopped"; else echo "not running"; fi ;;
+    if ! running; then echo "not running"; exit 0; fi
+    kill -TERM -- "-$(cat "$PID_FILE")"
+    # Wait for the workers to exit, so that a `start` right after does not find them running.
+    for _ in $(seq 60); do running || break; sleep 0.5; done
+    if running; then echo "still stopping (pid $(cat "$PID_FILE"))"; exit 1; fi
+    echo "stopped" ;;
   *)
     echo "usage: $0 start|report|status|stop|commit" >&2; exit 2 ;;
 esac
