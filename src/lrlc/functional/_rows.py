@@ -89,6 +89,8 @@ class RowKernels:
     """
 
     def row(self, i: int) -> Tensor:
+        """Row i's filters, where they are stored (a subclass that builds them overrides
+        `kernel_row` and `kernel_row_transposed` instead)."""
         raise NotImplementedError
 
     def add_grad(self, i: int, grad_row: Tensor) -> None:
@@ -281,19 +283,32 @@ def _add_input_grad_transposed(
         dxp[i * geo.stride[0] + a * geo.dilation[0]].baddbmm_(g_win, t)
 
 
+def _pad_into(out: Tensor, x: Tensor, pad: Padding4) -> None:
+    """Write (N, C, H, W) x zero-padded into `out`, seen as (N, Hp, Wp, C) in any memory
+    order, in one pass: zeros only where the copy does not write."""
+    left, _, top, _ = pad
+    h, w = x.shape[-2:]
+    out[:, :top] = 0
+    out[:, top + h :] = 0
+    out[:, top : top + h, :left] = 0
+    out[:, top : top + h, left + w :] = 0
+    out[:, top : top + h, left : left + w] = x.permute(0, 2, 3, 1)
+
+
+def _padded_size(x: Tensor, pad: Padding4) -> tuple[int, int, int, int]:
+    """(N, Hp, Wp, C) of x (N, C, H, W) padded by (left, right, top, bottom)."""
+    left, right, top, bottom = pad
+    n, c, h, w = x.shape
+    return n, h + top + bottom, w + left + right, c
+
+
 def pad_hnwc(x: Tensor, pad: Padding4) -> Tensor:
     """(N, C, H, W) -> zero-padded (Hp, N, Wp, C), contiguous, in one pass over x."""
-    left, right, top, bottom = pad
     if not any(pad):
         return x.permute(2, 0, 3, 1).contiguous()
-    n, c, h, w = x.shape
-    out = x.new_empty((h + top + bottom, n, w + left + right, c))
-    # Zeros only where the copy does not write: one pass over the buffer instead of two.
-    out[:top] = 0
-    out[top + h :] = 0
-    out[top : top + h, :, :left] = 0
-    out[top : top + h, :, left + w :] = 0
-    out[top : top + h, :, left : left + w] = x.permute(2, 0, 3, 1)
+    n, hp, wp, c = _padded_size(x, pad)
+    out = x.new_empty((hp, n, wp, c))
+    _pad_into(out.transpose(0, 1), x, pad)
     return out
 
 
@@ -301,17 +316,11 @@ def pad_nhwc(x: Tensor, pad: Padding4, dtype: torch.dtype) -> Tensor:
     """(N, C, H, W) -> zero-padded (Hp, N, Wp, C) view of a dense NHWC image in `dtype`, what
     `RowGeometry.patches` reads: x itself when it is channels_last, unpadded and in `dtype`,
     else one pass over x (cast in the same copy)."""
-    left, right, top, bottom = pad
     if not any(pad) and x.dtype == dtype and x.is_contiguous(memory_format=torch.channels_last):
         return x.permute(2, 0, 3, 1)
-    n, c, h, w = x.shape
-    out = x.new_empty((n, h + top + bottom, w + left + right, c), dtype=dtype)
-    out[:, :top] = 0
-    out[:, top + h :] = 0
-    out[:, top : top + h, :left] = 0
-    out[:, top : top + h, left + w :] = 0
-    out[:, top : top + h, left : left + w] = x.permute(0, 2, 3, 1)
-    return out.permute(1, 0, 2, 3)
+    out = x.new_empty(_padded_size(x, pad), dtype=dtype)
+    _pad_into(out, x, pad)
+    return out.transpose(0, 1)
 
 
 def unpad_grad(
