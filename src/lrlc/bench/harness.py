@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from lrlc.experiments import huge_pages
 from lrlc.experiments.machine import cpu_flags, cpu_model, cpu_native_bf16
 
 Step = Callable[[], None]
@@ -49,6 +50,8 @@ def machine_info() -> dict[str, Any]:
         "mkldnn": torch.backends.mkldnn.is_available(),
         "mkl": torch.backends.mkl.is_available(),
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        # Both sides of every ratio ran under the same setting (huge_pages.py).
+        **huge_pages.current().record(),
         # A load above the core count means other processes competed for the CPU.
         "loadavg_start": list(os.getloadavg()),
     }

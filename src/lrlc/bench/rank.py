@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     report = dict(benchmark="rank", machine=info, config=vars(args), rows=rows, targets=targets,
                   elapsed_s=time.perf_counter() - t0)  # fmt: skip
     print(f"\n{info['cpu_model']}, {info['threads']} threads, {args.precision}, "
-          f"native bf16 {info['native_bf16']}; "
+          f"native bf16 {info['native_bf16']}; huge pages {info['huge_pages']}; "
           f"load {info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}; "
           f"{report['elapsed_s']:.0f} s")  # fmt: skip
     if args.json:

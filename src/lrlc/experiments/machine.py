@@ -13,6 +13,9 @@ device *is*, never from the machine a default was once tuned on:
   AVX2 kernels it made the convolutional net's step 7% slower).
 - compile: off; `torch.compile` costs about a minute per run, more than it saves in runs of a
   few epochs, and it is opt-in.
+- huge pages: on where the kernel offers transparent huge pages; a process-wide switch, set
+  by the `lrlc` command before any tensor exists (`lrlc.experiments.huge_pages`), recorded
+  here.
 - threads: torch's own default (one per physical core, or what a sweep executor set for its
   workers).
 - lrlc_path: each fixed-weight LRLC layer picks Algorithm 1 or the rank-independent kernel
@@ -33,6 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from . import huge_pages
+from .huge_pages import HugePages
 
 PRECISIONS = ("auto", "fp32", "bf16")
 # How much slower emulated bf16 autocast measured on an AVX2-only CPU (docs/performance.md).
@@ -160,6 +166,7 @@ class ExecutionPlan:
     compile: bool
     threads: int
     lrlc_path: str = "auto"
+    huge_pages: HugePages = HugePages(False, "not known")
 
     def autocast(self):
         """bf16 autocast on this plan's device when it trains in bf16, else a no-op context."""
@@ -177,7 +184,8 @@ class ExecutionPlan:
         return (
             f"device {self.device} ({self.caps.name}); precision {self.precision} "
             f"({self.precision_reason}); {self.threads} threads; channels_last "
-            f"{on_off[self.channels_last]}; compile {on_off[self.compile]}"
+            f"{on_off[self.channels_last]}; compile {on_off[self.compile]}; huge pages "
+            f"{on_off[self.huge_pages.on]}"
         )
 
     def record(self) -> dict[str, Any]:
@@ -191,6 +199,7 @@ class ExecutionPlan:
             "compile": self.compile,
             "threads": self.threads,
             "lrlc_path": self.lrlc_path,
+            **self.huge_pages.record(),
         }
 
 
@@ -226,4 +235,5 @@ def plan_execution(
         compile=bool(options.compile),
         threads=torch.get_num_threads(),
         lrlc_path=options.lrlc_path or "auto",
+        huge_pages=huge_pages.current(),
     )

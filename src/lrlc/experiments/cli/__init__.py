@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ...export import FORMS
 from ...models import model_names
+from .. import huge_pages
 from ..files import explain_os_error
 from ..reproduce import PRESETS as REPRODUCE_PRESETS
 from ..run.exporting import FORMATS
@@ -119,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # what --nproc hands to torchrun
+    # First, before any tensor exists: torch reads the variable at its first CPU allocation.
+    huge_pages.apply(getattr(args, "huge_pages", None))
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -172,6 +172,13 @@ def add_speed_flags(p: argparse.ArgumentParser) -> None:
         "--threads", type=int, help="torch threads (default: torch's, one per physical core)"
     )
     p.add_argument(
+        "--huge-pages",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="2 MiB pages for large CPU tensors, fewer page faults (default: auto, on where the "
+        "kernel offers transparent huge pages)",
+    )
+    p.add_argument(
         "--lrlc-path",
         choices=("auto", "basis", "kernel"),
         default=None,
