@@ -77,6 +77,37 @@ def test_kernel_path_gradients_are_numerical_ones():
         )
 
 
+@pytest.mark.parametrize("bias_shape", [(2, 4, 5), (2, 1, 1), (4, 5)], ids=str)
+def test_a_bias_in_the_first_product_is_adding_it_after(bias_shape):
+    # Both row engines take the bias into each row's first product; values and gradients must
+    # be those of adding it after (for a full map and for maps that broadcast).
+    from lrlc.functional import locally_connected_by_rows
+
+    x = torch.randn(2, 3, 6, 7, dtype=torch.float64, requires_grad=True)
+    bases = torch.randn(3, 2, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    wts = torch.rand(3, 4, 5, dtype=torch.float64, requires_grad=True)
+    lc_w = torch.randn(4, 5, 2, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(bias_shape, dtype=torch.float64, requires_grad=True)
+    geo = ((0, 0, 0, 0), (1, 1), (1, 1))
+    for fused, plain in (
+        (lambda b: lrlc_by_kernels(x, bases, wts, *geo, bias=b),
+         lambda b: lrlc_by_kernels(x, bases, wts, *geo) + b),
+        (lambda b: locally_connected_by_rows(x, lc_w, *geo, bias=b),
+         lambda b: locally_connected_by_rows(x, lc_w, *geo) + b),
+    ):  # fmt: skip
+        out, ref = fused(bias), plain(bias)
+        torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+        g = torch.randn_like(out)
+        leaves = [t for t in (x, bases, wts, lc_w, bias) if t.grad_fn is None]
+        got = torch.autograd.grad(out, leaves, g, allow_unused=True)
+        want = torch.autograd.grad(ref, leaves, g, allow_unused=True)
+        for a, b in zip(got, want):
+            assert (a is None) == (b is None)
+            if a is not None:
+                torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda b: lrlc_by_kernels(x, bases, wts, *geo, bias=b), (bias,))
+
+
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"{g[0]}-s{g[2]}-p{g[3]}-d{g[4]}")
 def test_locally_connected_training_path_matches_the_naive_loop(geometry):
     size, k, s, p, d = geometry

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from ._bias import batch_sum_to
 from ._ops import Padding4, Pair, conv_output_size, inference_dtype, memory_format_of
 from ._rows import (
     RowGeometry,
@@ -220,9 +221,26 @@ def locally_connected_inference(
         return forward_rows(xp, _CachedRows(rows), geo, memory_format_of(x), bias=b)
 
 
+def _bias_rows(bias: Tensor | None, dtype: torch.dtype, c_out: int, out: Pair) -> Tensor | None:
+    """The bias map as forward_rows seeds each row's first product with: (C_out, H_out, W_out)."""
+    return None if bias is None else bias.to(dtype).expand(c_out, *out)
+
+
+def _bias_grad(ctx, grad_out: Tensor, index: int) -> Tensor | None:
+    """dL/d(bias) (the batch sum of dL/dy) when input `index`, the bias, asks for it."""
+    if not ctx.needs_input_grad[index]:
+        return None
+    return batch_sum_to(grad_out, ctx.bias_shape).to(ctx.bias_dtype)
+
+
+def _keep_bias(ctx, bias: Tensor | None) -> None:
+    if bias is not None:
+        ctx.bias_shape, ctx.bias_dtype = bias.shape, bias.dtype
+
+
 class _LRLCByKernels(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, bases, weights, pad, stride, dilation):
+    def forward(ctx, x, bases, weights, bias, pad, stride, dilation):
         xp = pad_hnwc(x, pad)
         out = conv_output_size(tuple(x.shape[-2:]), tuple(bases.shape[-2:]), stride, pad, dilation)
         geo = _geometry(xp, bases.shape[-2:], stride, dilation, out)
@@ -230,7 +248,9 @@ class _LRLCByKernels(torch.autograd.Function):
         # as keeping it costs memory (one input's worth, within the memory budget).
         ctx.save_for_backward(xp, bases, weights)
         ctx.pad, ctx.geo, ctx.size, ctx.fmt = pad, geo, x.shape[-2:], memory_format_of(x)
-        return forward_rows(xp, _BasisKernels(bases, weights), geo, ctx.fmt)
+        _keep_bias(ctx, bias)
+        b = _bias_rows(bias, xp.dtype, bases.shape[1], out)
+        return forward_rows(xp, _BasisKernels(bases, weights), geo, ctx.fmt, bias=b)
 
     @staticmethod
     @once_differentiable
@@ -242,17 +262,19 @@ class _LRLCByKernels(torch.autograd.Function):
         dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size, ctx.fmt)
         dw = kernels.d_weights.to(weights.dtype)
         db = kernels.bases_grad(bases.shape).to(bases.dtype)
-        return dx, db, dw, None, None, None
+        return dx, db, dw, _bias_grad(ctx, grad_out, 3), None, None, None
 
 
 class _LCByRows(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, pad, stride, dilation):
+    def forward(ctx, x, weight, bias, pad, stride, dilation):
         xp = pad_hnwc(x, pad)
         geo = _geometry(xp, weight.shape[-2:], stride, dilation, weight.shape[:2])
         ctx.save_for_backward(xp, weight)
         ctx.pad, ctx.geo, ctx.size, ctx.fmt = pad, geo, x.shape[-2:], memory_format_of(x)
-        return forward_rows(xp, _WeightKernels(weight), geo, ctx.fmt)
+        _keep_bias(ctx, bias)
+        b = _bias_rows(bias, xp.dtype, weight.shape[2], geo.out)
+        return forward_rows(xp, _WeightKernels(weight), geo, ctx.fmt, bias=b)
 
     @staticmethod
     @once_differentiable
@@ -262,7 +284,7 @@ class _LCByRows(torch.autograd.Function):
         gbuf = grad_buffer(grad_out.to(xp.dtype), ctx.geo)
         dxp = backward_rows(xp, gbuf, kernels, ctx.geo, ctx.needs_input_grad[0])
         dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size, ctx.fmt)
-        return dx, kernels.d_weight, None, None, None
+        return dx, kernels.d_weight, _bias_grad(ctx, grad_out, 2), None, None, None
 
 
 def _common_dtype(x: Tensor, w: Tensor) -> torch.dtype:
@@ -271,28 +293,42 @@ def _common_dtype(x: Tensor, w: Tensor) -> torch.dtype:
 
 
 def lrlc_by_kernels(
-    x: Tensor, bases: Tensor, weights: Tensor, pad: Padding4, stride: Pair, dilation: Pair
+    x: Tensor,
+    bases: Tensor,
+    weights: Tensor,
+    pad: Padding4,
+    stride: Pair,
+    dilation: Pair,
+    bias: Tensor | None = None,
 ) -> Tensor:
     """Algorithm 1's output for fixed combining weights, through per-position filters.
 
     x (N, C_in, H, W), bases (K, C_out, C_in, kh, kw), weights (K, H_out, W_out) (normalised),
-    explicit padding (left, right, top, bottom) -> (N, C_out, H_out, W_out), without bias.
+    explicit padding (left, right, top, bottom) -> (N, C_out, H_out, W_out). `bias`, a map
+    that broadcasts to (C_out, H_out, W_out) (Eq. 5's, or None), is added in each row's first
+    product: the same values and gradients as adding it after, without a pass over the output.
     """
     dtype = _common_dtype(x, bases)
     with torch.autocast(x.device.type, enabled=False):
         return _LRLCByKernels.apply(
-            x.to(dtype), bases.to(dtype), weights.to(dtype), pad, stride, dilation
+            x.to(dtype), bases.to(dtype), weights.to(dtype), bias, pad, stride, dilation
         )
 
 
 def locally_connected_by_rows(
-    x: Tensor, weight: Tensor, pad: Padding4, stride: Pair, dilation: Pair
+    x: Tensor,
+    weight: Tensor,
+    pad: Padding4,
+    stride: Pair,
+    dilation: Pair,
+    bias: Tensor | None = None,
 ) -> Tensor:
     """The locally connected product: x (N, C_in, H, W), weight (H_out, W_out, C_out, C_in,
-    kh, kw), explicit padding -> (N, C_out, H_out, W_out), without bias."""
+    kh, kw), explicit padding -> (N, C_out, H_out, W_out), plus `bias` (broadcasting to
+    (C_out, H_out, W_out), or None) added in each row's first product."""
     dtype = _common_dtype(x, weight)
     with torch.autocast(x.device.type, enabled=False):
-        return _LCByRows.apply(x.to(dtype), weight.to(dtype), pad, stride, dilation)
+        return _LCByRows.apply(x.to(dtype), weight.to(dtype), bias, pad, stride, dilation)
 
 
 def path_estimates(

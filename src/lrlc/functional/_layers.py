@@ -144,8 +144,7 @@ def _by_kernels(x, bases, weights, bias_map, stride: Pair, padding, dilation: Pa
             f"weights must be (K, H_out, W_out) = {(bases.shape[0], *out_size)}, got shape "
             f"{tuple(weights.shape)}"
         )
-    out = lrlc_by_kernels(x, bases, weights, pad, stride, dilation)
-    return out if bias_map is None else add_bias_map(out, bias_map)
+    return lrlc_by_kernels(x, bases, weights, pad, stride, dilation, bias=bias_map)
 
 
 def locally_connected2d(
@@ -191,8 +190,7 @@ def locally_connected2d(
         )
     tensors = (x, weight) if bias is None else (x, weight, bias)
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        out = locally_connected_by_rows(x, weight, pad, stride, dilation)
-        return out if bias is None else add_bias_map(out, bias)
+        return locally_connected_by_rows(x, weight, pad, stride, dilation, bias=bias)
     rows = weight_by_rows(weight.to(inference_dtype(x, weight.dtype)))
     return locally_connected_inference(x, rows, bias, stride, pad, dilation)
 

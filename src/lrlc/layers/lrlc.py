@@ -207,15 +207,14 @@ class LowRankLocallyConnected2d(nn.Module):
             # The same sums through the per-position filters W[i, j] = sum_k w[k, i, j] F^k
             # (Eq. 2): the rank-independent path.
             bases, weights = self.basis_filters(), self.combining_weights()
+            bias = self.spatial_bias_map() if self._has_bias() else None  # Eq. 5
             if exporting():  # Eq. 2's filters in a graph of plain ops (`locally_connected_by_taps`)
                 w = per_position_filters(weights, bases)
                 padding, stride, dilation = self._kernel_geometry()
                 out = locally_connected_by_taps(x, w, None, stride, padding, dilation)
-            else:
-                out = lrlc_by_kernels(x, bases, weights, *self._kernel_geometry())
-            if self._has_bias():
-                out = add_bias_map(out, self.spatial_bias_map())
-            return out
+                return out if bias is None else add_bias_map(out, bias)
+            # O + B, the bias in each row's first product
+            return lrlc_by_kernels(x, bases, weights, *self._kernel_geometry(), bias=bias)
         responses = self.basis(x)  # O^(k) = I conv F^(k): (N, K, C_out, H_out, W_out)
         if self.rank == 1 and self.normalize == "softmax":
             # A softmax over one basis is exactly 1 whatever the logits: the layer is its
