@@ -67,11 +67,11 @@ def _row(res: dict, name: str, base: str, **fields: Any) -> dict[str, Any]:
 
 def rank_group(x: torch.Tensor, rank: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     batch = x.shape[0]
-    auto = lrlc(rank, "auto")
+    auto = lrlc(rank, "auto", args.combining)
     modules: dict[str, nn.Module] = {"conv": nn.Conv2d(CHANNELS, CHANNELS, KERNEL)}
     if rank <= args.basis_max_rank:
-        modules["lrlc_basis"] = lrlc(rank, "basis")
-    modules["lrlc_kernel"] = lrlc(rank, "kernel")
+        modules["lrlc_basis"] = lrlc(rank, "basis", args.combining)
+    modules["lrlc_kernel"] = lrlc(rank, "kernel", args.combining)
     modules["lrlc_auto"] = auto
     if rank <= args.basis_max_rank:
         modules["lrlc_input_dep"] = lrlc(rank, "auto", "input_dependent")
@@ -86,7 +86,8 @@ def rank_group(x: torch.Tensor, rank: int, args: argparse.Namespace) -> list[dic
     chosen = auto.last_path  # the cost model's path, or the faster of a timed close call
     return [
         _row(res, name, "conv", mode="train", batch=batch, rank=rank,
-             chosen=chosen if name == "lrlc_auto" else "")
+             chosen=chosen if name == "lrlc_auto" else "",
+             combining="input_dependent" if name == "lrlc_input_dep" else args.combining)
         for name in modules
     ]  # fmt: skip
 
@@ -173,6 +174,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, nargs="+", default=None, help="default 128 512")
     p.add_argument("--ranks", type=int, nargs="+", default=None, help="default 1 2 4 8 16 32")
     p.add_argument("--basis-max-rank", type=int, default=8, help="largest K for Algorithm 1")
+    p.add_argument("--combining", choices=("factorized", "full"), default="factorized",
+                   help="the fixed layers' combining weights; full at K = 484 (22 x 22 output "
+                   "positions) can express any locally connected layer")  # fmt: skip
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--reps", type=int, default=None, help="timed rounds (default 5)")
     p.add_argument("--min-reps", type=int, default=3)

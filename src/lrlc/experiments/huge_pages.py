@@ -1,14 +1,13 @@
 """Transparent huge pages for torch's large CPU tensors: the `lrlc` command's process switch.
 
-Why: glibc serves an allocation above its mmap threshold (32 MB at most) with fresh pages from
-the kernel every time, and every 4 KiB page faults when it is first written. A training step
-at batch 512 allocates several such tensors per layer (activations, their gradients, the LRLC
-kernel path's re-laid-out input), so a good part of its time went to page faults: on an Intel
-Xeon (AVX-512, float32, 2 threads) a 75 MB `torch.empty(...).fill_(1)` took 30 ms against 6 ms
-for the same fill of an existing tensor, and with 2 MiB pages 10 ms; one training step of
-`nn.Conv2d(64, 64, 3)` at N = 512 went from 521 to 435 ms and the LRLC kernel path's from 712
-to 608 ms (docs/performance.md, "Huge pages"). Small tensors are recycled by malloc and gain
-nothing.
+Why: a training step at batch 512 works on tensors of tens to hundreds of MB (activations,
+their gradients, the LRLC kernel path's re-laid-out input), spread over 4 KiB pages: many TLB
+misses, and a page fault at every first touch. `keep_freed_memory` (run/memory.py) already
+stops glibc from returning freed blocks to the kernel between steps; 2 MiB pages on top made
+one float32 optimizer step of the paper's nets 6-10% faster on an Intel Xeon (AVX-512, 2
+threads; conv net 1.234 -> 1.110 s and 1.338 -> 1.246, LRLC rank 16 in the 3rd layer 1.456 ->
+1.355 and 1.633 -> 1.532 in two alternating pairs of processes; docs/performance.md, "Huge
+pages"). Small tensors gain nothing.
 
 How: torch marks its CPU allocations of 2 MiB and more for huge pages (madvise) when
 THP_MEM_ALLOC_ENABLE=1 is in the environment, which it reads once, at its first CPU
