@@ -14,6 +14,7 @@ from lrlc.functional import (
     lrlc_by_kernels,
     path_costs,
 )
+from lrlc.functional._basis_rows import rows_per_block
 from lrlc.functional._kernel_path import CPU_PATH_COSTS, DEFAULT_PATH_COSTS
 
 from ._reference import naive_local, naive_lrlc
@@ -75,6 +76,36 @@ def test_kernel_path_gradients_are_numerical_ones():
             lambda a, b, c, s=stride, p=pad: lrlc_by_kernels(a, b, c, p, s, (1, 1)),
             (x, bases, wts),
         )
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"{g[0]}-s{g[2]}-p{g[3]}-d{g[4]}")
+@pytest.mark.parametrize("positions", [1.0, 0.7], ids=["K=HW", "K=0.7HW"])
+def test_large_ranks_build_blocks_of_rows_with_the_same_result(geometry, positions):
+    # K = H_out * W_out with full combining is any locally connected layer; at such ranks the
+    # filters are built (and their gradients sent back) a block of rows at a time. Every
+    # geometry, and a rank whose blocks do not divide the rows, against the naive loop and
+    # Algorithm 1.
+    probe = build("full", "softmax", geometry)
+    h_out, w_out = probe.output_size
+    rank = max(2 * w_out, round(positions * h_out * w_out))
+    assert rows_per_block(rank, w_out, h_out) > 1
+    layer = build("full", "softmax", geometry, rank=rank, path="kernel")
+    x = torch.randn(2, 2, *geometry[0], dtype=torch.float64)
+    torch.testing.assert_close(layer(x), naive_lrlc(layer, x), rtol=1e-10, atol=1e-10)
+    out_k, dx_k, dp_k = grads(layer, x, "kernel")
+    out_b, dx_b, dp_b = grads(layer, x, "basis")
+    torch.testing.assert_close(dx_k, dx_b, rtol=1e-10, atol=1e-10)
+    assert dp_k.keys() == dp_b.keys()
+    for name in dp_b:
+        torch.testing.assert_close(dp_k[name], dp_b[name], rtol=1e-9, atol=1e-10, msg=name)
+
+
+def test_rows_per_block_keeps_the_block_within_the_bases():
+    assert rows_per_block(4, 22, 22) == 1 and rows_per_block(32, 22, 22) == 1
+    assert rows_per_block(484, 22, 22) == 22 and rows_per_block(100, 22, 22) == 4
+    assert rows_per_block(1000, 22, 22) == 22  # never more rows than there are
+    for k in (1, 5, 44, 100, 484):
+        assert rows_per_block(k, 22, 22) * 22 <= max(k, 22)
 
 
 @pytest.mark.parametrize("bias_shape", [(2, 4, 5), (2, 1, 1), (4, 5)], ids=str)

@@ -12,13 +12,13 @@ per kind of CPU (`path_costs`).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from ._basis_rows import BasisKernels
 from ._bias import batch_sum_to
 from ._ops import Padding4, Pair, conv_output_size, inference_dtype, memory_format_of
 from ._rows import (
@@ -88,76 +88,6 @@ def _geometry(xp: Tensor, kernel: Pair, stride: Pair, dilation: Pair, out: Pair)
     return RowGeometry(
         kernel[0], kernel[1], stride, dilation, (xp.shape[0], xp.shape[2]), out, xp.shape[3]
     )
-
-
-class _BasisKernels(RowKernels):
-    """Row filters W[i, j] = sum_k w[k, i, j] F^k (Eq. 2), and their gradients sent on to the
-    bases (dF^k = sum_ij w[k, i, j] dW[i, j]) and the weights (dw[k, i, j] = <dW[i, j], F^k>).
-    """
-
-    def __init__(self, bases: Tensor, weights: Tensor, need_grads: bool = False) -> None:
-        k, c_out, c_in, kh, kw = bases.shape
-        self.bases = bases
-        self.shape = (kh, kw * c_in, c_out)
-        self.transposed_shape = (kh, kw, c_out, c_in)
-        self.weights = weights.to(bases.dtype)
-        self._buffers: dict[str, Tensor] = {}  # `_build`'s, one per order
-        if need_grads:
-            # dF^k sums every row's share: in float32 when the products run in bf16/fp16, so
-            # that it is rounded once, as a convolution's weight gradient is (summed in
-            # bf16 its error was 1.8x Algorithm 1's).
-            acc = torch.promote_types(bases.dtype, torch.float32)
-            # (K, kh, C_out, kw, C_in): the order of the filter gradients (`add_grad`)
-            self.flat_acc = bases.permute(0, 3, 1, 4, 2).reshape(k, -1).to(acc)
-            self.w_acc = self.weights.to(acc)
-            self.d_flat = torch.zeros_like(self.flat_acc)
-            self.d_weights = torch.empty_like(self.w_acc)
-
-    # The bases re-laid out for each use, made on first use only: the forward reads `flat`,
-    # the backward `flat_t` (and `flat` only for strided or dilated dL/dx), so neither pass
-    # holds a copy it does not read (at K = 32 each is 4.7 MB).
-    @functools.cached_property
-    def flat(self) -> Tensor:
-        """(K, kh, kw, C_in, C_out): the (kernel column, channel) order of the patches."""
-        return self.bases.permute(0, 3, 4, 2, 1).reshape(self.bases.shape[0], -1)
-
-    @functools.cached_property
-    def flat_t(self) -> Tensor:
-        """(K, kh, kw, C_out, C_in): the order dL/dx reads, so that the backward builds each
-        row's filters in it (no transposing copy of the row)."""
-        return self.bases.permute(0, 3, 4, 1, 2).reshape(self.bases.shape[0], -1)
-
-    def kernel_row(self, i: int, a: int) -> Tensor:
-        return self._build(self.flat, i, a, "forward").view(-1, *self.shape[1:])
-
-    def kernel_row_transposed(self, i: int, a: int, kw: int) -> Tensor:
-        return self._build(self.flat_t, i, a, "input_grad").view(-1, *self.transposed_shape[1:])
-
-    def _build(self, flat: Tensor, i: int, a: int, buffer: str) -> Tensor:
-        """Kernel row a of row i's filters (Eq. 2), (W_out, kw*C*C_out) in `flat`'s order, into
-        one reused buffer, which the products then read from cache (a third of a row's
-        filters, 1 MB at 64 channels and W_out = 22, fits in L2 where the whole row did not:
-        forward 9% faster at N = 128, 5% at N = 512)."""
-        w = self.weights[:, i]  # (K, W_out)
-        blocks = flat.view(flat.shape[0], self.shape[0], -1)  # (K, kh, kw*C*C_out)
-        if buffer not in self._buffers:
-            self._buffers[buffer] = w.new_empty((w.shape[1], blocks.shape[2]))
-        return torch.mm(w.t(), blocks[:, a], out=self._buffers[buffer])
-
-    def add_grad(self, i: int, grad_row: Tensor) -> None:
-        kh, w_out = grad_row.shape[:2]
-        flat = grad_row.view(kh, w_out, -1).to(self.d_flat.dtype)  # (kh, W_out, C_out*kw*C_in)
-        blocks = self.flat_acc.view(self.flat_acc.shape[0], kh, -1)  # (K, kh, C_out*kw*C_in)
-        d_blocks = self.d_flat.view(blocks.shape)
-        d_w = self.d_weights[:, i]
-        d_w.zero_()
-        for a in range(kh):
-            d_blocks[:, a].addmm_(self.w_acc[:, i], flat[a])
-            d_w.addmm_(blocks[:, a], flat[a].t())
-
-    def bases_grad(self, shape: torch.Size) -> Tensor:
-        k, c_out, c_in, kh, kw = shape
-        return self.d_flat.view(k, kh, c_out, kw, c_in).permute(0, 2, 4, 1, 3)
 
 
 class _WeightKernels(RowKernels):
@@ -250,13 +180,13 @@ class _LRLCByKernels(torch.autograd.Function):
         ctx.pad, ctx.geo, ctx.size, ctx.fmt = pad, geo, x.shape[-2:], memory_format_of(x)
         _keep_bias(ctx, bias)
         b = _bias_rows(bias, xp.dtype, bases.shape[1], out)
-        return forward_rows(xp, _BasisKernels(bases, weights), geo, ctx.fmt, bias=b)
+        return forward_rows(xp, BasisKernels(bases, weights), geo, ctx.fmt, bias=b)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
         xp, bases, weights = ctx.saved_tensors
-        kernels = _BasisKernels(bases, weights, need_grads=True)
+        kernels = BasisKernels(bases, weights, need_grads=True)
         gbuf = grad_buffer(grad_out.to(xp.dtype), ctx.geo)
         dxp = backward_rows(xp, gbuf, kernels, ctx.geo, ctx.needs_input_grad[0])
         dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size, ctx.fmt)

@@ -1,0 +1,142 @@
+"""The per-position filters of a fixed-weight LRLC layer, built row by row from its bases for
+the row products of `_rows.py`, and their gradients sent back to the bases and the weights.
+
+    W[i, j] = sum_k w[k, i, j] F^k                       (Eq. 2)
+    dF^k    = sum_ij w[k, i, j] dW[i, j]
+    dw[k, i, j] = <dW[i, j], F^k>
+
+Each is a product with K on one side: building a row of filters is (W_out, K) @ (K, X), with X
+= C_out * C_in * kh * kw. While K is small the bases (K x X) stay in cache and one row at a
+time is best (one kernel row at a time, even: a third of a row's filters fits in L2). When K
+is large, as for ``combining="full"`` at K = H_out * W_out (a true locally connected layer),
+the bases are as large as all the filters together, and a row at a time would read all of
+them from memory for every row: there a block of rows is built, and its gradients sent back,
+by one product each (`rows_per_block`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+from torch import Tensor
+
+from ._rows import RowKernels
+
+
+def rows_per_block(rank: int, w_out: int, h_out: int) -> int:
+    """How many output rows' filters one product builds: about K / W_out (at least 1), so that
+    the block, (rows * W_out) x X, is never larger than the bases, K x X, while each product
+    reads the bases once per block instead of once per row. At K = 484 and a 22 x 22 output
+    (`combining="full"`): all 22 rows; at K <= 32 and 22 columns: one (the cache-sized build).
+    """
+    return max(1, min(h_out, rank // w_out))
+
+
+class BasisKernels(RowKernels):
+    """Row filters from the bases (Eq. 2), and their gradients sent on to the bases and the
+    weights. bases (K, C_out, C_in, kh, kw), weights (K, H_out, W_out), normalised."""
+
+    def __init__(self, bases: Tensor, weights: Tensor, need_grads: bool = False) -> None:
+        k, c_out, c_in, kh, kw = bases.shape
+        self.bases = bases
+        self.shape = (kh, kw * c_in, c_out)
+        self.transposed_shape = (kh, kw, c_out, c_in)
+        self.weights = weights.to(bases.dtype)
+        self.h_out, self.w_out = weights.shape[1:]
+        self.block = rows_per_block(k, self.w_out, self.h_out)
+        self._buffers: dict[str, Tensor] = {}  # `_build`'s, one per order
+        self._built: dict[str, int] = {}  # which block each order's buffer holds
+        if need_grads:
+            # dF^k sums every row's share: in float32 when the products run in bf16/fp16, so
+            # that it is rounded once, as a convolution's weight gradient is (summed in
+            # bf16 its error was 1.8x Algorithm 1's).
+            acc = torch.promote_types(bases.dtype, torch.float32)
+            # (K, kh, C_out, kw, C_in): the order of the filter gradients (`add_grad`)
+            self.flat_acc = bases.permute(0, 3, 1, 4, 2).reshape(k, -1).to(acc)
+            self.w_acc = self.weights.to(acc)
+            self.d_flat = torch.zeros_like(self.flat_acc)
+            self.d_weights = torch.empty_like(self.w_acc)
+            self._pending: Tensor | None = None  # a block's filter gradients, by position
+
+    # The bases re-laid out for each use, made on first use only: the forward reads `flat`,
+    # the backward `flat_t` (and `flat` only for strided or dilated dL/dx), so neither pass
+    # holds a copy it does not read (at K = 32 each is 4.7 MB).
+    @functools.cached_property
+    def flat(self) -> Tensor:
+        """(K, kh, kw, C_in, C_out): the (kernel column, channel) order of the patches."""
+        return self.bases.permute(0, 3, 4, 2, 1).reshape(self.bases.shape[0], -1)
+
+    @functools.cached_property
+    def flat_t(self) -> Tensor:
+        """(K, kh, kw, C_out, C_in): the order dL/dx reads, so that the backward builds each
+        row's filters in it (no transposing copy of the row)."""
+        return self.bases.permute(0, 3, 4, 1, 2).reshape(self.bases.shape[0], -1)
+
+    def kernel_row(self, i: int, a: int) -> Tensor:
+        return self._build(self.flat, i, a, "forward").view(-1, *self.shape[1:])
+
+    def kernel_row_transposed(self, i: int, a: int, kw: int) -> Tensor:
+        return self._build(self.flat_t, i, a, "input_grad").view(-1, *self.transposed_shape[1:])
+
+    def _build(self, flat: Tensor, i: int, a: int, order: str) -> Tensor:
+        """Kernel row a of row i's filters (Eq. 2), (W_out, kw*C*C_out) in `flat`'s order,
+        from a reused buffer. One row: built one kernel row at a time, which the products then
+        read from cache (1 MB at 64 channels and W_out = 22 fits in L2 where the whole row did
+        not: forward 9% faster at N = 128, 5% at N = 512). A block of rows: built whole when
+        its first row is asked for, then read by views."""
+        kh = self.shape[0]
+        blocks = flat.view(flat.shape[0], kh, -1)  # (K, kh, kw*C*C_out)
+        if self.block == 1:
+            w = self.weights[:, i]  # (K, W_out)
+            out = self._buffer(order, (self.w_out, blocks.shape[2]), w)
+            return torch.mm(w.t(), blocks[:, a], out=out)
+        first = i - i % self.block
+        rows = min(self.block, self.h_out - first)
+        if self._built.get(order) != first:
+            w = self.weights[:, first : first + rows].reshape(flat.shape[0], -1)
+            out = self._buffer(order, (self.block * self.w_out, flat.shape[1]), w)
+            torch.mm(w.t(), flat, out=out[: rows * self.w_out])
+            self._built[order] = first
+        built = self._buffers[order].view(self.block, self.w_out, kh, -1)
+        return built[i - first, :, a]
+
+    def _buffer(self, order: str, shape: tuple[int, int], like: Tensor) -> Tensor:
+        if order not in self._buffers:
+            self._buffers[order] = like.new_empty(shape)
+        return self._buffers[order]
+
+    def add_grad(self, i: int, grad_row: Tensor) -> None:
+        kh, w_out = grad_row.shape[:2]
+        flat = grad_row.view(kh, w_out, -1).to(self.d_flat.dtype)  # (kh, W_out, C_out*kw*C_in)
+        if self.block > 1:
+            self._add_block_grad(i, flat)
+            return
+        blocks = self.flat_acc.view(self.flat_acc.shape[0], kh, -1)  # (K, kh, C_out*kw*C_in)
+        d_blocks = self.d_flat.view(blocks.shape)
+        d_w = self.d_weights[:, i]
+        d_w.zero_()
+        for a in range(kh):
+            d_blocks[:, a].addmm_(self.w_acc[:, i], flat[a])
+            d_w.addmm_(blocks[:, a], flat[a].t())
+
+    def _add_block_grad(self, i: int, flat: Tensor) -> None:
+        """Gather row i's filter gradients by position; at the block's last row, send the
+        block on by two products: dF += w_block @ dW_block, dw_block = F @ dW_block^T."""
+        first = i - i % self.block
+        rows = min(self.block, self.h_out - first)
+        if self._pending is None:
+            self._pending = flat.new_empty((self.block, self.w_out, *flat.shape[::2]))
+        self._pending[i - first] = flat.transpose(0, 1)  # (W_out, kh, X / kh)
+        if i != first + rows - 1:
+            return
+        k = self.flat_acc.shape[0]
+        d_w_block = self._pending[:rows].view(rows * self.w_out, -1)  # (positions, X)
+        w = self.w_acc[:, first : first + rows].reshape(k, -1)  # (K, positions)
+        self.d_flat.addmm_(w, d_w_block)
+        d_w = self.d_weights[:, first : first + rows].view(k, -1)
+        torch.mm(self.flat_acc, d_w_block.t(), out=d_w)
+
+    def bases_grad(self, shape: torch.Size) -> Tensor:
+        k, c_out, c_in, kh, kw = shape
+        return self.d_flat.view(k, kh, c_out, kw, c_in).permute(0, 2, 4, 1, 3)
