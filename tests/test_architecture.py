@@ -43,7 +43,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 # Inside the harness: run <- sweep <- reproduce <- cli, and records <- report.
 HARNESS_ALLOWED: dict[str, set[str]] = {
-    "base": set(),  # config, machine, files, records, provenance, progress
+    "base": set(),  # config, machine, huge_pages, files, records, provenance, progress
     "run": {"base"},
     "sweep": {"base", "run"},
     "report": {"base"},
