@@ -106,29 +106,31 @@ class BasisKernels(RowKernels):
             self._buffers[order] = like.new_empty(shape)
         return self._buffers[order]
 
-    def add_grad(self, i: int, grad_row: Tensor) -> None:
-        kh, w_out = grad_row.shape[:2]
-        flat = grad_row.view(kh, w_out, -1).to(self.d_flat.dtype)  # (kh, W_out, C_out*kw*C_in)
+    def add_grad(self, i: int, a: int, grad: Tensor) -> None:
+        flat = grad.view(grad.shape[0], -1).to(self.d_flat.dtype)  # (W_out, C_out*kw*C_in)
         if self.block > 1:
-            self._add_block_grad(i, flat)
+            self._add_block_grad(i, a, flat)
             return
+        kh = self.shape[0]
         blocks = self.flat_acc.view(self.flat_acc.shape[0], kh, -1)  # (K, kh, C_out*kw*C_in)
-        d_blocks = self.d_flat.view(blocks.shape)
         d_w = self.d_weights[:, i]
-        d_w.zero_()
-        for a in range(kh):
-            d_blocks[:, a].addmm_(self.w_acc[:, i], flat[a])
-            d_w.addmm_(blocks[:, a], flat[a].t())
+        self.d_flat.view(blocks.shape)[:, a].addmm_(self.w_acc[:, i], flat)
+        if a == 0:
+            torch.mm(blocks[:, a], flat.t(), out=d_w)
+        else:
+            d_w.addmm_(blocks[:, a], flat.t())
 
-    def _add_block_grad(self, i: int, flat: Tensor) -> None:
-        """Gather row i's filter gradients by position; at the block's last row, send the
-        block on by two products: dF += w_block @ dW_block, dw_block = F @ dW_block^T."""
+    def _add_block_grad(self, i: int, a: int, flat: Tensor) -> None:
+        """Gather the block's filter gradients by position; after its last row's last kernel
+        row, send the block on by two products: dF += w_block @ dW_block, dw_block = F @
+        dW_block^T."""
+        kh = self.shape[0]
         first = i - i % self.block
         rows = min(self.block, self.h_out - first)
         if self._pending is None:
-            self._pending = flat.new_empty((self.block, self.w_out, *flat.shape[::2]))
-        self._pending[i - first] = flat.transpose(0, 1)  # (W_out, kh, X / kh)
-        if i != first + rows - 1:
+            self._pending = flat.new_empty((self.block, self.w_out, kh, flat.shape[1]))
+        self._pending[i - first, :, a] = flat
+        if (i, a) != (first + rows - 1, kh - 1):
             return
         k = self.flat_acc.shape[0]
         d_w_block = self._pending[:rows].view(rows * self.w_out, -1)  # (positions, X)

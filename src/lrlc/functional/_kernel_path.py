@@ -101,9 +101,10 @@ class _WeightKernels(RowKernels):
     def row(self, i: int) -> Tensor:
         return weight_by_rows(self.weight[i : i + 1])[0]
 
-    def add_grad(self, i: int, grad_row: Tensor) -> None:
+    def add_grad(self, i: int, a: int, grad: Tensor) -> None:
         w_out, c_out, c_in, kh, kw = self.weight.shape[1:]
-        self.d_weight[i] = grad_row.view(kh, w_out, c_out, kw, c_in).permute(1, 2, 4, 0, 3)
+        # into the stored (kh, kw, C_in, C_out) order of (i, :, a)
+        self.d_weight[i, :, :, :, a] = grad.view(w_out, c_out, kw, c_in).transpose(2, 3)
 
 
 class _CachedRows(RowKernels):

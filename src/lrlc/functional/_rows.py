@@ -93,9 +93,10 @@ class RowKernels:
         `kernel_row` and `kernel_row_transposed` instead)."""
         raise NotImplementedError
 
-    def add_grad(self, i: int, grad_row: Tensor) -> None:
-        """grad_row: (kh, W_out, C_out, kw * C_in), dL/dW of row i transposed, kernel row
-        first (the order `_row_filter_grad`'s products write fastest)."""
+    def add_grad(self, i: int, a: int, grad: Tensor) -> None:
+        """grad: (W_out, C_out, kw * C_in), dL/dW of row i, kernel row a, transposed (the
+        order `_row_filter_grad`'s products write fastest), valid only during the call (its
+        buffer is reused for the next kernel row, so that it is read from cache)."""
         raise NotImplementedError
 
     def kernel_row(self, i: int, a: int) -> Tensor:
@@ -191,7 +192,7 @@ def backward_rows(
         diag = xp.new_zeros((wp, geo.kw, gbuf.shape[-1], c))
     for i in range(h_out):
         g = grad[i].transpose(0, 1)  # (W_out, N, C_out)
-        kernels.add_grad(i, _row_filter_grad(xp, g, geo, i))
+        _row_filter_grad(xp, g, geo, i, kernels)
         if not need_input:
             continue
         if transposed:
@@ -204,14 +205,15 @@ def backward_rows(
     return dxp.permute(2, 0, 1, 3) if transposed else dxp.permute(1, 0, 2, 3)
 
 
-def _row_filter_grad(xp: Tensor, g: Tensor, geo: RowGeometry, i: int) -> Tensor:
-    """dW[i, j, a]^T = g[i, j]^T @ P[i, a, j], as (kh, W_out, C_out, kw*C): each kernel
-    row's block contiguous, so that the products write it in place. Transposed because the
-    GEMM runs faster with the patches as its right operand than transposed on its left
-    (Intel Xeon, float32, one row's products: 122-135 against 190 ms at N = 512, 28-30
-    against 38 at N = 128)."""
+def _row_filter_grad(xp: Tensor, g: Tensor, geo: RowGeometry, i: int, kernels: RowKernels) -> None:
+    """dW[i, j, a]^T = g[i, j]^T @ P[i, a, j] for each kernel row a, as (W_out, C_out, kw*C),
+    handed to `kernels.add_grad` at once: one kernel row's gradients (1 MB at 64 channels and
+    W_out = 22) are then still in cache when dF and dw read them, where a whole row's (3 MB)
+    were not. Transposed because the GEMM runs faster with the patches as its right operand
+    than transposed on its left (Intel Xeon, float32, one row's products: 122-135 against 190
+    ms at N = 512, 28-30 against 38 at N = 128)."""
     c = geo.channels
-    d_row = xp.new_empty((geo.kh, geo.out[1], g.shape[-1], geo.kw * c))
+    d_a = xp.new_empty((geo.out[1], g.shape[-1], geo.kw * c))
     # (W_out, C_out, N), copied: read through a transposed view, the products ran 9% slower
     # in float32 and 17-30% in bf16 (Intel Xeon, one row's products at N = 128 and 512).
     g_t = g.transpose(1, 2).contiguous()
@@ -221,11 +223,11 @@ def _row_filter_grad(xp: Tensor, g: Tensor, geo: RowGeometry, i: int) -> Tensor:
         if copy_first:
             pieces = [p.contiguous() for p in pieces]
         if geo.grouped:
-            torch.bmm(g_t, pieces[0], out=d_row[a])
-            continue
-        for b, p in enumerate(pieces):
-            d_row[a, :, :, b * c : (b + 1) * c] = torch.bmm(g_t, p)
-    return d_row
+            torch.bmm(g_t, pieces[0], out=d_a)
+        else:
+            for b, p in enumerate(pieces):
+                d_a[:, :, b * c : (b + 1) * c] = torch.bmm(g_t, p)
+        kernels.add_grad(i, a, d_a)
 
 
 def _copy_patches(xp: Tensor) -> bool:
