@@ -104,6 +104,12 @@ class RowKernels:
         call (a subclass may build it into one reused buffer)."""
         return self.row(i)[:, a]
 
+    def place_transposed(self, i: int, a: int, diag: Tensor) -> None:
+        """Write kernel row a of row i's filters, transposed, into diag (Wp, kw, C_out, C_in)
+        by input column (`_diagonal_filters`); a subclass that builds them may write them
+        there directly."""
+        _diagonal_filters(diag, self.kernel_row_transposed(i, a, diag.shape[1]))
+
     def kernel_row_transposed(self, i: int, a: int, kw: int) -> Tensor:
         """Kernel row a of row i's filters as (W_out, kw, C_out, C_in), what dL/dx multiplies
         with: a view of `kernel_row`, unless a subclass builds them in that order directly."""
@@ -272,7 +278,7 @@ def _add_input_grad_transposed(
     """Row i's share of d(xp), for stride 1 along W: for each kernel row a, input row
     i * sh + a * dh gets one batched product over its input columns, reading the zero-padded
     gradient row through a strided view, with the filters placed per input column by
-    `_diagonal_filters` (one kernel row at a time, so that they stay in cache). dxp is
+    `kernels.place_transposed` (one kernel row at a time, so that they stay in cache). dxp is
     (Hp, Wp, N, C); gpad (H_out, N, W_out + 2(kw - 1), C_out)."""
     hp, wp, n, c = dxp.shape
     kw = geo.kw
@@ -280,7 +286,7 @@ def _add_input_grad_transposed(
     offset = gpad.storage_offset() + i * n * wg * c_out
     g_win = gpad.as_strided((wp, n, kw * c_out), (c_out, wg * c_out, 1), offset)
     for a in range(geo.kh):
-        _diagonal_filters(diag, kernels.kernel_row_transposed(i, a, kw))
+        kernels.place_transposed(i, a, diag)
         t = diag.view(wp, kw * c_out, c)
         dxp[i * geo.stride[0] + a * geo.dilation[0]].baddbmm_(g_win, t)
 
