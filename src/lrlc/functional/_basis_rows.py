@@ -47,6 +47,9 @@ class BasisKernels(RowKernels):
         self.block = rows_per_block(k, self.w_out, self.h_out)
         self._buffers: dict[str, Tensor] = {}  # `_build`'s, one per order
         self._built: dict[str, int] = {}  # which block each order's buffer holds
+        # Views the row loops take, made once: each indexing op costs microseconds of Python
+        # and dispatch, and the loops make thousands of them per step.
+        self._w_rows = self.weights.permute(1, 2, 0).unbind(0)  # per row: (W_out, K)
         if need_grads:
             # dF^k sums every row's share: in float32 when the products run in bf16/fp16, so
             # that it is rounded once, as a convolution's weight gradient is (summed in
@@ -57,6 +60,10 @@ class BasisKernels(RowKernels):
             self.w_acc = self.weights.to(acc)
             self.d_flat = torch.zeros_like(self.flat_acc)
             self.d_weights = torch.empty_like(self.w_acc)
+            self._acc_taps = self.flat_acc.view(k, kh, -1).unbind(1)  # per kernel row
+            self._d_taps = self.d_flat.view(k, kh, -1).unbind(1)
+            self._w_acc_rows = self.w_acc.unbind(1)  # per row: (K, W_out)
+            self._d_w_rows = self.d_weights.unbind(1)
             self._pending: Tensor | None = None  # a block's filter gradients, by position
 
     # The bases re-laid out for each use, made on first use only: the forward reads `flat`,
@@ -73,6 +80,19 @@ class BasisKernels(RowKernels):
         row's filters in it (no transposing copy of the row)."""
         return self.bases.permute(0, 3, 4, 1, 2).reshape(self.bases.shape[0], -1)
 
+    @functools.cached_property
+    def _flat_rows(self) -> tuple[Tensor, ...]:
+        """`flat` by kernel row: (K, kw*C_in*C_out) each."""
+        return self.flat.view(self.flat.shape[0], self.shape[0], -1).unbind(1)
+
+    @functools.cached_property
+    def _flat_t_taps(self) -> tuple[tuple[Tensor, ...], ...]:
+        """`flat_t` by kernel row, then by reversed tap (the order dL/dx places them in):
+        [a][b] is tap kw - 1 - b of kernel row a, (K, C_out*C_in)."""
+        kh, kw = self.transposed_shape[:2]
+        taps = self.flat_t.view(self.flat_t.shape[0], kh, kw, -1)
+        return tuple(tuple(taps[:, a, kw - 1 - b] for b in range(kw)) for a in range(kh))
+
     def kernel_row(self, i: int, a: int) -> Tensor:
         return self._build(self.flat, i, a, "forward").view(-1, *self.shape[1:])
 
@@ -87,13 +107,16 @@ class BasisKernels(RowKernels):
         if self.block > 1:
             super().place_transposed(i, a, diag)  # from the block's buffer
             return
-        kh, kw = self.transposed_shape[:2]
-        taps = self.flat_t.view(self.flat_t.shape[0], kh, kw, -1)  # (K, kh, kw, C_out*C_in)
-        w = self.weights[:, i]  # (K, W_out)
-        for b in range(kw):
-            lo = kw - 1 - b
-            out = diag[lo : lo + self.w_out, b].view(self.w_out, -1)
-            torch.mm(w.t(), taps[:, a, kw - 1 - b], out=out)
+        if getattr(self, "_diag", None) is not diag:  # the same diag for every row
+            kw = self.transposed_shape[1]
+            self._diag = diag
+            self._places = [
+                diag[kw - 1 - b : kw - 1 - b + self.w_out, b].view(self.w_out, -1)
+                for b in range(kw)
+            ]
+        w = self._w_rows[i]
+        for tap, out in zip(self._flat_t_taps[a], self._places):
+            torch.mm(w, tap, out=out)
 
     def _build(self, flat: Tensor, i: int, a: int, order: str) -> Tensor:
         """Kernel row a of row i's filters (Eq. 2), (W_out, kw*C*C_out) in `flat`'s order,
@@ -102,11 +125,11 @@ class BasisKernels(RowKernels):
         not: forward 9% faster at N = 128, 5% at N = 512). A block of rows: built whole when
         its first row is asked for, then read by views."""
         kh = self.shape[0]
-        blocks = flat.view(flat.shape[0], kh, -1)  # (K, kh, kw*C*C_out)
         if self.block == 1:
-            w = self.weights[:, i]  # (K, W_out)
-            out = self._buffer(order, (self.w_out, blocks.shape[2]), w)
-            return torch.mm(w.t(), blocks[:, a], out=out)
+            tap_rows = self._flat_rows if order == "forward" else self._flat_t_rows
+            w = self._w_rows[i]  # (W_out, K)
+            out = self._buffer(order, (self.w_out, tap_rows[a].shape[1]), w)
+            return torch.mm(w, tap_rows[a], out=out)
         first = i - i % self.block
         rows = min(self.block, self.h_out - first)
         if self._built.get(order) != first:
@@ -117,24 +140,29 @@ class BasisKernels(RowKernels):
         built = self._buffers[order].view(self.block, self.w_out, kh, -1)
         return built[i - first, :, a]
 
+    @functools.cached_property
+    def _flat_t_rows(self) -> tuple[Tensor, ...]:
+        """`flat_t` by kernel row: (K, kw*C_out*C_in) each."""
+        return self.flat_t.view(self.flat_t.shape[0], self.shape[0], -1).unbind(1)
+
     def _buffer(self, order: str, shape: tuple[int, int], like: Tensor) -> Tensor:
         if order not in self._buffers:
             self._buffers[order] = like.new_empty(shape)
         return self._buffers[order]
 
     def add_grad(self, i: int, a: int, grad: Tensor) -> None:
-        flat = grad.view(grad.shape[0], -1).to(self.d_flat.dtype)  # (W_out, C_out*kw*C_in)
+        flat = grad.view(grad.shape[0], -1)  # (W_out, C_out*kw*C_in)
+        if flat.dtype != self.d_flat.dtype:
+            flat = flat.to(self.d_flat.dtype)
         if self.block > 1:
             self._add_block_grad(i, a, flat)
             return
-        kh = self.shape[0]
-        blocks = self.flat_acc.view(self.flat_acc.shape[0], kh, -1)  # (K, kh, C_out*kw*C_in)
-        d_w = self.d_weights[:, i]
-        self.d_flat.view(blocks.shape)[:, a].addmm_(self.w_acc[:, i], flat)
+        self._d_taps[a].addmm_(self._w_acc_rows[i], flat)  # dF^k += w[k, i, :] dW[i, :, a]
+        d_w = self._d_w_rows[i]  # dw[k, i, :] = <dW[i, :], F^k>, summed over kernel rows
         if a == 0:
-            torch.mm(blocks[:, a], flat.t(), out=d_w)
+            torch.mm(self._acc_taps[a], flat.t(), out=d_w)
         else:
-            d_w.addmm_(blocks[:, a], flat.t())
+            d_w.addmm_(self._acc_taps[a], flat.t())
 
     def _add_block_grad(self, i: int, a: int, flat: Tensor) -> None:
         """Gather the block's filter gradients by position; after its last row's last kernel
