@@ -50,6 +50,8 @@ class BasisKernels(RowKernels):
         # Views the row loops take, made once: each indexing op costs microseconds of Python
         # and dispatch, and the loops make thousands of them per step.
         self._w_rows = self.weights.permute(1, 2, 0).unbind(0)  # per row: (W_out, K)
+        self._diag: Tensor | None = None  # dL/dx's filters by input column, and
+        self._places: list[Tensor] = []  # where each tap goes in it (`place_transposed`)
         if need_grads:
             # dF^k sums every row's share: in float32 when the products run in bf16/fp16, so
             # that it is rounded once, as a convolution's weight gradient is (summed in
@@ -86,6 +88,11 @@ class BasisKernels(RowKernels):
         return self.flat.view(self.flat.shape[0], self.shape[0], -1).unbind(1)
 
     @functools.cached_property
+    def _flat_t_rows(self) -> tuple[Tensor, ...]:
+        """`flat_t` by kernel row: (K, kw*C_out*C_in) each."""
+        return self.flat_t.view(self.flat_t.shape[0], self.shape[0], -1).unbind(1)
+
+    @functools.cached_property
     def _flat_t_taps(self) -> tuple[tuple[Tensor, ...], ...]:
         """`flat_t` by kernel row, then by reversed tap (the order dL/dx places them in):
         [a][b] is tap kw - 1 - b of kernel row a, (K, C_out*C_in)."""
@@ -107,7 +114,7 @@ class BasisKernels(RowKernels):
         if self.block > 1:
             super().place_transposed(i, a, diag)  # from the block's buffer
             return
-        if getattr(self, "_diag", None) is not diag:  # the same diag for every row
+        if self._diag is not diag:  # one diag serves every row of a backward pass
             kw = self.transposed_shape[1]
             self._diag = diag
             self._places = [
@@ -139,11 +146,6 @@ class BasisKernels(RowKernels):
             self._built[order] = first
         built = self._buffers[order].view(self.block, self.w_out, kh, -1)
         return built[i - first, :, a]
-
-    @functools.cached_property
-    def _flat_t_rows(self) -> tuple[Tensor, ...]:
-        """`flat_t` by kernel row: (K, kw*C_out*C_in) each."""
-        return self.flat_t.view(self.flat_t.shape[0], self.shape[0], -1).unbind(1)
 
     def _buffer(self, order: str, shape: tuple[int, int], like: Tensor) -> Tensor:
         if order not in self._buffers:
