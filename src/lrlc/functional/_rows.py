@@ -128,7 +128,8 @@ def forward_rows(
     """y (N, C_out, H_out, W_out) from the padded (Hp, N, Wp, C) input, dense in
     `memory_format` (the input's): each row's product is written straight into its place.
     A (C_out, H_out, W_out) `bias` seeds each row's first product, which saves a pass over
-    the whole output (no autograd: inference only)."""
+    the whole output (inference, and training: the autograd Functions return its gradient,
+    the batch sum of dL/dy)."""
     n = xp.shape[1]
     channels_last = memory_format == torch.channels_last
     h_out, w_out = geo.out

@@ -211,8 +211,7 @@ class LowRankLocallyConnected2d(nn.Module):
             if exporting():  # Eq. 2's filters in a graph of plain ops (`locally_connected_by_taps`)
                 w = per_position_filters(weights, bases)
                 padding, stride, dilation = self._kernel_geometry()
-                out = locally_connected_by_taps(x, w, None, stride, padding, dilation)
-                return out if bias is None else add_bias_map(out, bias)
+                return locally_connected_by_taps(x, w, bias, stride, padding, dilation)
             # O + B, the bias in each row's first product
             return lrlc_by_kernels(x, bases, weights, *self._kernel_geometry(), bias=bias)
         responses = self.basis(x)  # O^(k) = I conv F^(k): (N, K, C_out, H_out, W_out)
