@@ -18,10 +18,13 @@ install:
 		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null; \
 	fi
 
+# One pytest worker per core, each test file on one worker (the files' module fixtures, such as
+# the torchrun launches, then run once); tests/conftest.py gives each worker its share of the
+# cores' threads.
 test: install
 	$(PYTHON) -m ruff check src tests $(wildcard benchmarks)
 	$(PYTHON) -m ruff format --check src tests $(wildcard benchmarks)
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n auto --dist loadfile
 
 lint:
 	$(PYTHON) -m ruff check src tests $(wildcard benchmarks)

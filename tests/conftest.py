@@ -2,6 +2,7 @@ import dataclasses
 import os
 
 import pytest
+import torch
 
 # The LRLC layers' timed close calls (lrlc.functional.fastest_path) are off in the suite, here
 # and in the subprocesses it starts: they would add up to eight layer steps to every test of a
@@ -12,6 +13,14 @@ import lrlc.functional  # noqa: E402
 from lrlc.data import load_dataset  # noqa: E402
 
 lrlc.functional.set_path_timing(False)
+
+# Under pytest-xdist (`make test` runs one worker per core) each worker takes its share of the
+# cores, and so do the processes its tests start: two workers with two OpenMP threads each
+# on two cores spin against each other and make every multi-threaded op several times slower.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ["OMP_NUM_THREADS"] = str(_threads)
+    torch.set_num_threads(_threads)
 
 
 @pytest.fixture(scope="session")

@@ -49,8 +49,8 @@ def test_paper_start_draws_independent_bases_and_honours_init():
 def test_parameters_grow_with_rank_not_with_image_size():
     """Slide 14: LRLC's parameters scale with the rank, a locally connected layer's with H*W."""
 
-    def params(size, rank):
-        net = resnet("resnet18", input_size=size, lrlc_stages=("layer4",), rank=rank)
+    def params(size, rank, net=None):
+        net = net or resnet("resnet18", input_size=size, lrlc_stages=("layer4",), rank=rank)
         return sum(p.numel() for p in net.parameters())
 
     base = sum(p.numel() for p in resnet("resnet18", input_size=64).parameters())
@@ -60,9 +60,9 @@ def test_parameters_grow_with_rank_not_with_image_size():
     # 128 px instead of 64 doubles each side: only the factorised logits and spatial biases
     # (O(H + W)) grow, not the filters (a locally connected layer would grow 4x).
     assert params(128, 2) - params(64, 2) < 1e-3 * base
-    counts = count_model(resnet("resnet18", input_size=64, lrlc_stages=("layer4",), rank=2),
-                         (3, 64, 64))  # fmt: skip
-    assert counts.total.params == params(64, 2) and not counts.unknown
+    net = resnet("resnet18", input_size=64, lrlc_stages=("layer4",), rank=2)
+    counts = count_model(net, (3, 64, 64))
+    assert counts.total.params == params(64, 2, net) and not counts.unknown
 
 
 def test_harness_names():
@@ -88,7 +88,7 @@ def test_an_lrlc_resnet18_learns_digits_in_the_harness(mnist_small, tmp_path):
         fingerprint=ds.fingerprint + "-resnet14",
     )  # fmt: skip
     config = TrainConfig.from_preset(
-        "paper", model="resnet18_lrlc", rank=2, epochs=2, batch_size=32, lr=2e-3,
+        "paper", model="resnet18_lrlc", rank=2, epochs=1, batch_size=32, lr=2e-3,
         warmup_epochs=0, train_size=768, eval_batch_size=500,
     )  # fmt: skip
     torch.manual_seed(0)
@@ -98,9 +98,11 @@ def test_an_lrlc_resnet18_learns_digits_in_the_harness(mnist_small, tmp_path):
         untrained = 100.0 * float((net(x).argmax(1) == y).float().mean())
     result = train(config, tmp_path, data=data, progress=False)
     assert result["learned_omega_1"] == {}
-    # Measured (AMD EPYC Zen 5): about 10% untrained, 65% after one epoch and 93% after two
-    # (48 steps) on 768 digits, in float32 and in bf16.
-    assert untrained < 30.0 and result["metrics"]["val_acc"] > 70.0, (untrained, result)
+    # One epoch (24 steps) on 768 digits: about 10% untrained, then 65% (AMD EPYC Zen 5,
+    # float32 and bf16) and 68% (Intel Xeon with AMX, float32); two epochs reached 93% but
+    # doubled the suite's slowest test. A network whose gradients do not reach its layers
+    # stays near chance.
+    assert untrained < 30.0 and result["metrics"]["val_acc"] > 45.0, (untrained, result)
 
 
 def test_scaling_table_lrlc_by_rank_and_locally_connected_by_positions():
