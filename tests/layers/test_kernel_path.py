@@ -252,6 +252,62 @@ def test_kernel_path_gradients_under_bf16_are_close_to_float64(dilation):
         torch.testing.assert_close(got.double(), ref, rtol=0, atol=2e-2 * scale)
 
 
+def _lc_grads(layer, x, naive=False):
+    """Output and gradients of a LocallyConnected2d, or of the naive loop with its parameters."""
+    layer.zero_grad()
+    x = x.detach().clone().requires_grad_(True)
+    if naive:
+        out = naive_local(x, lambda i, j: layer.weight[i, j], layer.bias, layer.output_size,
+                          layer.stride, layer.padding, layer.dilation)  # fmt: skip
+    else:
+        out = layer(x)
+    out.backward(torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out))
+    return [out.detach(), x.grad, layer.weight.grad.clone(), layer.bias.grad.clone()]
+
+
+@pytest.mark.parametrize(
+    "case", ["lc", "lc-stride2-pad", "lc-channels_last", "lrlc-blocks", "lrlc-stride2-pad"]
+)
+def test_bf16_row_products_match_float64(case):
+    # bf16 on a CPU takes its own route through the row products (`_copy_patches`), and a
+    # locally connected layer, its inference form and a blocked filter build each have theirs:
+    # a kernel row out of place, or the wrong filters for it, is off by the size of the
+    # output, not by bf16's rounding (each case fails with the patches of a row's kernel rows
+    # swapped in `forward_rows`). References: the naive loop, and Algorithm 1 in float64.
+    torch.manual_seed(0)
+    stride, padding = (2, 1) if "stride2" in case else (1, 0)
+    fmt = torch.channels_last if "channels_last" in case else torch.contiguous_format
+    x = torch.randn(4, 6, 9, 9).contiguous(memory_format=fmt)
+    if case.startswith("lc"):
+        layer = randomize_(
+            LocallyConnected2d(6, 5, 3, input_size=9, stride=stride, padding=padding)
+        )
+        ref = _lc_grads(layer.double(), x.double(), naive=True)
+        layer.float()
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            inferred = layer(x)  # the inference form (no autograd)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got = _lc_grads(layer, x)
+        pairs = list(zip([inferred, *got], [ref[0], *ref]))
+    else:
+        # combining="full" at K = H_out * W_out: filters built a block of rows at a time
+        kwargs = dict(stride=stride, padding=padding, combining="full")
+        h_out = (9 + 2 * padding - 3) // stride + 1
+        layer = randomize_(
+            LowRankLocallyConnected2d(6, 5, 3, input_size=9, rank=h_out**2, **kwargs)
+        )
+        assert rows_per_block(h_out**2, h_out, h_out) > 1
+        out64, dx64, named64 = grads(layer.double(), x.double(), "basis")
+        layer.float()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out, dx, named = grads(layer, x, "kernel")
+        pairs = [(out, out64), (dx, dx64)] + [(named[n], named64[n]) for n in named64]
+    assert pairs[0][0].dtype == torch.bfloat16
+    for got, want in pairs:
+        scale = want.abs().max().item()
+        torch.testing.assert_close(got.double(), want, rtol=0, atol=2e-2 * scale)
+
+
 @pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=str)
 @pytest.mark.parametrize("padding", [0, 1])
 def test_output_and_input_gradient_keep_the_inputs_memory_format(fmt, padding):
