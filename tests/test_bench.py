@@ -140,6 +140,39 @@ def test_rank_benchmark_runs_every_case_in_the_precision_asked_for(tmp_path, cap
     assert seen["inside"] == {False}
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_rank_benchmark_times_autos_close_call_before_it_measures(monkeypatch, precision):
+    # Else the profiled call would time both paths, and auto's peak memory be theirs.
+    from lrlc.bench import rank
+    from lrlc.functional import _path_timing
+
+    monkeypatch.setattr(_path_timing, "is_close_call", lambda *estimates: True)
+    real, timed, phase = _path_timing._time_paths, [], {"measuring": False}
+
+    def spy(run, wrt):
+        timed.append(phase["measuring"])
+        return real(run, wrt)
+
+    def run_once(steps, budget_s, before=None, **timing):
+        phase["measuring"] = True
+        for step in steps.values():
+            step()
+        phase["measuring"] = False
+        return {name: {"times_s": [1.0], "peak_bytes": 1} for name in steps}
+
+    monkeypatch.setattr(_path_timing, "_time_paths", spy)
+    monkeypatch.setattr(rank, "measure_group", run_once)
+    previous = _path_timing.set_path_timing(True)
+    _path_timing.clear_measured_paths()
+    try:
+        args = ["bench", "rank", "--batch", "1", "--ranks", "2", "--precision", precision]
+        assert main(args) == 0
+    finally:
+        _path_timing.set_path_timing(previous)
+        _path_timing.clear_measured_paths()
+    assert timed == [False]  # timed once, before the measurements
+
+
 def test_rank_benchmark_on_a_gpu_this_machine_lacks_is_one_clear_message(capsys):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU: the message is for machines without one")
