@@ -8,8 +8,8 @@ import torch
 
 import lrlc.functional as LFN
 from lrlc.experiments.config import TrainConfig
+from lrlc.experiments.files import load_checkpoint
 from lrlc.experiments.run import NonFiniteLossError, RunError, lr_at, train
-from lrlc.experiments.run import trainer as train_mod
 
 
 def tiny(**kw):
@@ -132,7 +132,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(mnist_few, tmp_path):
 
     with pytest.raises(NonFiniteLossError, match=r"loss became nan at epoch 2.*last good"):
         train(tiny(epochs=3), tmp_path, data=mnist_few, progress=False, on_epoch_end=poison)
-    state = train_mod.load_checkpoint(tmp_path / "checkpoint.pt")
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
     assert state["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
 
@@ -192,7 +192,7 @@ def test_a_state_with_inf_batchnorm_statistics_is_never_kept_as_good(mnist_small
     with pytest.raises(NonFiniteLossError, match=r"features\.1\.running_var"):
         train(quick(epochs=3), tmp_path, data=mnist_small, progress=False,
               on_epoch_end=poison_statistics)  # fmt: skip
-    state = train_mod.load_checkpoint(tmp_path / "checkpoint.pt")
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
     assert state["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
 

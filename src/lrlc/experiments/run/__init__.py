@@ -3,9 +3,8 @@ device, memory settings and conversion for inference."""
 
 from ..records import CHECKPOINT, METRICS, RESULT
 from .device import describe_device, resolve_device
+from .folder import NonFiniteLossError, RunError
 from .trainer import (
-    NonFiniteLossError,
-    RunError,
     epoch_order,
     evaluate,
     load_run_data,

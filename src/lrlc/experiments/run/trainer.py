@@ -19,36 +19,36 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from ...data import Dataset, StreamedDataset, open_dataset
 from ...functional import measured_paths, restore_measured_paths
 from ...layers import LowRankLocallyConnected2d
 from ...models import build_model
 from ..config import TrainConfig
-from ..files import load_checkpoint, save_checkpoint, write_json, write_text
+from ..files import save_checkpoint, write_json, write_text
 from ..machine import ExecutionPlan, SpeedOptions, plan_execution
-from ..progress import EpochProgress, warn
+from ..progress import EpochProgress
 from ..provenance import git_commit
 from ..records import CHECKPOINT, METRICS, RESULT, finished_result
 from .device import resolve_device
 from .distributed import Processes
 from .evaluation import evaluate, evaluation_sums
 from .feed import Batch, epoch_order, make_feed
+from .folder import (
+    NonFiniteLossError,
+    RunError,
+    keep_checkpoint_precision,
+    load_resume,
+    nonfinite,
+    prepare_out_dir,
+)
 from .memory import keep_freed_memory
 from .outcome import result_record, write_learned
 from .recipe import learning_rate, lr_at, make_optimizer, recipe_for
 from .trace import Trace
 
 __all__ = ["epoch_order", "evaluate", "load_run_data", "lr_at", "train"]
-
-
-class RunError(RuntimeError):
-    """A run cannot go on; the message says why and what to do."""
-
-
-class NonFiniteLossError(RunError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
 def load_run_data(
@@ -75,79 +75,6 @@ def _evaluate_split(run: _Run, split: str) -> tuple[float, float]:
     sums = evaluation_sums(run.model, run.feed.evaluation(split), run.plan)
     loss_sum, correct, n = run.processes.sum(sums)
     return loss_sum / max(1, n), 100.0 * correct / max(1, n)
-
-
-def _prepare_out_dir(out: Path) -> bool:
-    """Create (and probe) the run folder; returns whether this call created it."""
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise RunError(
-            f"cannot write to the output folder {out} ({err.strerror or err}); "
-            "choose another --out or fix its permissions"
-        ) from err
-    return created
-
-
-def _load_resume(out: Path, config: TrainConfig, fingerprint: str) -> dict[str, Any] | None:
-    path = out / CHECKPOINT
-    if not path.exists():
-        return None
-    state = load_checkpoint(path)
-    differs = config.differences(state["config"])
-    if differs:
-        what = ", ".join(f"{k}: {then!r} there, {now!r} now" for k, (then, now) in differs.items())
-        raise RunError(
-            f"{out} holds a checkpoint of a different configuration ({what}); use another "
-            f"--out, give the same settings to resume it, or delete {path} to start over"
-        )
-    if state["data_fingerprint"] != fingerprint:
-        raise RunError(
-            f"the data changed since {path} was written (fingerprint {state['data_fingerprint']}"
-            f" then, {fingerprint} now); delete the checkpoint to start over"
-        )
-    return state
-
-
-def _keep_checkpoint_precision(plan: ExecutionPlan, state: dict[str, Any]) -> ExecutionPlan:
-    """A resumed run goes on in the precision it started in, so no run mixes precisions.
-
-    A sweep started on a machine with native bf16 and resumed on one without it finishes its
-    half-done run in (emulated, slow) bf16, and says so; its next runs resolve `auto` afresh.
-    """
-    then = state.get("precision", plan.precision)
-    if then == plan.precision:
-        return plan
-    warn(
-        f"this run started in {then} and resumes in {then}, although {plan.precision} was "
-        f"chosen here ({plan.precision_reason}); to train it in {plan.precision} from scratch "
-        "instead, delete its checkpoint.pt"
-    )
-    why = f"kept from the checkpoint, which started in {then}"
-    return dataclasses.replace(plan, precision=then, precision_reason=why)
-
-
-def _nonfinite(tensors: dict[str, Any]) -> list[str]:
-    """Names of the floating-point tensors (nested in dicts/lists) holding NaN or inf."""
-    bad: list[str] = []
-
-    def visit(name: str, value: Any) -> None:
-        if isinstance(value, Tensor):
-            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-                bad.append(name)
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                visit(f"{name}.{k}" if name else str(k), v)
-        elif isinstance(value, (list, tuple)):
-            for i, v in enumerate(value):
-                visit(f"{name}.{i}", v)
-
-    visit("", tensors)
-    return bad
 
 
 @dataclass
@@ -190,7 +117,7 @@ def _prepare(config: TrainConfig, out: Path, data: Dataset, plan: ExecutionPlan)
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model.parameters(), config)
     run = _Run(config, out, data, plan, model, optimizer, history=[])
-    state = _load_resume(out, config, data.fingerprint)
+    state = load_resume(out, config, data.fingerprint)
     if state is not None:
         # The LRLC paths its timed close calls chose before, so the rounding goes on as it was.
         restore_measured_paths(state.get("lrlc_path_timings", {}))
@@ -201,7 +128,7 @@ def _prepare(config: TrainConfig, out: Path, data: Dataset, plan: ExecutionPlan)
             state["history"],
             state["wall_time_s"],
         )
-        run.plan = _keep_checkpoint_precision(plan, state)
+        run.plan = keep_checkpoint_precision(plan, state)
         print(
             f"resuming from {out / CHECKPOINT}: {run.start_epoch} of {config.epochs} epochs done",
             flush=True,
@@ -274,7 +201,7 @@ def _save_epoch(run: _Run, epoch: int) -> None:
         "input_shape": list(run.data.input_shape),
         "num_classes": run.data.num_classes,
     }
-    bad = _nonfinite({"model": state["model"], "optimizer": state["optimizer"]["state"]})
+    bad = nonfinite({"model": state["model"], "optimizer": state["optimizer"]["state"]})
     if bad:
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise NonFiniteLossError(
@@ -307,7 +234,7 @@ def train(
     """
     out = Path(out_dir)
     procs = processes if processes is not None else Processes(device=resolve_device(device))
-    created = _prepare_out_dir(out) if procs.is_main else False
+    created = prepare_out_dir(out) if procs.is_main else False
     procs.barrier()  # the folder exists for every process
     git_commit()  # pin the code version this process runs before any time passes
     keep_freed_memory()
