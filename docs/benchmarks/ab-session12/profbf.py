@@ -1,6 +1,6 @@
 import sys, time, torch
 torch.set_num_threads(2)
-sys.path.insert(0, "/work/main/src")
+import os; sys.path.insert(0, os.environ.get("SRC", "/work/main/src"))
 from lrlc.experiments.run.memory import keep_freed_memory; keep_freed_memory()
 import lrlc
 from torch.profiler import profile

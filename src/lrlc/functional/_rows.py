@@ -238,12 +238,15 @@ def _row_filter_grad(xp: Tensor, g: Tensor, geo: RowGeometry, i: int, kernels: R
 
 
 def _copy_patches(xp: Tensor) -> bool:
-    """Whether to copy the patches before dW's product. On a CPU, torch runs bf16 and fp16
-    products through oneDNN, which copies a non-contiguous operand itself; for the
-    overlapping patch views its copy made the product 3x slower (N = 512, Intel Xeon with AMX,
-    the patches then transposed: 3.5 against 1.2 ms, copy included) where copying them first
-    in their own order is cheap. float32 (MKL's GEMM reads the strided view directly) and
-    GPUs read them as they are."""
+    """Whether to copy overlapping views before their products: dW's patches, and dL/dx's
+    gradient window (once for its kh products, where oneDNN copied it for each). On a CPU,
+    torch runs bf16 and fp16 products through oneDNN, which copies a non-contiguous operand
+    itself; for the overlapping patch views its copy made the product 3x slower (N = 512,
+    Intel Xeon with AMX, the patches then transposed: 3.5 against 1.2 ms, copy included)
+    where copying them first in their own order is cheap; dL/dx's products took 192 -> 108 ms
+    over 3 steps (K = 4). The forward's patches are read once each, so copying them saves
+    nothing (measured: inference 3-8% slower). float32 (MKL's GEMM reads the strided view
+    directly) and GPUs read them as they are."""
     return xp.device.type == "cpu" and xp.dtype in (torch.bfloat16, torch.float16)
 
 
@@ -286,6 +289,8 @@ def _add_input_grad_transposed(
     c_out, wg = gpad.shape[-1], gpad.shape[2]
     offset = gpad.storage_offset() + i * n * wg * c_out
     g_win = gpad.as_strided((wp, n, kw * c_out), (c_out, wg * c_out, 1), offset)
+    if _copy_patches(gpad):
+        g_win = g_win.contiguous()  # once for the kh products below (`_copy_patches`)
     for a in range(geo.kh):
         kernels.place_transposed(i, a, diag)
         t = diag.view(wp, kw * c_out, c)
