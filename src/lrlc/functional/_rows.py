@@ -81,6 +81,29 @@ def _split(w_a: Tensor, geo: RowGeometry) -> list[Tensor]:
     return [w_a[:, b * c : (b + 1) * c] for b in range(geo.kw)]
 
 
+class _Patches:
+    """The patches of output row i, kernel row a (`RowGeometry.patches`); where the products
+    would copy those overlapping views themselves (`_copy_patches`), dense copies, each kept
+    while later output rows still read it: an input row's patches serve up to kh output rows,
+    and are then copied once instead of once for each."""
+
+    def __init__(self, xp: Tensor, geo: RowGeometry) -> None:
+        self.xp, self.geo = xp, geo
+        self.dense = _copy_patches(xp)
+        self._rows: dict[int, list[Tensor]] = {}  # by input row
+
+    def __call__(self, i: int, a: int) -> list[Tensor]:
+        if not self.dense:
+            return self.geo.patches(self.xp, i, a)
+        first = i * self.geo.stride[0]  # output row i and the later ones read no row above
+        r = first + a * self.geo.dilation[0]
+        if r not in self._rows:
+            for done in [k for k in self._rows if k < first]:
+                del self._rows[done]
+            self._rows[r] = [p.contiguous() for p in self.geo.patches(self.xp, i, a)]
+        return self._rows[r]
+
+
 class RowKernels:
     """Where each output row's filters come from and where their gradients go.
 
@@ -134,11 +157,12 @@ def forward_rows(
     channels_last = memory_format == torch.channels_last
     h_out, w_out = geo.out
     bias_rows = None if bias is None else bias.permute(1, 2, 0).unsqueeze(2)  # (H, W, 1, C)
+    patches = _Patches(xp, geo)
     out: Tensor | None = None
     for i in range(h_out):
         acc = None
         for a in range(geo.kh):
-            for p, m in zip(geo.patches(xp, i, a), _split(kernels.kernel_row(i, a), geo)):
+            for p, m in zip(patches(i, a), _split(kernels.kernel_row(i, a), geo)):
                 if acc is not None:
                     acc.baddbmm_(p, m)
                 elif bias_rows is None:
@@ -197,9 +221,10 @@ def backward_rows(
         # (Wp, kw, C_out, C): one kernel row's filters per input column (`_diagonal_filters`);
         # the entries off the grid are the same for every row, so zeroed once here.
         diag = xp.new_zeros((wp, geo.kw, gbuf.shape[-1], c))
+    patches = _Patches(xp, geo)
     for i in range(h_out):
         g = grad[i].transpose(0, 1)  # (W_out, N, C_out)
-        _row_filter_grad(xp, g, geo, i, kernels)
+        _row_filter_grad(patches, g, geo, i, kernels)
         if not need_input:
             continue
         if transposed:
@@ -212,7 +237,9 @@ def backward_rows(
     return dxp.permute(2, 0, 1, 3) if transposed else dxp.permute(1, 0, 2, 3)
 
 
-def _row_filter_grad(xp: Tensor, g: Tensor, geo: RowGeometry, i: int, kernels: RowKernels) -> None:
+def _row_filter_grad(
+    patches: _Patches, g: Tensor, geo: RowGeometry, i: int, kernels: RowKernels
+) -> None:
     """dW[i, j, a]^T = g[i, j]^T @ P[i, a, j] for each kernel row a, as (W_out, C_out, kw*C),
     handed to `kernels.add_grad` at once: one kernel row's gradients (1 MB at 64 channels and
     W_out = 22) are then still in cache when dF and dw read them, where a whole row's (3 MB)
@@ -220,15 +247,12 @@ def _row_filter_grad(xp: Tensor, g: Tensor, geo: RowGeometry, i: int, kernels: R
     than transposed on its left (Intel Xeon, float32, one row's products: 122-135 against 190
     ms at N = 512, 28-30 against 38 at N = 128)."""
     c = geo.channels
-    d_a = xp.new_empty((geo.out[1], g.shape[-1], geo.kw * c))
+    d_a = g.new_empty((geo.out[1], g.shape[-1], geo.kw * c))
     # (W_out, C_out, N), copied: read through a transposed view, the products ran 9% slower
     # in float32 and 17-30% in bf16 (Intel Xeon, one row's products at N = 128 and 512).
     g_t = g.transpose(1, 2).contiguous()
-    copy_first = _copy_patches(xp)
     for a in range(geo.kh):
-        pieces = geo.patches(xp, i, a)
-        if copy_first:
-            pieces = [p.contiguous() for p in pieces]
+        pieces = patches(i, a)
         if geo.grouped:
             torch.bmm(g_t, pieces[0], out=d_a)
         else:
@@ -238,15 +262,16 @@ def _row_filter_grad(xp: Tensor, g: Tensor, geo: RowGeometry, i: int, kernels: R
 
 
 def _copy_patches(xp: Tensor) -> bool:
-    """Whether to copy overlapping views before their products: dW's patches, and dL/dx's
+    """Whether to copy overlapping views before their products: the patches, and dL/dx's
     gradient window (once for its kh products, where oneDNN copied it for each). On a CPU,
     torch runs bf16 and fp16 products through oneDNN, which copies a non-contiguous operand
     itself; for the overlapping patch views its copy made the product 3x slower (N = 512,
     Intel Xeon with AMX, the patches then transposed: 3.5 against 1.2 ms, copy included)
     where copying them first in their own order is cheap; dL/dx's products took 192 -> 108 ms
-    over 3 steps (K = 4). The forward's patches are read once each, so copying them saves
-    nothing (measured: inference 3-8% slower). float32 (MKL's GEMM reads the strided view
-    directly) and GPUs read them as they are."""
+    over 3 steps (K = 4). The forward's and dW's patches are copied once per input row and
+    serve the kh output rows that read it (`_Patches`; copied once per product instead, the
+    forward's gained nothing). float32 (MKL's GEMM reads the strided view directly) and GPUs
+    read them as they are."""
     return xp.device.type == "cpu" and xp.dtype in (torch.bfloat16, torch.float16)
 
 
