@@ -52,6 +52,8 @@ def prepare_out_dir(out: Path) -> bool:
 
 
 def load_resume(out: Path, config: TrainConfig, fingerprint: str) -> dict[str, Any] | None:
+    """The checkpoint in `out` to resume from (None if there is none); a RunError if it was
+    written for another configuration or other data."""
     path = out / CHECKPOINT
     if not path.exists():
         return None
