@@ -7,7 +7,7 @@ import math
 import pytest
 
 from lrlc.experiments.report import Stat, write_report
-from lrlc.experiments.report.claims import claims_table, difference, verdict
+from lrlc.experiments.report.claims import claims_table, difference, seeds_to_settle, verdict
 
 from .helpers import fake_run
 
@@ -76,3 +76,35 @@ def test_report_writes_the_claims_table(tmp_path):
     assert float(row["diff_mean"]) == pytest.approx(5.5)
     assert row["verdict"] == "holds" and float(row["paper_diff_mean"]) == pytest.approx(0.67)
     assert "## The paper's claims at this protocol" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "diff,expected",
+    [(Stat(0.5, 0.5, 3), "13"),  # 3 * (2 * 0.5 / 0.5)^2 = 12: 13 seeds clear 2 SE
+     (Stat(-0.3, 0.2, 5), "9"),  # 5 * (0.4 / 0.3)^2 = 8.9
+     (Stat(0.01, 0.5, 5), "> 100"), (Stat(0.0, 0.5, 5), "> 100"),
+     (Stat(1.2, 0.5, 5), None),  # already holds
+     (Stat(0.2, None, 1), None)],
+)  # fmt: skip
+def test_seeds_to_settle_a_difference_within_noise(diff, expected):
+    assert seeds_to_settle(diff) == expected
+    if expected is not None and expected[0] != ">":
+        n = int(expected)
+        # At n seeds the SE, shrunk as 1/sqrt(n), is below |d| / 2; at n - 1 it is not.
+        for m, clears in ((n, True), (n - 1, False)):
+            se = diff.se * math.sqrt(diff.n / m)
+            assert (abs(diff.mean) > 2 * se) is clears
+
+
+def test_claims_table_says_how_many_seeds_would_settle_a_tie_but_not_a_likeness_claim():
+    test = {
+        "conv": Stat(90.0, 0.3, 3),
+        "lrlc3": Stat(90.4, 0.3, 3),  # beats conv by 0.4 +- 0.42: 3 * (0.85 / 0.4)^2 = 13.5
+        "lrlc3@init random": Stat(90.3, 0.3, 3),  # a likeness claim that holds
+    }
+    table = claims_table(test, unaligned=False, caption="")
+    rows = _rows(table)
+    within = rows[("LRLC (3RD LAYER)", "CONVOLUTION")]
+    assert within["verdict"] == "within noise" and within["settle"] == "14"
+    assert rows[("LRLC (3RD LAYER)", "LRLC (3RD LAYER) [init random]")]["settle"] is None
+    assert ("settle", "seeds to settle") in table.columns
