@@ -105,6 +105,16 @@ def test_claims_table_says_how_many_seeds_would_settle_a_tie_but_not_a_likeness_
     table = claims_table(test, unaligned=False, caption="")
     rows = _rows(table)
     within = rows[("LRLC (3RD LAYER)", "CONVOLUTION")]
-    assert within["verdict"] == "within noise" and within["settle"] == "14"
+    assert within["verdict"] == "within noise" and within["settle"] == "14 / —"
     assert rows[("LRLC (3RD LAYER)", "LRLC (3RD LAYER) [init random]")]["settle"] is None
-    assert ("settle", "seeds to settle") in table.columns
+    assert ("settle", "seeds to settle: ours / paper's diff.") in table.columns
+    # At the paper's difference, 0.67: 3 * (0.85 / 0.67)^2 = 4.8, so 5 seeds per row.
+    paper = {"CONVOLUTION": Stat(98.84, 0.01, 10), "LRLC (3RD LAYER)": Stat(99.51, 0.01, 10)}
+    rows = _rows(claims_table(test, unaligned=False, caption="", paper=paper))
+    assert rows[("LRLC (3RD LAYER)", "CONVOLUTION")]["settle"] == "14 / 5"
+
+
+def test_seeds_to_settle_at_another_effect_size():
+    assert seeds_to_settle(Stat(0.0, 0.1, 5), effect=0.1) == "21"  # 5 * 2^2 = 20
+    assert seeds_to_settle(Stat(0.0, 0.1, 5), effect=-0.1) == "21"  # the size, not the sign
+    assert seeds_to_settle(Stat(0.0, 0.1, 5), effect=0.01) == "> 100"

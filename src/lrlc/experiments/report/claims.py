@@ -115,18 +115,20 @@ def verdict(diff: float, se: float | None, paper_claim: bool = True, expect: str
 SETTLE_CAP = 100  # beyond this many seeds a row's "seeds to settle" says "> 100"
 
 
-def seeds_to_settle(diff: Stat) -> str | None:
-    """Seeds per row at which a within-noise difference would clear Z SEs, if the means and
-    the seeds' spread stayed as they are: SE shrinks as 1/sqrt(n), so n' > n (Z SE / |d|)^2.
+def seeds_to_settle(diff: Stat, effect: float | None = None) -> str | None:
+    """Seeds per row at which a within-noise difference would clear Z SEs, if the seeds'
+    spread stayed as it is and the true difference were `effect` (default: the one seen):
+    SE shrinks as 1/sqrt(n), so n' > n (Z SE / |effect|)^2.
 
     A rough guide to what would settle a claim (issue 17), not a power analysis: the observed
     difference is itself noisy. None when the difference already clears Z SEs or has no SE.
     """
     if diff.se is None or abs(diff.mean) > Z * diff.se:
         return None
-    if diff.mean == 0 or diff.n * (Z * diff.se / diff.mean) ** 2 >= SETTLE_CAP:
+    effect = diff.mean if effect is None else effect
+    if effect == 0 or diff.n * (Z * diff.se / effect) ** 2 >= SETTLE_CAP:
         return f"> {SETTLE_CAP}"
-    return str(math.floor(diff.n * (Z * diff.se / diff.mean) ** 2) + 1)
+    return str(math.floor(diff.n * (Z * diff.se / effect) ** 2) + 1)
 
 
 def claims_table(
@@ -159,7 +161,8 @@ def claims_table(
     cols += [("diff", "ours: A - B (pts)"), ("verdict", "verdict")]
     cols += [("paper_diff", "paper: A - B")] if paper is not None else []
     cols += [("paper_note", "paper says")] if any(r["paper_note"] for r in rows) else []
-    cols += [("settle", "seeds to settle")] if any(r["settle"] for r in rows) else []
+    settle = any(r["settle"] for r in rows)
+    cols += [("settle", "seeds to settle: ours / paper's diff.")] if settle else []
     cols += [("train", "train % A / B")] if train else []
     cols += [("flags", "flags"), ("note", "note")]
     text = (
@@ -167,8 +170,9 @@ def claims_table(
         f"SE_B^2). 'holds': A - B > {Z:g} SE; 'reversed': A - B < -{Z:g} SE; otherwise 'within "
         f"noise' (with few seeds a screen, not a significance test). A claim that two rows are "
         f"alike holds within noise. 'Seeds to settle': for a difference within noise, the "
-        f"seeds per row at which it would clear {Z:g} SE if the means and the seeds' spread "
-        f"stayed as they are (SE ~ 1/sqrt(n); a rough guide). Flags: a row below the "
+        f"seeds per row at which it would clear {Z:g} SE if the seeds' spread stayed as it is "
+        f"and the true difference were ours, or the paper's (SE ~ 1/sqrt(n); a rough guide). "
+        f"Flags: a row below the "
         f"{TRAIN_BAR:g}% training bar. "
         f"{missing} of the {len(applies)} claims that apply to these data are left out: their "
         f"rows were not run (yet). {caption}"
@@ -188,12 +192,16 @@ def _claim_row(
         diff = difference(diff, difference(test[c.baseline[0]], test[c.baseline[1]]))
     row = {"claim": c.text, "better": row_label(c.better), "worse": row_label(c.worse)}
     row.update(diff=diff, verdict=verdict(diff.mean, diff.se, c.paper_claim, c.expect))
-    # A claim of likeness that holds within noise has nothing left to settle.
-    row["settle"] = None if c.expect == "tie" else seeds_to_settle(diff)
     row["paper_diff"] = None
     if paper is not None and c.baseline is None:
         a, b = paper.get(row_label(c.better).upper()), paper.get(row_label(c.worse).upper())
         row["paper_diff"] = None if a is None or b is None else difference(a, b)
+    # A claim of likeness that holds within noise has nothing left to settle.
+    ours = None if c.expect == "tie" else seeds_to_settle(diff)
+    if ours is not None:
+        at_paper = row["paper_diff"] and seeds_to_settle(diff, row["paper_diff"].mean)
+        ours += f" / {at_paper or '—'}"
+    row["settle"] = ours
     row["paper_note"] = c.paper_note
     keys = c.keys()
     if train:
