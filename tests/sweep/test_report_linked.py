@@ -133,3 +133,32 @@ def test_a_link_may_train_longer_where_it_says_so_and_its_group_must_agree(sweep
     with pytest.raises(ReportError, match=r"\[centred canvas\] and \[random canvas\] differ"):
         write_report(main, tmp_path / "r2", figures=False,
                      linked=[links[0], Linked(RANDOM, odd, ("epochs",))])  # fmt: skip
+
+
+def test_a_figure_of_linked_rows_only_is_subtitled_with_their_protocol(
+    sweeps, tmp_path, monkeypatch
+):
+    """The canvas pair trains 6 epochs here, the main sweep 3: the canvas figure must say 6
+    and name the canvases; a figure with a main row keeps the main sweep's protocol."""
+    from lrlc.experiments.report import linked_figures
+
+    main, links = sweeps
+    pair = [tmp_path / "centred6", tmp_path / "random6"]
+    for folder, canvas in zip(pair, ("centre:42", "random:42")):
+        for model in ("lrlc3", "lrlc3_id"):
+            fake_run(folder, model, 2, 0, val=96.0, test=96.0, canvas=canvas, epochs=6)
+    links = [links[0], Linked(CENTRED, pair[0], ("epochs",)), Linked(RANDOM, pair[1], ("epochs",))]
+    seen = {}
+    real = linked_figures._figure
+
+    def spy(setting, title, *args, name=None, protocol=None, **kwargs):
+        seen[title] = (name or setting.name, protocol or setting.protocol)
+        return real(setting, title, *args, name=name, protocol=protocol, **kwargs)
+
+    monkeypatch.setattr(linked_figures, "_figure", spy)
+    write_report(main, tmp_path / "report", linked=links)
+    data, protocol = next(v for t, v in seen.items() if t.startswith("Fixed vs input-dep"))
+    assert "centred on a 42x42 canvas" in data and "at random positions on a 42x42" in data
+    assert "epochs=6" in protocol and "canvas" not in protocol and "epochs=3" not in protocol
+    data, protocol = next(v for t, v in seen.items() if "Supp. Fig. 1" in t)
+    assert data == "mnist" and "epochs=3" in protocol

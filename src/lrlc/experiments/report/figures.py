@@ -26,10 +26,17 @@ PLACEMENTS = ("1", "2", "3", "all")
 COLORS = {"1": "tab:blue", "2": "tab:orange", "3": "tab:green", "all": "tab:red"}
 
 
-def _figure(setting: SweepSetting, title: str, size: tuple[float, float] = (9.5, 4.8)) -> Figure:
+def _figure(
+    setting: SweepSetting,
+    title: str,
+    size: tuple[float, float] = (9.5, 4.8),
+    name: str | None = None,
+    protocol: str | None = None,
+) -> Figure:
+    """A figure whose subtitle names the data and protocol (default: the setting's)."""
     fig = Figure(figsize=size, dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
-    note = f"{setting.name}: {setting.protocol}"
+    note = f"{name or setting.name}: {protocol or setting.protocol}"
     note += " — REDUCED protocol" if setting.reduced else ""
     chars = int(size[0] * 13)  # about what fits at font size 9
     fig.suptitle(textwrap.fill(title, chars) + "\n" + textwrap.fill(note, chars), fontsize=9)

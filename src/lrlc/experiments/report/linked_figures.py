@@ -30,16 +30,23 @@ def write_linked_figures(
     linked: dict[str, ModelSummary],
     setting: SweepSetting,
     out: Path,
+    linked_settings: dict[str, SweepSetting] | None = None,
 ) -> list[Path]:
     """Each figure whose rows were run, as a PNG in `out`: test accuracy against the rank,
-    convolutions of the same data as horizontal lines."""
+    convolutions of the same data as horizontal lines.
+
+    `linked_settings` (label -> setting) gives the subtitle of a figure whose rows all come
+    from linked sweeps: their data and their protocol (the canvas pair's is its own), not the
+    main sweep's.
+    """
     every = {**summaries, **linked}
     paths = []
     for name, title, series in _FIGURES:
         keys = [k for k, _ in series]
         if not all(k in every for k in keys[:2]):
             continue
-        fig = _figure(setting, title)
+        data, protocol = _subtitle(keys, linked_settings or {})
+        fig = _figure(setting, title, name=data, protocol=protocol)
         ax = fig.add_subplot()
         for (key, style), color in zip(series, _COLORS):
             if key in every:
@@ -52,3 +59,16 @@ def write_linked_figures(
         _rank_axis(ax, ranks)
         paths.append(_save(fig, out / name))
     return paths
+
+
+def _subtitle(keys: list[str], linked: dict[str, SweepSetting]) -> tuple[str | None, str | None]:
+    """The data and protocol of a figure whose rows all come from linked sweeps (None, None
+    if any row is the main sweep's): their names, and the parts of the protocol they share
+    (the canvas pair's differ in the canvas alone, which the names say)."""
+    labels = list(dict.fromkeys(k.partition("@")[2] for k in keys))
+    if not all(label and label in linked for label in labels):
+        return None, None
+    settings = [linked[label] for label in labels]
+    parts = [s.protocol.split(", ") for s in settings]
+    shared = [p for p in parts[0] if all(p in other for other in parts[1:])]
+    return "; ".join(s.name for s in settings), ", ".join(shared)

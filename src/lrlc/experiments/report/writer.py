@@ -74,5 +74,5 @@ def write_report(
         path.write_text(text)
     if figures:
         written += write_figures(summaries, setting, out)
-        written += write_linked_figures(summaries, extra, setting, out)
+        written += write_linked_figures(summaries, extra, setting, out, linked_settings)
     return written
