@@ -52,9 +52,29 @@ class Remaining:
 
 def remaining(preset: Preset, records: str | Path, timings: Sequence[Timing]) -> Remaining:
     """Finished runs are those with a result.json under records/<sweep>/runs/<run id>/."""
-    finished = planned = 0
-    wall = done_est = left_est = 0.0
+    return total(by_sweep(preset, records, timings))
+
+
+def total(by_sweep: dict[str, Remaining]) -> Remaining:
+    """The sweeps' runs and seconds added up."""
+    parts = by_sweep.values()
+    return Remaining(
+        sum(r.finished for r in parts),
+        sum(r.planned for r in parts),
+        sum(r.finished_wall_s for r in parts),
+        sum(r.finished_estimate_s for r in parts),
+        sum(r.remaining_estimate_s for r in parts),
+    )
+
+
+def by_sweep(
+    preset: Preset, records: str | Path, timings: Sequence[Timing]
+) -> dict[str, Remaining]:
+    """`remaining` of each sweep of the preset, in its order."""
+    out = {}
     for plan in preset.sweeps:
+        finished = planned = 0
+        wall = done_est = left_est = 0.0
         for config in plan.grid().configs():
             planned += 1
             t = lookup(timings, config.model, config.rank, side_of(config))
@@ -66,7 +86,22 @@ def remaining(preset: Preset, records: str | Path, timings: Sequence[Timing]) ->
                 done_est += estimate
             else:
                 left_est += estimate
-    return Remaining(finished, planned, wall, done_est, left_est)
+        out[plan.name] = Remaining(finished, planned, wall, done_est, left_est)
+    return out
+
+
+def sweep_lines(parts: dict[str, Remaining], scale: float, workers: int) -> list[str]:
+    """One line per unfinished sweep, its estimate scaled by the whole preset's `scale` (the
+    finished runs of every sweep say how fast this machine is; one sweep's may be few)."""
+    lines = []
+    for name, r in parts.items():
+        if r.finished < r.planned:
+            hours = r.remaining_estimate_s * scale / 3600
+            lines.append(
+                f"  {name}: {r.finished} of {r.planned} runs finished; about {hours:.1f} h of "
+                f"machine time left, {hours / workers:.1f} h on {workers} workers"
+            )
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,11 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="parallel 1-thread runs")
     args = p.parse_args(argv)
     try:
-        left = remaining(get_preset(args.preset), args.records, load_timings(args.timings))
+        preset, timings = get_preset(args.preset), load_timings(args.timings)
+        parts = by_sweep(preset, args.records, timings)
     except (ValueError, OSError, KeyError) as err:
         print(f"remaining: error: {err}", file=sys.stderr)
         return 2
+    left = total(parts)
     print(left.describe(args.workers))
+    print("\n".join(sweep_lines(parts, left.scale, args.workers)))
     return 0
 
 
