@@ -96,7 +96,7 @@ def test_seeds_to_settle_a_difference_within_noise(diff, expected):
             assert (abs(diff.mean) > 2 * se) is clears
 
 
-def test_claims_table_says_how_many_seeds_would_settle_a_tie_but_not_a_likeness_claim():
+def test_claims_table_says_how_many_seeds_would_settle_a_difference_within_noise():
     test = {
         "conv": Stat(90.0, 0.3, 3),
         "lrlc3": Stat(90.4, 0.3, 3),  # beats conv by 0.4 +- 0.42: 3 * (0.85 / 0.4)^2 = 13.5

@@ -47,7 +47,7 @@ def test_a_missing_timings_file_is_one_clear_message(tmp_path, capsys):
     assert err.startswith("remaining: error:") and "nope.json" in err and "Traceback" not in err
 
 
-def test_each_unfinished_sweep_gets_its_own_line_scaled_like_the_whole(tmp_path, capsys):
+def test_each_unfinished_sweep_gets_its_own_line_scaled_like_the_whole(tmp_path):
     configs = [(p.name, c) for p in preset().sweeps for c in p.grid().configs()]
     est = {id(c): sum(run_seconds(c, lookup(T, c.model, c.rank, side_of(c)))) for _, c in configs}
     for sweep, config in configs[:3]:  # all of sweep a, at three times its estimate

@@ -126,9 +126,8 @@ def seeds_to_settle(diff: Stat, effect: float | None = None) -> str | None:
     if diff.se is None or abs(diff.mean) > Z * diff.se:
         return None
     effect = diff.mean if effect is None else effect
-    if effect == 0 or diff.n * (Z * diff.se / effect) ** 2 >= SETTLE_CAP:
-        return f"> {SETTLE_CAP}"
-    return str(math.floor(diff.n * (Z * diff.se / effect) ** 2) + 1)
+    needed = math.inf if effect == 0 else diff.n * (Z * diff.se / effect) ** 2
+    return f"> {SETTLE_CAP}" if needed >= SETTLE_CAP else str(math.floor(needed) + 1)
 
 
 def claims_table(
@@ -172,8 +171,7 @@ def claims_table(
         f"alike holds within noise. 'Seeds to settle': for a difference within noise, the "
         f"seeds per row at which it would clear {Z:g} SE if the seeds' spread stayed as it is "
         f"and the true difference were ours, or the paper's (SE ~ 1/sqrt(n); a rough guide). "
-        f"Flags: a row below the "
-        f"{TRAIN_BAR:g}% training bar. "
+        f"Flags: a row below the {TRAIN_BAR:g}% training bar. "
         f"{missing} of the {len(applies)} claims that apply to these data are left out: their "
         f"rows were not run (yet). {caption}"
     )
