@@ -86,6 +86,40 @@ def test_bench_without_a_name_says_what_to_pass(capsys):
     assert "lrlc bench {layers,rank,training}" in err and "required" not in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "flag", "says"),
+    [
+        (["rank", "--ranks", "1", "0"], "--ranks", "must be >= 1, got 0"),
+        (["rank", "--batch", "-4"], "--batch", "must be >= 1, got -4"),
+        (["rank", "--threads", "0"], "--threads", "must be >= 1, got 0"),
+        (["rank", "--budget", "nan"], "--budget", "finite number > 0"),
+        (["layers", "--reps", "0"], "--reps", "must be >= 1, got 0"),
+        (["layers", "--warmup", "-1"], "--warmup", "must be >= 0, got -1"),
+        (["layers", "--naive-max-batch", "x"], "--naive-max-batch", "expected an integer"),
+        (["training", "--batch", "0"], "--batch", "must be >= 1, got 0"),
+    ],
+)
+def test_a_bench_count_out_of_range_is_one_message_before_anything_runs(argv, flag, says, capsys):
+    with pytest.raises(SystemExit) as exit_:  # argparse's exit, as for the top-level flags
+        main(["bench", *argv])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert f"argument {flag}" in captured.err and says in captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_quick_fills_in_only_the_counts_not_given():
+    from lrlc.bench import layers, rank, training
+
+    quick = training.parse_args(["--quick"])
+    assert (quick.batch, quick.reps) == (64, 2)
+    given = training.parse_args(["--quick", "--batch", "16", "--reps", "3"])
+    assert (given.batch, given.reps) == (16, 3)
+    assert training.parse_args([]).batch == 512
+    assert rank.parse_args(["--quick", "--batch", "16"]).batch == [16]
+    assert layers.parse_args(["--quick", "--batch", "16"]).batch == [16]
+
+
 def test_rank_benchmark_ratios_are_against_one_convolution_of_the_same_run(tmp_path):
     out = tmp_path / "rank.json"
     args = ["bench", "rank", "--quick", "--batch", "2", "--ranks", "2", "--budget", "1"]

@@ -38,6 +38,7 @@ from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
 from lrlc.experiments.run.memory import keep_freed_memory
 
 from ..functional._ops import memory_format_of
+from .flags import count, non_negative, positive_float
 from .harness import MIB, Step, format_table, log, machine_info, measure_group, median
 
 CHANNELS = 64
@@ -275,24 +276,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="lrlc bench layers", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="smoke run: batch 32, 2 warm-up, 3 reps")
     p.add_argument("--json", metavar="PATH", help="write the JSON here instead of stdout")
-    p.add_argument("--batch", type=int, nargs="+", default=None, help="default 128 512")
-    p.add_argument("--ranks", type=int, nargs="+", default=[1, 2, 4, 8])
+    p.add_argument("--batch", type=count, nargs="+", default=None, help="default 128 512")
+    p.add_argument("--ranks", type=count, nargs="+", default=[1, 2, 4, 8])
     p.add_argument(
-        "--warmup", type=int, default=2, help="untimed calls per case, the first profiled"
+        "--warmup", type=non_negative, default=2, help="untimed calls per case, the first profiled"
     )
-    p.add_argument("--reps", type=int, default=None, help="timed rounds (default 7)")
-    p.add_argument("--min-reps", type=int, default=5, help="even for slow groups (noise)")
+    p.add_argument("--reps", type=count, default=None, help="timed rounds (default 7)")
+    p.add_argument("--min-reps", type=count, default=5, help="even for slow groups (noise)")
     p.add_argument(
         "--budget",
-        type=float,
+        type=positive_float,
         default=40.0,
         help="seconds of timed rounds per group; fewer reps (>= --min-reps) for slow groups",
     )
-    p.add_argument("--naive-chunk-mib", type=int, default=512, help="broadcast-product chunk")
+    p.add_argument("--naive-chunk-mib", type=count, default=512, help="broadcast-product chunk")
     p.add_argument(
-        "--naive-max-batch", type=int, default=128, help="largest batch for the naive LC"
+        "--naive-max-batch", type=count, default=128, help="largest batch for the naive LC"
     )
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument("--threads", type=count, default=None, help="torch.set_num_threads")
     args = p.parse_args(argv)
     if args.batch is None:
         args.batch = [32] if args.quick else [128, 512]

@@ -33,6 +33,7 @@ from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
 from lrlc.experiments.run.device import resolve_device
 from lrlc.experiments.run.memory import keep_freed_memory
 
+from .flags import count, non_negative, positive_float
 from .harness import MIB, Step, format_table, log, machine_info, measure_group, median
 from .layers import CHANNELS, KERNEL, SIZE, clear_grads, infer_step, train_step
 
@@ -174,17 +175,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="lrlc bench rank", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="smoke run: batch 8, ranks 1 2, 2 reps")
     p.add_argument("--json", metavar="PATH", help="write the JSON here as well")
-    p.add_argument("--batch", type=int, nargs="+", default=None, help="default 128 512")
-    p.add_argument("--ranks", type=int, nargs="+", default=None, help="default 1 2 4 8 16 32")
-    p.add_argument("--basis-max-rank", type=int, default=8, help="largest K for Algorithm 1")
+    p.add_argument("--batch", type=count, nargs="+", default=None, help="default 128 512")
+    p.add_argument("--ranks", type=count, nargs="+", default=None, help="default 1 2 4 8 16 32")
+    p.add_argument("--basis-max-rank", type=count, default=8, help="largest K for Algorithm 1")
     p.add_argument("--combining", choices=("factorized", "full"), default="factorized",
                    help="the fixed layers' combining weights; full at K = 484 (22 x 22 output "
                    "positions) can express any locally connected layer")  # fmt: skip
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--reps", type=int, default=None, help="timed rounds (default 5)")
-    p.add_argument("--min-reps", type=int, default=3)
-    p.add_argument("--budget", type=float, default=30.0, help="seconds of timed rounds per group")
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument("--warmup", type=non_negative, default=2)
+    p.add_argument("--reps", type=count, default=None, help="timed rounds (default 5)")
+    p.add_argument("--min-reps", type=count, default=3)
+    p.add_argument("--budget", type=positive_float, default=30.0,
+                   help="seconds of timed rounds per group")  # fmt: skip
+    p.add_argument("--threads", type=count, default=None, help="torch.set_num_threads")
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                    help="fp32 (default) or bf16 autocast; a CPU without native bf16 emulates "
                    "it many times slower, which the output says")  # fmt: skip

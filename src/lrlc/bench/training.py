@@ -33,6 +33,7 @@ from lrlc.experiments.machine import (
 from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.models import build_model
 
+from .flags import count
 from .harness import format_table, log, machine_info, measure_group, median
 
 EPOCH_IMAGES = 55_200  # Fashion-MNIST training split after the 8% validation split
@@ -99,12 +100,12 @@ def make_step(model_kw: dict, mode_kw: dict, batch: int) -> Callable[[], None]:
     return step
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="lrlc bench training", description=__doc__)
     p.add_argument("--quick", action="store_true", help="batch 64, 2 reps, no compile")
     p.add_argument("--json", help="write the JSON here instead of stdout")
-    p.add_argument("--batch", type=int, default=512)
-    p.add_argument("--reps", type=int, default=7)
+    p.add_argument("--batch", type=count, default=None, help="default 512 (64 with --quick)")
+    p.add_argument("--reps", type=count, default=None, help="default 7 (2 with --quick)")
     p.add_argument(
         "--precision",
         choices=("auto", "fp32", "bf16", "all"),
@@ -114,8 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--no-compile", action="store_true", help="leave out the torch.compile modes")
     args = p.parse_args(argv)
+    # --quick fills in what was not given; a --batch or --reps given with it wins.
+    args.batch = args.batch or (64 if args.quick else 512)
+    args.reps = args.reps or (2 if args.quick else 7)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    batch, reps = args.batch, args.reps
     keep_freed_memory()  # as lrlc.train does
-    batch, reps = (64, 2) if args.quick else (args.batch, args.reps)
     native = capabilities(torch.device("cpu")).native_bf16
     modes = chosen_modes(args.precision, args.quick, native, compile=not args.no_compile)
     log(f"native bf16 on this CPU: {native}; modes: {', '.join(modes)}")
