@@ -3,7 +3,7 @@
 import pytest
 
 from lrlc.experiments.config import TrainConfig
-from lrlc.experiments.sweep import SweepGrid, parse_int_list, parse_models, run_dir
+from lrlc.experiments.sweep import SweepGrid, parse_int_list, parse_models, run_dir, run_sweep
 from lrlc.models import paper_model_names
 
 
@@ -67,3 +67,14 @@ def test_a_model_can_have_its_own_ranks(tmp_path):
     assert "model_ranks" not in SweepGrid(base, ["conv"], [1], [0]).to_dict()
     with pytest.raises(ValueError, match="not in the grid: lc3"):
         SweepGrid(base, ["conv"], [1], [0], {"lc3": [1]}).check()
+
+
+def test_a_rank_below_one_is_refused_before_any_run_even_for_models_without_one(tmp_path):
+    base = TrainConfig.from_preset("paper", dataset="mnist", epochs=2)
+    with pytest.raises(ValueError, match="ranks must be >= 1, got 0 in --ranks"):
+        SweepGrid(base, ["conv"], [0, 2], [0]).check()
+    with pytest.raises(ValueError, match="got -1 in wide3"):
+        SweepGrid(base, ["wide3"], [1], [0], {"wide3": [-1, 2]}).check()
+    with pytest.raises(ValueError, match=">= 1"):
+        run_sweep(SweepGrid(base, ["conv"], [0], [0]), tmp_path / "sweep")
+    assert not (tmp_path / "sweep").exists()

@@ -97,8 +97,16 @@ class SweepGrid:
         return out
 
     def check(self) -> None:
-        """A ValueError for a layer option that no model of the grid takes (each option
-        reaches only the models whose layers take it)."""
+        """A ValueError for a rank below 1 (checked even where no model of the grid takes a
+        rank: `--ranks 0` is a mistake whatever it would reach), or a layer option that no
+        model of the grid takes (each option reaches only the models whose layers take it)."""
+        for name, ranks in [("--ranks", self.ranks)] + list(self.model_ranks.items()):
+            bad = [r for r in ranks if r < 1]
+            if bad:
+                raise ValueError(
+                    f"ranks must be >= 1, got {', '.join(map(str, bad))} in {name}; "
+                    "a rank is the number of basis filter banks K"
+                )
         kinds = [k for m in self.models for k in layer_kinds(m)]
         check_options(kinds, self.base.layer_kwargs, "+".join(self.models))
         stray = sorted(set(self.model_ranks) - set(self.models))
