@@ -42,6 +42,36 @@ def test_wrong_channel_count(layer):
         layer(torch.randn(1, 5, 8, 6))
 
 
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lrlc(),
+        lrlc(combining="input_dependent"),
+        LocallyConnected2d(3, 4, 3, input_size=(8, 6)),
+        NonStationaryConv2d(3, 4, 3, input_size=(8, 6)),
+    ],
+    ids=["fixed", "input_dependent", "lc", "nonstationary"],
+)
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int64, torch.bool])
+def test_an_integer_input_is_refused_by_name(layer, dtype):
+    x = torch.zeros(1, 3, 8, 6, dtype=dtype)
+    with pytest.raises(TypeError, match=rf"floating-point input, got {dtype}; convert it"):
+        layer(x)
+
+
+@pytest.mark.parametrize("fn", ["locally_connected2d", "low_rank_locally_connected2d"])
+def test_the_functional_forms_refuse_an_integer_input(fn):
+    from lrlc import functional as F
+
+    x = torch.zeros(1, 3, 8, 6, dtype=torch.uint8)
+    if fn == "locally_connected2d":
+        args = (torch.randn(6, 4, 4, 3, 3, 3),)
+    else:
+        args = (torch.randn(2, 4, 3, 3, 3), torch.full((2, 6, 4), 0.5))
+    with pytest.raises(TypeError, match="floating-point input, got torch.uint8"):
+        getattr(F, fn)(x, *args)
+
+
 def test_wrong_rank_of_tensor():
     with pytest.raises(ValueError, match=r"4-D input .* got a 3-D"):
         lrlc()(torch.randn(3, 8, 6))

@@ -22,6 +22,7 @@ from ._kernel_path import (
 from ._ops import (
     Padding4,
     Pair,
+    check_floating,
     combine_bases,
     conv2d_padded,
     conv_output_size,
@@ -214,3 +215,4 @@ def check_image(x: Tensor, in_channels: int, name: str) -> None:
             f"{name} expects an input (N, C_in, H, W) with C_in = {in_channels}, got shape "
             f"{tuple(x.shape)}"
         )
+    check_floating(x, name)

@@ -223,6 +223,7 @@ def check_input(x: Tensor, in_channels: int, input_size: Pair, layer: str) -> No
             f"{layer} expects a 4-D input (N, C, H, W), got a {x.dim()}-D tensor of shape "
             f"{tuple(x.shape)}"
         )
+    check_floating(x, layer)
     if x.shape[1] != in_channels:
         raise ValueError(
             f"{layer} was built for {in_channels} input channels, got {x.shape[1]} "
@@ -232,4 +233,14 @@ def check_input(x: Tensor, in_channels: int, input_size: Pair, layer: str) -> No
         raise ValueError(
             f"{layer} was built for input size {tuple(input_size)}, got "
             f"{tuple(x.shape[-2:])}; build the layer with input_size={tuple(x.shape[-2:])}"
+        )
+
+
+def check_floating(x: Tensor, layer: str) -> None:
+    """Raise a TypeError for an integer or boolean input (images as uint8, say), which would
+    otherwise fail deep inside a product with a message about scalar types."""
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{layer} expects a floating-point input, got {x.dtype}; convert it first "
+            "(e.g. x.float() / 255 for uint8 images)"
         )
