@@ -157,3 +157,28 @@ def test_runs_of_one_model_with_different_layer_options_are_not_mixed(tmp_path):
     fake_run(tmp_path, "lrlc3", 2, 1, val=92.0, test=93.0)
     with pytest.raises(ReportError, match="different layer options.*lrlc3"):
         check_setting(load_runs(tmp_path))
+
+
+def test_tables_keep_the_rows_the_grid_plans_and_drop_a_table_left_empty(tmp_path):
+    # An ablation of one model: Table 1 keeps its row, Tables 2-3 (no planned rows) go, and
+    # a planned model without runs yet stays as a pending row of dashes.
+    grid = {"models": ["conv_sb3", "conv"], "ranks": [1], "seeds": [0]}
+    (tmp_path / "sweep.json").write_text(json.dumps({"grid": grid, "runs_total": 2}))
+    fake_run(tmp_path, "conv_sb3", 1, 0, val=80, test=80)
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "table3.csv").write_text("left by an earlier report\n")
+    written = {p.name for p in write_report(tmp_path, out, figures=False)}
+    assert {"table1.csv", "all_models.csv"} <= written
+    assert not {"table2.csv", "table3.csv"} & written
+    assert not (out / "table3.csv").exists()  # a dropped table's old CSV is not left behind
+    rows = list(csv.DictReader(io.StringIO((out / "table1.csv").read_text())))
+    assert len(rows) == 2 and rows[0]["test_mean"] == "" and rows[1]["test_mean"] != ""
+    assert "Table 2" not in (out / "report.md").read_text()
+
+
+def test_without_a_known_grid_every_paper_row_stays(tmp_path):
+    fake_run(tmp_path, "lrlc3", 2, 0, val=80, test=80)
+    tables = tables_of(tmp_path)
+    assert {"table1", "table2", "table3"} <= set(tables)
+    assert len(tables["table2"].rows) == 6

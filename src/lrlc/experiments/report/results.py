@@ -86,6 +86,7 @@ class SweepSetting:
     skipped: int = 0  # unreadable result.json files left out
     runs_done: int | None = None  # finished runs in the table (None: not counted)
     runs_planned: int | None = None  # the sweep's grid size, from sweep.json (None: unknown)
+    models_planned: frozenset[str] | None = None  # the grid's models (None: unknown)
     note: str = ""  # what the caller adds to every caption (e.g. what a preset trimmed)
 
     @property
@@ -167,6 +168,17 @@ def planned_runs(sweep_dir: str | Path) -> int | None:
     except (OSError, ValueError, AttributeError):
         return None
     return total if isinstance(total, int) else None
+
+
+def planned_models(sweep_dir: str | Path) -> frozenset[str] | None:
+    """The models of the sweep's grid (sweep.json), or None if unknown."""
+    try:
+        models = json.loads((Path(sweep_dir) / SWEEP_JSON).read_text())["grid"]["models"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        return None
+    return frozenset(models)
 
 
 def check_setting(runs: Sequence[Run], allow_mixed_precision: bool = False) -> SweepSetting:

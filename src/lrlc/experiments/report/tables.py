@@ -35,7 +35,10 @@ def build_tables(
     linked_note: str = "",
 ) -> list[Table]:
     """Tables 1-3 in the paper's rows and order, every model, and every rank; rows of linked
-    sweeps (`MODEL@label`, see `linked.py`) join the last two."""
+    sweeps (`MODEL@label`, see `linked.py`) join the last two. Where the sweep's grid is known
+    (`setting.models_planned`), Tables 1-3 keep only the rows it has runs of or plans (a
+    planned row without runs yet shows dashes: it is pending), and a table left without rows
+    is dropped: an ablation of one model is not a page of empty rows."""
     paper = paper_numbers(setting.paper_column)
     base = (
         f"Top-1 test accuracy (%), ours: mean ± SE over seeds (SE = sample std / sqrt(n); n/a for"
@@ -46,9 +49,12 @@ def build_tables(
     short = [("label", "Layer"), ("test", "ours: test %"), ("train", "ours: train %")]
     short += [("rank", "ours: rank"), ("seeds", "ours: seeds"), ("flags", "flags")] + paper_col
     tables = []
+    planned = setting.models_planned
     for key, (title, models) in PAPER_TABLES.items():
-        rows = [_model_row(m, summaries.get(m), paper) for m in models]
-        tables.append(Table(key, title, base + paper_note(paper), short, rows))
+        kept = [m for m in models if planned is None or m in planned or m in summaries]
+        rows = [_model_row(m, summaries.get(m), paper) for m in kept]
+        if rows:
+            tables.append(Table(key, title, base + paper_note(paper), short, rows))
     every = {**summaries, **(linked or {})}
     wide = [("label", "Layer"), ("model", "model"), ("train", "ours: train %")]
     wide += [("val", "ours: val %"), ("test", "ours: test %"), ("rank", "ours: rank")]

@@ -10,9 +10,9 @@ from .claims import claims_table
 from .figures import write_figures
 from .linked import Linked, linked_caption, linked_summaries
 from .linked_figures import write_linked_figures
-from .paper import paper_numbers
+from .paper import PAPER_TABLES, paper_numbers
 from .render import to_csv, to_latex, to_markdown
-from .results import check_setting, load_runs, planned_runs, summarize
+from .results import check_setting, load_runs, planned_models, planned_runs, summarize
 from .tables import build_tables, omega_notes, relaxation_table
 
 
@@ -45,7 +45,11 @@ def write_report(
     runs = load_runs(sweep_dir, skipped)
     setting = check_setting(runs, allow_mixed_precision)
     setting = dataclasses.replace(
-        setting, skipped=len(skipped), runs_planned=planned_runs(sweep_dir), note=note
+        setting,
+        skipped=len(skipped),
+        runs_planned=planned_runs(sweep_dir),
+        models_planned=planned_models(sweep_dir),
+        note=note,
     )
     summaries = summarize(runs)
     extra, linked_settings = linked_summaries(linked, setting, allow_mixed_precision)
@@ -72,7 +76,19 @@ def write_report(
     written = [out / name for name in texts]
     for path, text in zip(written, texts.values()):
         path.write_text(text)
+    if "csv" in formats:
+        _remove_stale_tables(out, {t.key for t in tables})
     if figures:
         written += write_figures(summaries, setting, out)
         written += write_linked_figures(summaries, extra, setting, out, linked_settings)
     return written
+
+
+# Every table a report may write: a table's CSV that this writing left out (a table dropped
+# since, such as a Table 1 without rows in an ablation) would otherwise be read as current.
+TABLE_KEYS = (*PAPER_TABLES, "all_models", "ranks", "relaxation", "claims")
+
+
+def _remove_stale_tables(out: Path, kept: set[str]) -> None:
+    for key in set(TABLE_KEYS) - kept:
+        (out / f"{key}.csv").unlink(missing_ok=True)
