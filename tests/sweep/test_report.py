@@ -160,8 +160,8 @@ def test_runs_of_one_model_with_different_layer_options_are_not_mixed(tmp_path):
 
 
 def test_tables_keep_the_rows_the_grid_plans_and_drop_a_table_left_empty(tmp_path):
-    # An ablation of one model: Table 1 keeps its row, Tables 2-3 (no planned rows) go, and
-    # a planned model without runs yet stays as a pending row of dashes.
+    # A grid of two Table 1 models, one without runs yet: Table 1 keeps both (the pending one
+    # as a row of dashes); Tables 2-3, with no row the grid plans, are not written.
     grid = {"models": ["conv_sb3", "conv"], "ranks": [1], "seeds": [0]}
     (tmp_path / "sweep.json").write_text(json.dumps({"grid": grid, "runs_total": 2}))
     fake_run(tmp_path, "conv_sb3", 1, 0, val=80, test=80)
