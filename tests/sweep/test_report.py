@@ -182,3 +182,17 @@ def test_without_a_known_grid_every_paper_row_stays(tmp_path):
     tables = tables_of(tmp_path)
     assert {"table1", "table2", "table3"} <= set(tables)
     assert len(tables["table2"].rows) == 6
+
+
+def test_every_table_a_report_writes_is_one_the_writer_knows_to_remove(tmp_path):
+    # A table added without its key in TABLE_KEYS would leave a stale CSV behind once dropped.
+    from lrlc.experiments.report.tables import TABLE_KEYS
+
+    for seed in (0, 1):
+        fake_run(tmp_path, "conv", 1, seed, val=80, test=80)
+        fake_run(tmp_path, "lrlc3", 2, seed, val=85, test=85)
+        fake_run(tmp_path, "ns3", 1, seed, val=84, test=84, omega_1={"features.6.omega_1": 2.0})
+    written = write_report(tmp_path, tmp_path / "report", figures=False)
+    keys = {p.stem for p in written if p.suffix == ".csv"}
+    assert {"table1", "all_models", "ranks", "relaxation", "claims"} <= keys
+    assert keys <= set(TABLE_KEYS)

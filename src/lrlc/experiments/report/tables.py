@@ -15,6 +15,10 @@ from .render import Table
 from .results import ModelSummary, SweepSetting, learned_omega_1
 from .stats import mean_se
 
+# The key (CSV name) of every table a report can hold: those built here and the claims table
+# (`claims.py`). The writer removes a listed table's old CSV when a report leaves it out.
+TABLE_KEYS = (*PAPER_TABLES, "all_models", "ranks", "relaxation", "claims")
+
 
 def _model_row(key: str, s: ModelSummary | None, paper: dict | None) -> dict[str, Any]:
     row: dict[str, Any] = {"label": row_label(key), "model": key}

@@ -10,10 +10,10 @@ from .claims import claims_table
 from .figures import write_figures
 from .linked import Linked, linked_caption, linked_summaries
 from .linked_figures import write_linked_figures
-from .paper import PAPER_TABLES, paper_numbers
+from .paper import paper_numbers
 from .render import to_csv, to_latex, to_markdown
 from .results import check_setting, load_runs, planned_models, planned_runs, summarize
-from .tables import build_tables, omega_notes, relaxation_table
+from .tables import TABLE_KEYS, build_tables, omega_notes, relaxation_table
 
 
 def summary_markdown(sweep_dir: str | Path, allow_mixed_precision: bool = False) -> str:
@@ -84,11 +84,8 @@ def write_report(
     return written
 
 
-# Every table a report may write: a table's CSV that this writing left out (a table dropped
-# since, such as a Table 1 without rows in an ablation) would otherwise be read as current.
-TABLE_KEYS = (*PAPER_TABLES, "all_models", "ranks", "relaxation", "claims")
-
-
 def _remove_stale_tables(out: Path, kept: set[str]) -> None:
+    """Remove the CSV of each table this writing left out (one dropped since, such as a Table
+    1 without rows in an ablation), which would otherwise be read as current."""
     for key in set(TABLE_KEYS) - kept:
         (out / f"{key}.csv").unlink(missing_ok=True)
