@@ -1,7 +1,9 @@
 """Session 14's two compiled locally connected forwards against `F.conv2d` and the project's
 inference path. From this folder: `python bench.py check` (each against
 `locally_connected2d` in float64; the kernels compute in float32), `python bench.py` (times,
-N = 128 and 512, 7 alternating repetitions, medians, ratios to the convolution)."""
+N = 128 and 512, 7 alternating repetitions, medians, ratios to the convolution), and
+`python bench.py alloc plain|keep` (the convolution and the project's path alone, without or
+with `keep_freed_memory`, a process each: the figure the top-level README cites)."""
 
 import sys
 import time
@@ -17,8 +19,6 @@ from lrlc.functional import locally_connected2d  # noqa: E402
 # -fopenmp: at::parallel_for is inlined from torch's headers as an OpenMP loop, which
 # without it runs on one thread.
 FLAGS = dict(extra_cflags=["-O3", "-march=native", "-fopenmp"], extra_ldflags=["-fopenmp"])
-by_columns = load("lc_by_columns", ["lc_by_columns.cpp"], **FLAGS)
-by_positions = load("lc_by_positions", ["lc_by_positions.cpp"], **FLAGS)
 
 
 def columns_operands(x, weight, bias, k=3):
@@ -34,6 +34,8 @@ def columns_operands(x, weight, bias, k=3):
 
 def kernels(x, weight, bias):
     """name -> a call computing the layer's output, operands laid out once beforehand."""
+    by_columns = load("lc_by_columns", ["lc_by_columns.cpp"], **FLAGS)
+    by_positions = load("lc_by_positions", ["lc_by_positions.cpp"], **FLAGS)
     cols = columns_operands(x, weight, bias)
     pos_w = weight.permute(0, 1, 3, 4, 5, 2).contiguous()  # (Ho, Wo, C, kh, kw, Co)
     return {
@@ -52,7 +54,7 @@ def check():
         print(name, "max error", (call().double() - ref).abs().max().item())
 
 
-def timing():
+def timing(compiled=True, label=""):
     torch.manual_seed(0)
     for n in (128, 512):
         x = torch.randn(n, 64, 24, 24)
@@ -61,7 +63,7 @@ def timing():
         conv = torch.randn(64, 64, 3, 3) * 0.05
         calls = {"conv": lambda: F.conv2d(x, conv)}
         calls["lc_now"] = lambda: locally_connected2d(x, weight, bias)
-        calls.update(kernels(x, weight, bias))
+        calls.update(kernels(x, weight, bias) if compiled else {})
         times = {k: [] for k in calls}
         with torch.no_grad():
             for call in calls.values():
@@ -72,9 +74,18 @@ def timing():
                     call()
                     times[name].append(time.perf_counter() - start)
         ms = {k: sorted(v)[len(v) // 2] * 1e3 for k, v in times.items()}
-        print(n, {k: round(v, 1) for k, v in ms.items()})
-        print(n, "x conv", {k: round(v / ms["conv"], 2) for k, v in ms.items()})
+        print(label, n, {k: round(v, 1) for k, v in ms.items()})
+        print(label, n, "x conv", {k: round(v / ms["conv"], 2) for k, v in ms.items()})
 
 
 if __name__ == "__main__":
-    check() if "check" in sys.argv else timing()
+    if "check" in sys.argv:
+        check()
+    elif "alloc" in sys.argv:
+        if "keep" in sys.argv:
+            from lrlc.experiments.run.memory import keep_freed_memory
+
+            keep_freed_memory()
+        timing(compiled=False, label="keep" if "keep" in sys.argv else "plain")
+    else:
+        timing()
