@@ -15,7 +15,7 @@ from lrlc.functional import (
     path_costs,
 )
 from lrlc.functional._basis_rows import rows_per_block
-from lrlc.functional._kernel_path import CPU_PATH_COSTS, DEFAULT_PATH_COSTS
+from lrlc.functional._kernel_path import CPU_PATH_COSTS, GPU_PATH_COSTS
 
 from ._reference import naive_local, naive_lrlc
 from .conftest import randomize_
@@ -29,7 +29,9 @@ def grads(layer, x, path):
     layer.zero_grad()
     x = x.detach().clone().requires_grad_(True)
     out = layer(x)
-    out.backward(torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out))
+    out.backward(
+        torch.linspace(-1, 1, out.numel(), dtype=out.dtype, device=out.device).view_as(out)
+    )
     named = {n: p.grad.clone() for n, p in layer.named_parameters() if p.grad is not None}
     return out.detach(), x.grad, named
 
@@ -222,7 +224,11 @@ def test_the_cost_model_follows_the_cpu_it_runs_on(monkeypatch):
         monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda c=capability: c)
         assert path_costs() is costs and path_costs("cpu") is costs, capability
         assert layer.chosen_path(512) == path, capability
-    assert path_costs("cuda") is DEFAULT_PATH_COSTS  # not measured on a GPU
+    assert path_costs("cuda") is GPU_PATH_COSTS
+    # On a GPU (an H200): Algorithm 1 to K = 8, the kernel path from K = 16, at any batch.
+    for batch in (32, 128, 512):
+        assert choose_path(8, batch, (1, 1), (1, 1), "cuda") == "basis"
+        assert choose_path(16, batch, (1, 1), (1, 1), "cuda") == "kernel"
 
 
 def test_kernel_path_under_bf16_autocast_is_close_to_float32():
@@ -261,7 +267,9 @@ def _lc_grads(layer, x, naive=False):
                           layer.stride, layer.padding, layer.dilation)  # fmt: skip
     else:
         out = layer(x)
-    out.backward(torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out))
+    out.backward(
+        torch.linspace(-1, 1, out.numel(), dtype=out.dtype, device=out.device).view_as(out)
+    )
     return [out.detach(), x.grad, layer.weight.grad.clone(), layer.bias.grad.clone()]
 
 

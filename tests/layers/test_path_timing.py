@@ -95,6 +95,18 @@ def test_far_apart_or_switched_off_the_cost_model_decides(monkeypatch):
     assert close.chosen_path(6) == "basis"  # without a batch, never measured
 
 
+def test_on_an_always_measured_device_far_apart_calls_are_timed_too(monkeypatch):
+    assert "cuda" in _path_timing.ALWAYS_MEASURED and "cpu" not in _path_timing.ALWAYS_MEASURED
+    # The CPU stands in for a GPU here.
+    monkeypatch.setattr(_path_timing, "ALWAYS_MEASURED", frozenset({"cpu"}))
+    wide = lrlc(16)  # the model says the kernel path, by 16 to 2 convolutions
+    runs = fake_times(monkeypatch, wide, {"kernel": 5.0, "basis": 1.0})
+    wide(torch.randn(6, 3, 8, 8, dtype=torch.float64))
+    assert wide.last_path == "basis" and len(runs) == 9
+    (timing,) = LFN.measured_paths().values()
+    assert timing.path == "basis" and timing.kernel_s == 5.0
+
+
 def test_the_functional_form_times_its_close_calls_too():
     x = torch.randn(5, 3, 8, 8, dtype=torch.float64, requires_grad=True)
     bases = torch.randn(2, 4, 3, 3, 3, dtype=torch.float64, requires_grad=True)

@@ -7,7 +7,7 @@ does not grow with K beyond a part that is small next to the products (building 
 dF^k and dw): 1.4-3 convolutions' worth, depending on the CPU, where Algorithm 1 costs K.
 
 `choose_path` is the cost model the layers use to pick a path by themselves, with constants
-per kind of CPU (`path_costs`).
+per kind of CPU, and one set for GPUs (`path_costs`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from torch.autograd.function import once_differentiable
 
 from ._basis_rows import BasisKernels
 from ._bias import batch_sum_to
+from ._engines import plain_engine
+from ._equations import per_position_filters
 from ._ops import Padding4, Pair, conv_output_size, inference_dtype, memory_format_of
 from ._rows import (
     RowGeometry,
@@ -70,15 +72,21 @@ CPU_PATH_COSTS = {
     "AVX2": PathCosts(products=1.4, fixed_examples=60.0, per_rank_examples=1.0),
     "AVX512": PathCosts(products=2.9, fixed_examples=40.0, per_rank_examples=2.0),
 }
-# Not measured: GPUs (no session has had one) and CPUs of other ISAs; they get AVX2's costs.
+# CPUs of other ISAs (not measured) get AVX2's costs.
 DEFAULT_PATH_COSTS = CPU_PATH_COSTS["AVX2"]
+# GPUs, where the locally connected product runs as plain batched ops (`_engines.py`) and
+# every call is timed anyway (`_path_timing.ALWAYS_MEASURED`): these serve only where timing
+# is off. On an NVIDIA H200 (session 15) the kernel path cost 3.6-4.3 convolutions at batch
+# 128 and 9-13 at 512, whatever K, while Algorithm 1 cost 1.5-4.7 at K <= 8: its K
+# convolutions are launch-bound there. Twelve puts the crossover between K = 8 and 16.
+GPU_PATH_COSTS = PathCosts(products=12.0, fixed_examples=0.0, per_rank_examples=0.0)
 
 
 def path_costs(device: torch.device | str | None = None) -> PathCosts:
     """The kernel path's cost constants for a device: by the CPU's vector ISA as torch
-    dispatches it (`torch.backends.cpu.get_cpu_capability()`), the default elsewhere."""
+    dispatches it (`torch.backends.cpu.get_cpu_capability()`), `GPU_PATH_COSTS` elsewhere."""
     if torch.device(device or "cpu").type != "cpu":
-        return DEFAULT_PATH_COSTS
+        return GPU_PATH_COSTS
     capability = torch.backends.cpu.get_cpu_capability()
     isa = "AVX512" if capability.startswith("AVX512") else capability
     return CPU_PATH_COSTS.get(isa, DEFAULT_PATH_COSTS)
@@ -238,7 +246,13 @@ def lrlc_by_kernels(
     explicit padding (left, right, top, bottom) -> (N, C_out, H_out, W_out). `bias`, a map
     that broadcasts to (C_out, H_out, W_out) (Eq. 5's, or None), is added in each row's first
     product: the same values and gradients as adding it after, without a pass over the output.
+
+    On a device with a plain-op engine (`_engines.DEVICE_ENGINES`: GPUs), Eq. 2's filters are
+    built whole and that engine takes them, with autograd's backward.
     """
+    engine = plain_engine(x.device)
+    if engine is not None:
+        return engine(x, per_position_filters(weights, bases), bias, stride, pad, dilation)
     dtype = _common_dtype(x, bases)
     with torch.autocast(x.device.type, enabled=False):
         return _LRLCByKernels.apply(
@@ -256,7 +270,11 @@ def locally_connected_by_rows(
 ) -> Tensor:
     """The locally connected product: x (N, C_in, H, W), weight (H_out, W_out, C_out, C_in,
     kh, kw), explicit padding -> (N, C_out, H_out, W_out), plus `bias` (broadcasting to
-    (C_out, H_out, W_out), or None) added in each row's first product."""
+    (C_out, H_out, W_out), or None) added in each row's first product. On a device with a
+    plain-op engine (GPUs) that engine instead, with autograd's backward."""
+    engine = plain_engine(x.device)
+    if engine is not None:
+        return engine(x, weight, bias, stride, pad, dilation)
     dtype = _common_dtype(x, weight)
     with torch.autocast(x.device.type, enabled=False):
         return _LCByRows.apply(x.to(dtype), weight.to(dtype), bias, pad, stride, dilation)

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from ._bias import add_bias_map
 from ._checks import positive_pair
+from ._engines import plain_engine
 from ._equations import check_bases
 from ._kernel_path import (
     PATHS,
@@ -171,7 +172,8 @@ def locally_connected2d(
     Returns:
         (N, C_out, H_out, W_out). With autograd, the row-by-row product with its own backward
         (`_rows.py`); without (nothing requires grad, or under `torch.no_grad()`), the same
-        row products without autograd, the bias added in the first.
+        row products without autograd, the bias added in the first. On a GPU, one batched
+        product over all positions either way (`_engines.plain_engine`).
     """
     if weight.dim() != 6:
         raise ValueError(
@@ -190,7 +192,8 @@ def locally_connected2d(
             f"{out_size} outputs with this stride, padding and dilation"
         )
     tensors = (x, weight) if bias is None else (x, weight, bias)
-    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+    grad = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+    if grad or plain_engine(x.device) is not None:
         return locally_connected_by_rows(x, weight, pad, stride, dilation, bias=bias)
     rows = weight_by_rows(weight.to(inference_dtype(x, weight.dtype)))
     return locally_connected_inference(x, rows, bias, stride, pad, dilation)

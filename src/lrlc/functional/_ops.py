@@ -159,6 +159,32 @@ def locally_connected_by_taps(
     return out if bias is None else out + bias
 
 
+def locally_connected_by_patches(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Pair,
+    padding: Padding4,
+    dilation: Pair,
+) -> Tensor:
+    """The locally connected product as one batched matmul over the output positions, each
+    contracting a whole patch (C_in * kh * kw): O[n, :, p] = W[p] P[n, :, p], where
+    P = unfold(X_pad) holds every position's patch, (N, C_in * kh * kw, H_out * W_out).
+
+    Args and result as `locally_connected_by_taps`. The patches are a copy of the input
+    kh * kw times over, which autograd keeps for the weight's gradient: the form for GPUs,
+    where one large product is far faster than many small ones, not for CPUs with little
+    memory bandwidth (the row engines of `_rows.py` read the input in place).
+    """
+    h, w, c_out, c_in, kh, kw = weight.shape
+    patches = F.unfold(F.pad(x, padding), (kh, kw), dilation=dilation, stride=stride)
+    # unfold orders a patch (c, a, b), as the weight's last three dimensions.
+    per_position = weight.reshape(h * w, c_out, c_in * kh * kw)
+    out = torch.bmm(per_position, patches.permute(2, 1, 0))  # (H_out * W_out, C_out, N)
+    out = out.permute(2, 1, 0).reshape(x.shape[0], c_out, h, w)
+    return out if bias is None else out + bias
+
+
 def combine_bases(responses: Tensor, weights: Tensor) -> Tensor:
     """Weighted sum of the basis responses, O = sum_k W^(k) * O^(k) (the loop of Algorithm 1).
 

@@ -32,6 +32,10 @@ from ._ops import Pair, exporting, memory_format_of
 # The model's two costs within this factor of each other: measured. The largest error seen
 # was 1.9x (above); a wider band only costs a few more one-time measurements.
 CLOSE_CALL = 2.0
+# Devices where every call is measured, close or not: a GPU step takes milliseconds, and the
+# cost model's constants come from CPUs (one H200's figures, docs/performance.md, say little
+# about another GPU's).
+ALWAYS_MEASURED = frozenset({"cuda"})
 WARMUPS, REPS = 1, 3  # a shared VM drifts 10-30%: the best of three of each
 
 _enabled = os.environ.get("LRLC_PATH_TIMING", "1") != "0"
@@ -117,7 +121,8 @@ def fastest_path(
     x = inputs[0]
     basis, kernel = path_estimates(rank, x.shape[0], stride, dilation, x.device)
     model = "kernel" if kernel < basis else "basis"
-    if not (is_close_call(basis, kernel) and _can_measure(x)):
+    close = is_close_call(basis, kernel) or x.device.type in ALWAYS_MEASURED
+    if not (close and _can_measure(x)):
         return model
     key = timing_key(name(), x)
     if key not in _measured:
@@ -148,6 +153,7 @@ def _time_paths(run: Callable[[str], Tensor], wrt: list[Tensor]) -> PathTiming:
 
 
 __all__ = [
+    "ALWAYS_MEASURED",
     "CLOSE_CALL",
     "PathTiming",
     "clear_measured_paths",

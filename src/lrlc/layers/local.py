@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from ..functional import locally_connected2d
 from ..functional._checks import positive_int, positive_pair
+from ..functional._engines import plain_engine
 from ..functional._kernel_path import locally_connected_inference, weight_by_rows
 from ..functional._ops import (
     Pair,
@@ -88,10 +89,11 @@ class LocallyConnected2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
-        if exporting():  # a compact graph instead of the row engines' unrolled loops
-            return locally_connected_by_taps(
-                x, self.weight, self.bias, self.stride, self.padding, self.dilation
-            )
+        # Exported: a compact graph instead of the row engines' unrolled loops; on a GPU, one
+        # batched product instead of their thousands of small ones (`plain_engine`).
+        engine = locally_connected_by_taps if exporting() else plain_engine(x.device)
+        if engine is not None:
+            return engine(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
         if torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad):
             return locally_connected2d(
                 x, self.weight, self.bias, self.stride, self.padding, self.dilation
