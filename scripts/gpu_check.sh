@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The checks that need a GPU (issue 14's ratios on a GPU, the CUDA paths, the paper's net
-# trained on one), as one command for a session that is lent a GPU machine: about 8 minutes
+# trained on one), as one command for a session that is lent a GPU machine: about 3 minutes
 # on an NVIDIA H200. Nothing else depends on it.
 #
 # Here, once (MNIST travels as a compressed copy of the loader's cache, about 15 MB; the GPU
@@ -65,10 +65,16 @@ step rank-fp32 150 "${LRLC[@]}" bench rank --device "$DEVICE" "${RANK[@]}" \
 step rank-bf16 150 "${LRLC[@]}" bench rank --device "$DEVICE" --precision bf16 "${RANK[@]}" \
   --json "$RES/rank-bf16.json"
 
-# 3. The paper's net on MNIST on the GPU: the convolutional net and LRLC rank 4 in the 3rd
+# 2b. The locally connected product's engines on the GPU (rows, taps, patches), forward +
+#     backward, against one convolution (docs/benchmarks/gpu-h200/engines.py).
+ENGINE_ARGS=()
+[[ $QUICK == 1 ]] && ENGINE_ARGS=(--quick)
+step engines 150 "$PY" docs/benchmarks/gpu-h200/engines.py "${ENGINE_ARGS[@]}"
+
+# 3. The paper's net on MNIST on the GPU: the convolutional net and LRLC ranks 4 and 16 in the 3rd
 #    layer, a few epochs each (each epoch's time is in its metrics.jsonl).
-for model in conv "lrlc3 --rank 4"; do
-  name=${model%% *}
+for model in conv "lrlc3 --rank 4" "lrlc3 --rank 16"; do
+  name=${model/ --rank /-}
   # shellcheck disable=SC2086  # the model's flags are split on purpose
   step "train-$name" 120 "${LRLC[@]}" train --dataset mnist --model $model \
     --preset paper --epochs "$EPOCHS" ${TRAIN_SIZE:+--train-size "$TRAIN_SIZE"} \
