@@ -23,7 +23,7 @@ from ._ops import Padding4, Pair, locally_connected_by_patches, locally_connecte
 PlainEngine = Callable[[Tensor, Tensor, "Tensor | None", Pair, Padding4, Pair], Tensor]
 
 # Patches up to this size, taps beyond: on an H200 the patches were the faster at batch 128
-# (3.0-3.8x a convolution's step against 6-8x), the taps at batch 512 (8.6-13x against
+# (3.0-4.1x a convolution's step against 6.0-7.7x), the taps at batch 512 (8.6-13x against
 # 11-15x), with half the patches' memory (64 -> 64 channels, 3x3, 24x24; their copy of the
 # input 143 and 571 MiB in float32).
 PATCH_BYTES_LIMIT = 256 * 2**20
