@@ -62,12 +62,15 @@ def test_a_close_call_is_timed_once_and_the_faster_path_kept(monkeypatch, faster
     assert timing.path == faster and getattr(timing, f"{faster}_s") == 1.0
     assert getattr(timing, f"{slower}_s") == 3.0
     torch.testing.assert_close(out, layer._forward_by(x, slower), rtol=1e-12, atol=1e-12)
-    # Same shape again: no new measurement; another batch size: one more.
+    # Same shape again, or a batch size within a factor of 2 (the last batch of an epoch):
+    # no new measurement; a batch size further off: one more.
     del runs[:]
     layer(x)
-    assert runs == [faster]
-    layer(x[:4])
-    assert len(runs) == 1 + 9 and len(LFN.measured_paths()) == 2
+    layer(x[:3])
+    layer(torch.cat([x, x]))
+    assert runs == [faster] * 3 and len(LFN.measured_paths()) == 1
+    layer(x[:2])
+    assert len(runs) == 3 + 9 and len(LFN.measured_paths()) == 2
 
 
 def test_inference_is_timed_apart_from_training(monkeypatch):
@@ -93,6 +96,29 @@ def test_far_apart_or_switched_off_the_cost_model_decides(monkeypatch):
     close(x)
     assert runs == ["basis"] and LFN.measured_paths() == {}  # the model: 2 is not < 2
     assert close.chosen_path(6) == "basis"  # without a batch, never measured
+
+
+def test_a_neighbouring_batch_takes_the_nearest_measurement_also_after_a_restore(monkeypatch):
+    layer = lrlc(2)
+    x = torch.randn(16, 3, 8, 8, dtype=torch.float64)
+    runs = fake_times(monkeypatch, layer, {"kernel": 1.0, "basis": 3.0})
+    layer(x[:4])  # measured: the kernel path
+    ((key4, timing4),) = LFN.measured_paths().items()
+    assert timing4.path == "kernel" and " on (4, 3, 8, 8) " in key4
+    # A measurement at batch 16 that went the other way, as a resumed run would restore it.
+    key16 = key4.replace(" on (4, ", " on (16, ")
+    records = {key4: vars(timing4), key16: dict(path="basis", basis_s=1.0, kernel_s=3.0)}
+    LFN.clear_measured_paths()
+    LFN.restore_measured_paths(records)
+    del runs[:]
+    # Each batch size takes the nearer measurement (8 is 2x from both: the smaller batch).
+    for batch, path in [(3, "kernel"), (5, "kernel"), (8, "kernel"), (9, "basis"), (32, "basis")]:
+        layer(x.repeat(2, 1, 1, 1)[:batch])
+        assert layer.last_path == path, batch
+    assert runs == ["kernel"] * 3 + ["basis"] * 2 and len(LFN.measured_paths()) == 2
+    with torch.no_grad():  # inference is its own family: measured apart
+        layer(x[:4])
+    assert len(LFN.measured_paths()) == 3
 
 
 def test_on_an_always_measured_device_far_apart_calls_are_timed_too(monkeypatch):
