@@ -172,8 +172,8 @@ def locally_connected2d(
     Returns:
         (N, C_out, H_out, W_out). With autograd, the row-by-row product with its own backward
         (`_rows.py`); without (nothing requires grad, or under `torch.no_grad()`), the same
-        row products without autograd, the bias added in the first. On a GPU, one batched
-        product over all positions either way (`_engines.plain_engine`).
+        row products without autograd, the bias added in the first. On a GPU, a few batched
+        products over all positions either way (`_engines.plain_engine`).
     """
     if weight.dim() != 6:
         raise ValueError(

@@ -89,8 +89,8 @@ class LocallyConnected2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
-        # Exported: a compact graph instead of the row engines' unrolled loops; on a GPU, one
-        # batched product instead of their thousands of small ones (`plain_engine`).
+        # Exported: a compact graph instead of the row engines' unrolled loops; on a GPU, a few
+        # batched products instead of their thousands of small ones (`plain_engine`).
         engine = locally_connected_by_taps if exporting() else plain_engine(x.device)
         if engine is not None:
             return engine(x, self.weight, self.bias, self.stride, self.padding, self.dilation)

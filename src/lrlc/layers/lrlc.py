@@ -212,7 +212,7 @@ class LowRankLocallyConnected2d(nn.Module):
                 w = per_position_filters(weights, bases)
                 padding, stride, dilation = self._kernel_geometry()
                 return locally_connected_by_taps(x, w, bias, stride, padding, dilation)
-            # O + B, the bias in each row's first product (on a GPU: one batched product)
+            # O + B, the bias in each row's first product (on a GPU: batched products instead)
             return lrlc_by_kernels(x, bases, weights, *self._kernel_geometry(), bias=bias)
         responses = self.basis(x)  # O^(k) = I conv F^(k): (N, K, C_out, H_out, W_out)
         if self.rank == 1 and self.normalize == "softmax":
