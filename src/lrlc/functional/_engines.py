@@ -7,7 +7,8 @@ on an NVIDIA H200 at any batch (docs/performance.md, session 15), where one batc
 over all positions (`locally_connected_by_patches`) or one per kernel tap
 (`locally_connected_by_taps`) costs 3-15 convolutions' worth. Devices named in
 `DEVICE_ENGINES` take such a plain-op form, with autograd's backward; the rest (CPUs) the row
-engines.
+engines, which stay far ahead there: `LocallyConnected2d` inference on a Zen 4 (2 threads,
+64 -> 64, 3x3, 24x24) took 1.7x a convolution by rows, 8.7-9.1x by patches, 4.0-10x by taps.
 """
 
 from __future__ import annotations
