@@ -14,7 +14,9 @@ nothing here imports `lrlc.layers`.
 - `low_rank_locally_connected2d`: Algorithm 1, the whole layer; its steps are
   `basis_responses` (O^(k) = I conv F^(k)) and `combine_bases` (O = sum_k W^(k) * O^(k))
 - `locally_connected2d`: the locally connected product an LRLC layer converts to
-  (`locally_connected_by_taps`: the same as kh * kw plain products, the form models export in)
+  (`locally_connected_by_taps`: the same as kh * kw plain products, the form models export in;
+  `locally_connected_by_patches`: one batched product over unfolded patches; GPUs run these,
+  `plain_engine` says which)
 - `lrlc_by_kernels`: the rank-independent path, Algorithm 1's output for fixed weights through
   the per-position filters of Eq. 2 built row by row; `choose_path` picks a path by cost,
   `fastest_path` by a one-time measurement where the costs are close
@@ -25,6 +27,7 @@ weights on the output grid, (K, H_out, W_out), or (N, K, H_out, W_out) when inpu
 """
 
 from ._bias import add_bias_map, batch_sum_to
+from ._engines import plain_engine
 from ._equations import (
     NORMALIZATIONS,
     column_logits,
@@ -44,7 +47,7 @@ from ._kernel_path import (
     path_estimates,
 )
 from ._layers import basis_responses, locally_connected2d, low_rank_locally_connected2d
-from ._ops import combine_bases, locally_connected_by_taps
+from ._ops import combine_bases, locally_connected_by_patches, locally_connected_by_taps
 from ._path_timing import (
     PathTiming,
     clear_measured_paths,
@@ -76,10 +79,12 @@ __all__ = [
     "combine_bases",
     "factorized_logits",
     "locally_connected2d",
+    "locally_connected_by_patches",
     "locally_connected_by_taps",
     "low_rank_locally_connected2d",
     "normalize_combining",
     "per_position_filters",
+    "plain_engine",
     "row_logits",
     "spatial_bias",
 ]
