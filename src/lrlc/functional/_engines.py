@@ -2,7 +2,7 @@
 
 The row engines of `_rows.py` (`locally_connected_by_rows`, `lrlc_by_kernels`) are built for
 CPUs: they read the input in place, row by row, in products sized for a core's caches. On a
-GPU the same loop is thousands of small kernel launches, 15-25x a convolution's training step
+GPU the same loop is thousands of small kernel launches, 15-26x a convolution's training step
 on an NVIDIA H200 at any batch (docs/performance.md, session 15), where one batched matmul
 over all positions (`locally_connected_by_patches`) or one per kernel tap
 (`locally_connected_by_taps`) costs 3-15 convolutions' worth. Devices named in
@@ -42,24 +42,17 @@ def locally_connected_by_patches_or_taps(
     return engine(x, weight, bias, stride, padding, dilation)
 
 
-PLAIN_ENGINES: dict[str, PlainEngine] = {
-    "taps": locally_connected_by_taps,
-    "patches": locally_connected_by_patches,
-    "patches_or_taps": locally_connected_by_patches_or_taps,
-}
-DEVICE_ENGINES: dict[str, str] = {"cuda": "patches_or_taps"}
+DEVICE_ENGINES: dict[str, PlainEngine] = {"cuda": locally_connected_by_patches_or_taps}
 
 
 def plain_engine(device: torch.device | str) -> PlainEngine | None:
     """The plain-op engine for `device`'s kind, or None where the row engines run (CPUs)."""
-    name = DEVICE_ENGINES.get(torch.device(device).type)
-    return None if name is None else PLAIN_ENGINES[name]
+    return DEVICE_ENGINES.get(torch.device(device).type)
 
 
 __all__ = [
     "DEVICE_ENGINES",
     "PATCH_BYTES_LIMIT",
-    "PLAIN_ENGINES",
     "PlainEngine",
     "locally_connected_by_patches_or_taps",
     "plain_engine",

@@ -53,8 +53,6 @@ class PathTiming:
 
 
 _measured: dict[str, PathTiming] = {}
-# The measured keys by family (the key with its batch size left out) and batch size.
-_families: dict[str, dict[int, str]] = {}
 
 # A batch within this factor of a measured batch size (all else in the key alike) takes that
 # measurement's path untimed. The last batch of an epoch and evaluation's remainders (704 and
@@ -83,12 +81,11 @@ def restore_measured_paths(records: dict[str, dict]) -> None:
     """Take up measurements recorded earlier (`measured_paths`, as dicts), so that a resumed
     run takes the paths it took before its interruption, and so its rounding."""
     for key, record in records.items():
-        _remember(key, PathTiming(**record))
+        _measured[key] = PathTiming(**record)
 
 
 def clear_measured_paths() -> None:
     _measured.clear()
-    _families.clear()
 
 
 def _family(key: str) -> tuple[str, int]:
@@ -98,19 +95,18 @@ def _family(key: str) -> tuple[str, int]:
     return key[:start] + "N" + key[end:], int(key[start:end])
 
 
-def _remember(key: str, timing: PathTiming) -> None:
-    _measured[key] = timing
-    family, batch = _family(key)
-    _families.setdefault(family, {})[batch] = key
-
-
 def _neighbour(key: str) -> PathTiming | None:
     """The measurement of the nearest batch size within `NEIGHBOUR_BATCH` of this key's, all
-    else alike, or None."""
+    else alike, or None. (Asked only for a key not measured itself: a scan of the few
+    measurements there are.)"""
     family, batch = _family(key)
-    near = [(max(m / batch, batch / m), m) for m in _families.get(family, {})]
-    near = [(ratio, m) for ratio, m in near if ratio <= NEIGHBOUR_BATCH]
-    return _measured[_families[family][min(near)[1]]] if near else None
+    near = []
+    for other, timing in _measured.items():
+        other_family, m = _family(other)
+        ratio = max(m / batch, batch / m)
+        if other_family == family and ratio <= NEIGHBOUR_BATCH:
+            near.append((ratio, m, timing))
+    return min(near, key=lambda item: item[:2])[2] if near else None
 
 
 def is_close_call(basis_cost: float, kernel_cost: float) -> bool:
@@ -166,8 +162,7 @@ def fastest_path(
         detached = [None if t is None else t.detach().requires_grad_(t.requires_grad)
                     for t in inputs]  # fmt: skip
         wrt = [t for t in (*detached, *params) if t is not None and t.requires_grad]
-        timing = _time_paths(lambda path: run(path, *detached), wrt)
-        _remember(key, timing)
+        timing = _measured[key] = _time_paths(lambda path: run(path, *detached), wrt)
     return timing.path
 
 
