@@ -76,8 +76,8 @@ CPU_PATH_COSTS = {
 DEFAULT_PATH_COSTS = CPU_PATH_COSTS["AVX2"]
 # GPUs, where the locally connected product runs as plain batched ops (`_engines.py`) and
 # every call is timed anyway (`_path_timing.ALWAYS_MEASURED`): these serve only where timing
-# is off. On an NVIDIA H200 (session 15) the kernel path cost 3.6-4.3 convolutions at batch
-# 128 and 9-13 at 512, whatever K, while Algorithm 1 cost 1.5-4.7 at K <= 8: its K
+# is off. On an NVIDIA H200 (session 15) the kernel path cost 3.0-5.3 convolutions at batch
+# 128 and 7.7-12.7 at 512, whatever K, while Algorithm 1 cost 1.5-4.7 at K <= 8: its K
 # convolutions are launch-bound there. Twelve puts the crossover between K = 8 and 16.
 GPU_PATH_COSTS = PathCosts(products=12.0, fixed_examples=0.0, per_rank_examples=0.0)
 
