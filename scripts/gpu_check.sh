@@ -73,13 +73,13 @@ step rank-bf16 150 "${LRLC[@]}" bench rank --device "$DEVICE" --precision bf16 "
 
 # 2b. The locally connected product's engines on the GPU (rows, taps, patches), forward +
 #     backward, against one convolution (docs/benchmarks/gpu-h200/engines.py).
-ENGINE_ARGS=()
-[[ $QUICK == 1 ]] && ENGINE_ARGS=(--quick)
-step engines 150 "$PY" docs/benchmarks/gpu-h200/engines.py "${ENGINE_ARGS[@]}"
+QUICK_ARGS=()
+[[ $QUICK == 1 ]] && QUICK_ARGS=(--quick)
+step engines 150 "$PY" docs/benchmarks/gpu-h200/engines.py "${QUICK_ARGS[@]}"
 
 # 2c. ResNet-50 with LRLC in its last stage against plain ResNet-50, one training step each
 #     (docs/benchmarks/gpu-h200/resnet50_step.py; batch 64 at 224 x 224, bf16).
-step resnet50 150 "$PY" docs/benchmarks/gpu-h200/resnet50_step.py "${ENGINE_ARGS[@]}"
+step resnet50 150 "$PY" docs/benchmarks/gpu-h200/resnet50_step.py "${QUICK_ARGS[@]}"
 
 # 3. The paper's net on MNIST on the GPU: the convolutional net and LRLC ranks 4 and 16 in the 3rd
 #    layer, a few epochs each (each epoch's time is in its metrics.jsonl).
