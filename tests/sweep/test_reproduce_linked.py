@@ -68,7 +68,7 @@ def test_the_converged_grid():
     assert fashion.grid().ranks_of("lrlc2") == [1, 2, 4, 8, 16, 32]
     assert fashion.grid().ranks_of("lrlc3") == [1, 2, 4, 8, 16, 32, 64]
     assert fashion.grid().ranks_of("lrlc1") == [1, 2, 4, 8, 16, 32]
-    assert fashion.grid().ranks_of("lrlc3_id") == [1, 2, 4, 8, 16]
+    assert fashion.grid().ranks_of("lrlc3_id") == [1, 2, 4, 8, 16, 32]
     assert "Extended" in CONVERGED.sweeps[0].note and "input-dependent LRLC to 16" in fashion.note
     assert all(len(main.ranks_of(m)) >= 4 for m in main.models if uses_rank(m))
     assert main.base.val_every == 0 and main.base.precision == "fp32"
