@@ -234,3 +234,35 @@ def test_the_layer_benchmarks_send_a_dense_output_gradient(fmt):
     step()
     assert [s for s, _ in seen] == [x.stride(), x.stride()]  # dense, in the output's layout
     assert seen[0][1] == seen[1][1] > 0  # the same gradient every step
+
+
+@pytest.mark.parametrize(
+    "flag, fmt", [([], torch.contiguous_format), (["--channels-last"], torch.channels_last)]
+)
+def test_rank_benchmark_runs_every_case_in_the_layout_asked_for(tmp_path, monkeypatch, flag, fmt):
+    # The trainer's default on AVX-512 CPUs is channels_last: the layer benchmark can measure
+    # in it, the baseline convolution's input and weight included.
+    from lrlc.bench import rank
+
+    seen = []
+
+    def run_once(steps, budget_s, before=None, **timing):
+        for step in steps.values():
+            step()
+        return {name: {"times_s": [1.0], "peak_bytes": 1} for name in steps}
+
+    probe = rank.train_step
+
+    def layout_probe(module, x):
+        weights = [p for p in module.parameters() if p.dim() == 4]
+        seen.append((x.is_contiguous(memory_format=fmt), module))
+        assert all(w.is_contiguous(memory_format=fmt) for w in weights)
+        return probe(module, x)
+
+    monkeypatch.setattr(rank, "measure_group", run_once)
+    monkeypatch.setattr(rank, "train_step", layout_probe)
+    out = tmp_path / "rank.json"
+    assert main(["bench", "rank", "--batch", "2", "--ranks", "2", "--json", str(out), *flag]) == 0
+    assert len(seen) >= 6 and all(ok for ok, _ in seen)
+    assert any(isinstance(m, torch.nn.Conv2d) for _, m in seen)
+    assert json.loads(out.read_text())["config"]["channels_last"] == bool(flag)

@@ -4,7 +4,8 @@ both against ONE convolution of the same size.
     lrlc bench rank [--quick] [--json PATH]   (or: python -m benchmarks.rank ...)
 
 The paper's layer: 64 -> 64 channels, 3x3, 24x24 input, 'valid' (22x22 output), float32 (or
---precision bf16), forward + backward with the input requiring grad. Per batch N and rank K:
+--precision bf16), NCHW (or --channels-last, the layout the trainer picks by default on CPUs
+with AVX-512), forward + backward with the input requiring grad. Per batch N and rank K:
 
 - train: `nn.Conv2d(64, 64, 3)` (the baseline), LRLC fixed (factorized, softmax) by
   Algorithm 1 (path "basis", K convolutions; up to --basis-max-rank, since its cost is known
@@ -33,6 +34,7 @@ from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
 from lrlc.experiments.run.device import resolve_device
 from lrlc.experiments.run.memory import keep_freed_memory
 
+from ..functional._ops import memory_format_of
 from .flags import count, non_negative, positive_float
 from .harness import MIB, Step, format_table, log, machine_info, measure_group, median
 from .layers import CHANNELS, KERNEL, SIZE, clear_grads, infer_step, train_step
@@ -76,7 +78,7 @@ def rank_group(x: torch.Tensor, rank: int, args: argparse.Namespace) -> list[dic
     modules["lrlc_auto"] = auto
     if rank <= args.basis_max_rank:
         modules["lrlc_input_dep"] = lrlc(rank, "auto", "input_dependent")
-    modules = {name: m.to(x.device) for name, m in modules.items()}
+    modules = {name: _placed(m, x) for name, m in modules.items()}
     steps = {name: _in(args, train_step(m, x)) for name, m in modules.items()}
     # auto times a close call on its first forward, once per shape and dtype: done here (a
     # forward alone, in the precision of the run; its output gradient is still made in the
@@ -98,8 +100,8 @@ def rank_group(x: torch.Tensor, rank: int, args: argparse.Namespace) -> list[dic
 
 def lc_group(x: torch.Tensor, args: argparse.Namespace) -> list[dict[str, Any]]:
     batch = x.shape[0]
-    conv = nn.Conv2d(CHANNELS, CHANNELS, KERNEL).to(x.device)
-    lc = LocallyConnected2d(CHANNELS, CHANNELS, KERNEL, SIZE).to(x.device)
+    conv = _placed(nn.Conv2d(CHANNELS, CHANNELS, KERNEL), x)
+    lc = _placed(LocallyConnected2d(CHANNELS, CHANNELS, KERNEL, SIZE), x)
     steps = {"conv": _in(args, train_step(conv, x)), "lc_train": _in(args, train_step(lc, x))}
     res = measure_group(
         steps, budget_s=args.budget, before=clear_grads([conv, lc], x), **_timing(args)
@@ -109,6 +111,12 @@ def lc_group(x: torch.Tensor, args: argparse.Namespace) -> list[dict[str, Any]]:
     res = measure_group(steps, budget_s=args.budget, **_timing(args))
     rows += [_row(res, n, "conv_infer", mode="infer", batch=batch, rank=None) for n in steps]
     return rows
+
+
+def _placed(module: nn.Module, x: torch.Tensor) -> nn.Module:
+    """`module` on x's device and in x's layout, as the trainer converts a model for
+    channels_last: the convolution's weight too, so that oneDNN runs it without reordering."""
+    return module.to(x.device, memory_format=memory_format_of(x))
 
 
 def _in(args: argparse.Namespace, step: Step) -> Step:
@@ -191,6 +199,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="fp32 (default) or bf16 autocast; a CPU without native bf16 emulates "
                    "it many times slower, which the output says")  # fmt: skip
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    p.add_argument("--channels-last", action="store_true",
+                   help="inputs and modules in channels_last, every case alike (the "
+                   "trainer's layout by default on CPUs with AVX-512); default NCHW")  # fmt: skip
     args = p.parse_args(argv)
     quick = args.quick
     args.batch = args.batch or ([8] if quick else [128, 512])
@@ -213,14 +224,18 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     info = machine_info()
     where = info["gpu"] if args.device.startswith("cuda") else info["cpu_model"]
-    log(f"torch {info['torch']}, {info['threads']} threads, {where}, {args.precision}")
+    layout = "channels_last" if args.channels_last else "NCHW"
+    log(f"torch {info['torch']}, {info['threads']} threads, {where}, {args.precision}, {layout}")
     if args.precision == "bf16" and args.device == "cpu" and not info["native_bf16"]:
         log("this CPU has no native bf16: bf16 is emulated here; its ratios are not the ones a "
             "CPU with native bf16 would give")  # fmt: skip
     torch.manual_seed(0)
     t0, rows = time.perf_counter(), []
     for batch in args.batch:
-        x = torch.randn(batch, CHANNELS, SIZE, SIZE, device=args.device, requires_grad=True)
+        x = torch.randn(batch, CHANNELS, SIZE, SIZE, device=args.device)
+        if args.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        x.requires_grad_()
         for rank in args.ranks:
             log(f"train batch {batch} K={rank}")
             rows += rank_group(x, rank, args)
@@ -235,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     report = dict(benchmark="rank", machine=info, config=vars(args), rows=rows, targets=targets,
                   elapsed_s=time.perf_counter() - t0)  # fmt: skip
     print(f"\n{info['cpu_model']}, {info['threads']} threads, {args.precision}, "
-          f"native bf16 {info['native_bf16']}; huge pages {info['huge_pages']}; "
+          f"native bf16 {info['native_bf16']}; {layout}; huge pages {info['huge_pages']}; "
           f"load {info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}; "
           f"{report['elapsed_s']:.0f} s")  # fmt: skip
     if args.json:
