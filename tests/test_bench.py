@@ -120,6 +120,13 @@ def test_quick_fills_in_only_the_counts_not_given():
     assert layers.parse_args(["--quick", "--batch", "16"]).batch == [16]
 
 
+def _run_once(steps, budget_s, before=None, **timing):
+    """measure_group's stand-in: each step run once, fixed figures back."""
+    for step in steps.values():
+        step()
+    return {name: {"times_s": [1.0], "peak_bytes": 1} for name in steps}
+
+
 def test_rank_benchmark_ratios_are_against_one_convolution_of_the_same_run(tmp_path):
     out = tmp_path / "rank.json"
     args = ["bench", "rank", "--quick", "--batch", "2", "--ranks", "2", "--budget", "1"]
@@ -143,11 +150,6 @@ def test_rank_benchmark_runs_every_case_in_the_precision_asked_for(tmp_path, cap
     # Each case's step, run once where the harness would time it: under autocast or not?
     seen = {}
 
-    def run_once(steps, budget_s, before=None, **timing):
-        for step in steps.values():
-            step()
-        return {name: {"times_s": [1.0], "peak_bytes": 1} for name in steps}
-
     probe = rank.train_step
 
     def autocast_probe(module, x):
@@ -161,7 +163,7 @@ def test_rank_benchmark_runs_every_case_in_the_precision_asked_for(tmp_path, cap
 
         return checked
 
-    monkeypatch.setattr(rank, "measure_group", run_once)
+    monkeypatch.setattr(rank, "measure_group", _run_once)
     monkeypatch.setattr(rank, "train_step", autocast_probe)
     out = tmp_path / "rank.json"
     args = ["bench", "rank", "--batch", "1", "--ranks", "2", "--precision", "bf16"]
@@ -189,10 +191,10 @@ def test_rank_benchmark_times_autos_close_call_before_it_measures(monkeypatch, p
 
     def run_once(steps, budget_s, before=None, **timing):
         phase["measuring"] = True
-        for step in steps.values():
-            step()
-        phase["measuring"] = False
-        return {name: {"times_s": [1.0], "peak_bytes": 1} for name in steps}
+        try:
+            return _run_once(steps, budget_s)
+        finally:
+            phase["measuring"] = False
 
     monkeypatch.setattr(_path_timing, "_time_paths", spy)
     monkeypatch.setattr(rank, "measure_group", run_once)
@@ -246,11 +248,6 @@ def test_rank_benchmark_runs_every_case_in_the_layout_asked_for(tmp_path, monkey
 
     seen = []
 
-    def run_once(steps, budget_s, before=None, **timing):
-        for step in steps.values():
-            step()
-        return {name: {"times_s": [1.0], "peak_bytes": 1} for name in steps}
-
     probe = rank.train_step
 
     def layout_probe(module, x):
@@ -259,7 +256,7 @@ def test_rank_benchmark_runs_every_case_in_the_layout_asked_for(tmp_path, monkey
         assert all(w.is_contiguous(memory_format=fmt) for w in weights)
         return probe(module, x)
 
-    monkeypatch.setattr(rank, "measure_group", run_once)
+    monkeypatch.setattr(rank, "measure_group", _run_once)
     monkeypatch.setattr(rank, "train_step", layout_probe)
     out = tmp_path / "rank.json"
     assert main(["bench", "rank", "--batch", "2", "--ranks", "2", "--json", str(out), *flag]) == 0
