@@ -51,6 +51,21 @@ def test_kernel_path_matches_the_naive_loop_and_algorithm_1(mode, norm, geometry
         torch.testing.assert_close(dp_k[name], dp_b[name], rtol=1e-9, atol=1e-10, msg=name)
 
 
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"{g[0]}-s{g[2]}-p{g[3]}-d{g[4]}")
+def test_kernel_path_in_channels_last_equals_the_nchw_one(geometry):
+    # dL/dx leaves the backward an input row at a time, written into the input's layout with
+    # the padding cropped: each layout, stride, padding and dilation against Algorithm 1.
+    layer = build("factorized", "softmax", geometry)
+    x = torch.randn(3, 2, *geometry[0], dtype=torch.float64)
+    out_b, dx_b, dp_b = grads(layer, x, "basis")
+    out_k, dx_k, dp_k = grads(layer, x.contiguous(memory_format=torch.channels_last), "kernel")
+    assert dx_k.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out_k, out_b, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(dx_k, dx_b, rtol=1e-10, atol=1e-10)
+    for name in dp_b:
+        torch.testing.assert_close(dp_k[name], dp_b[name], rtol=1e-9, atol=1e-10, msg=name)
+
+
 @pytest.mark.parametrize("kernel_size,dilation", [([3, 5, 3], 1), (3, [1, 2, 1]), ([3, 1], [2, 1])])
 def test_kernel_path_of_mixed_bases(kernel_size, dilation):
     layer = LowRankLocallyConnected2d(

@@ -26,14 +26,12 @@ from ._ops import Padding4, Pair, conv_output_size, inference_dtype, memory_form
 from ._rows import (
     RowGeometry,
     RowKernels,
-    backward_rows,
     forward_rows,
-    grad_buffer,
     pad_hnwc,
     pad_nhwc,
     transposed_input_grad,
-    unpad_grad,
 )
+from ._rows_backward import backward_rows
 
 PATHS = ("auto", "basis", "kernel")
 
@@ -172,6 +170,12 @@ def _bias_grad(ctx, grad_out: Tensor, index: int) -> Tensor | None:
     return batch_sum_to(grad_out, ctx.bias_shape).to(ctx.bias_dtype)
 
 
+def _input_grad(ctx) -> tuple[Padding4, Pair, torch.memory_format] | None:
+    """What `backward_rows` needs to return dL/dx (the input's padding, size and layout), or
+    None where x needs no gradient."""
+    return (ctx.pad, ctx.size, ctx.fmt) if ctx.needs_input_grad[0] else None
+
+
 def _keep_bias(ctx, bias: Tensor | None) -> None:
     if bias is not None:
         ctx.bias_shape, ctx.bias_dtype = bias.shape, bias.dtype
@@ -196,9 +200,7 @@ class _LRLCByKernels(torch.autograd.Function):
     def backward(ctx, grad_out):
         xp, bases, weights = ctx.saved_tensors
         kernels = BasisKernels(bases, weights, need_grads=True)
-        gbuf = grad_buffer(grad_out.to(xp.dtype), ctx.geo)
-        dxp = backward_rows(xp, gbuf, kernels, ctx.geo, ctx.needs_input_grad[0])
-        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size, ctx.fmt)
+        dx = backward_rows(xp, grad_out, kernels, ctx.geo, _input_grad(ctx))
         dw = kernels.d_weights.to(weights.dtype)
         db = kernels.bases_grad(bases.shape).to(bases.dtype)
         return dx, db, dw, _bias_grad(ctx, grad_out, 3), None, None, None
@@ -220,9 +222,7 @@ class _LCByRows(torch.autograd.Function):
     def backward(ctx, grad_out):
         xp, weight = ctx.saved_tensors
         kernels = _WeightKernels(weight, need_grads=True)
-        gbuf = grad_buffer(grad_out.to(xp.dtype), ctx.geo)
-        dxp = backward_rows(xp, gbuf, kernels, ctx.geo, ctx.needs_input_grad[0])
-        dx = None if dxp is None else unpad_grad(dxp, ctx.pad, ctx.size, ctx.fmt)
+        dx = backward_rows(xp, grad_out, kernels, ctx.geo, _input_grad(ctx))
         return dx, kernels.d_weight, _bias_grad(ctx, grad_out, 2), None, None, None
 
 

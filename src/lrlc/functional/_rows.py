@@ -20,6 +20,7 @@ one output row and one kernel row the patches of all W_out positions are a batch
               convolution, position by position); other strides: patch gradients added
               back kernel column by kernel column.
 
+The forward is here; the backward (dW and dX, a row at a time) in `_rows_backward.py`.
 Every batched product is one `torch.bmm` over the W_out positions of a row, which maps to a
 strided-batched GEMM on a GPU as on a CPU.
 """
@@ -188,79 +189,6 @@ def transposed_input_grad(geo: RowGeometry) -> bool:
     return geo.stride[1] == 1 and geo.grouped
 
 
-def grad_buffer(grad_out: Tensor, geo: RowGeometry) -> Tensor:
-    """dL/dy (N, C_out, H_out, W_out) as (H_out, N, W_out + 2 m, C_out), zero-padded by
-    m = kw - 1 columns on each side when the transposed input gradient will read it."""
-    m = geo.kw - 1 if transposed_input_grad(geo) else 0
-    n, c_out, h_out, w_out = grad_out.shape
-    # Zeros only where the copy does not write: one pass over the buffer instead of two.
-    buf = grad_out.new_empty((h_out, n, w_out + 2 * m, c_out))
-    buf[:, :, :m] = 0
-    buf[:, :, m + w_out :] = 0
-    buf[:, :, m : m + w_out] = grad_out.permute(2, 0, 3, 1)
-    return buf
-
-
-def backward_rows(
-    xp: Tensor, gbuf: Tensor, kernels: RowKernels, geo: RowGeometry, need_input: bool
-) -> Tensor | None:
-    """Send each row's filter gradient to `kernels.add_grad`; return d(xp) if asked for.
-
-    One pass over the output rows: each row's filters are built once and serve both its
-    input gradient and nothing else after it. gbuf: dL/dy from `grad_buffer`.
-    """
-    hp, n, wp, c = xp.shape
-    h_out, w_out = geo.out
-    m = (gbuf.shape[2] - w_out) // 2
-    grad = gbuf[:, :, m : m + w_out]
-    transposed = need_input and transposed_input_grad(geo)
-    dxp = diag = None
-    if need_input:
-        dxp = xp.new_zeros((hp, wp, n, c)) if transposed else torch.zeros_like(xp)
-    if transposed:
-        # (Wp, kw, C_out, C): one kernel row's filters per input column (`_diagonal_filters`);
-        # the entries off the grid are the same for every row, so zeroed once here.
-        diag = xp.new_zeros((wp, geo.kw, gbuf.shape[-1], c))
-    patches = _Patches(xp, geo)
-    for i in range(h_out):
-        g = grad[i].transpose(0, 1)  # (W_out, N, C_out)
-        _row_filter_grad(patches, g, geo, i, kernels)
-        if not need_input:
-            continue
-        if transposed:
-            _add_input_grad_transposed(dxp, gbuf, kernels, diag, geo, i)
-        else:
-            _add_input_grad_scattered(dxp, g, kernels, geo, i)
-    if dxp is None:
-        return None
-    # as (N, Hp, Wp, C)
-    return dxp.permute(2, 0, 1, 3) if transposed else dxp.permute(1, 0, 2, 3)
-
-
-def _row_filter_grad(
-    patches: _Patches, g: Tensor, geo: RowGeometry, i: int, kernels: RowKernels
-) -> None:
-    """dW[i, j, a]^T = g[i, j]^T @ P[i, a, j] for each kernel row a, as (W_out, C_out, kw*C),
-    handed to `kernels.add_grad` at once: one kernel row's gradients (1 MB at 64 channels and
-    W_out = 22) are then still in cache when dF and dw read them, where a whole row's (3 MB)
-    were not. Transposed because the GEMM runs faster with the patches as its right operand
-    than transposed on its left (Intel Xeon, float32, one row's products: 122-135 against 190
-    ms at N = 512, 28-30 against 38 at N = 128)."""
-    c = geo.channels
-    d_a = g.new_empty((geo.out[1], g.shape[-1], geo.kw * c))
-    # (W_out, C_out, N), copied: read through a transposed view, the products ran 9% slower
-    # in float32 and 17-30% in bf16 (Intel Xeon, one row's products at N = 128 and 512).
-    g_t = g.transpose(1, 2).contiguous()
-    for a in range(geo.kh):
-        pieces = patches(i, a)
-        if geo.grouped:
-            torch.bmm(g_t, pieces[0], out=d_a)
-        else:
-            for b, p in enumerate(pieces):
-                d_a[:, :, b * c : (b + 1) * c] = torch.bmm(g_t, p)
-        kernels.add_grad(i, a, d_a)
-
-
 def _copy_patches(xp: Tensor) -> bool:
     """Whether to copy overlapping views before their products: the patches, and dL/dx's
     gradient window (once for its kh products, where oneDNN copied it for each). On a CPU,
@@ -275,20 +203,6 @@ def _copy_patches(xp: Tensor) -> bool:
     return xp.device.type == "cpu" and xp.dtype in (torch.bfloat16, torch.float16)
 
 
-def _add_input_grad_scattered(
-    dxp: Tensor, g: Tensor, kernels: RowKernels, geo: RowGeometry, i: int
-) -> None:
-    """Add row i's patch gradients back where its patches were read (any stride, dilation)."""
-    c, (sh, sw), (dh, dw) = geo.channels, geo.stride, geo.dilation
-    w_out = geo.out[1]
-    for a in range(geo.kh):
-        dp = torch.bmm(g, kernels.kernel_row(i, a).transpose(1, 2))  # (W_out, N, kw*C)
-        row = dxp[i * sh + a * dh]  # (N, Wp, C)
-        for b in range(geo.kw):
-            cols = slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
-            row[:, cols] += dp[:, :, b * c : (b + 1) * c].transpose(0, 1)
-
-
 def _diagonal_filters(diag: Tensor, w_t: Tensor) -> None:
     """Write one kernel row's transposed filters w_t (W_out, kw, C_out, C) into diag (Wp, kw,
     C_out, C) by input column: diag[x, b'] = w_t[x + b' - (kw - 1), kw - 1 - b'], the filter
@@ -299,27 +213,6 @@ def _diagonal_filters(diag: Tensor, w_t: Tensor) -> None:
     for b in range(kw):
         lo = kw - 1 - b
         diag[lo : lo + w_out, b] = w_t[:, kw - 1 - b]
-
-
-def _add_input_grad_transposed(
-    dxp: Tensor, gpad: Tensor, kernels: RowKernels, diag: Tensor, geo: RowGeometry, i: int
-) -> None:
-    """Row i's share of d(xp), for stride 1 along W: for each kernel row a, input row
-    i * sh + a * dh gets one batched product over its input columns, reading the zero-padded
-    gradient row through a strided view, with the filters placed per input column by
-    `kernels.place_transposed` (one kernel row at a time, so that they stay in cache). dxp is
-    (Hp, Wp, N, C); gpad (H_out, N, W_out + 2(kw - 1), C_out)."""
-    hp, wp, n, c = dxp.shape
-    kw = geo.kw
-    c_out, wg = gpad.shape[-1], gpad.shape[2]
-    offset = gpad.storage_offset() + i * n * wg * c_out
-    g_win = gpad.as_strided((wp, n, kw * c_out), (c_out, wg * c_out, 1), offset)
-    if _copy_patches(gpad):
-        g_win = g_win.contiguous()  # once for the kh products below (`_copy_patches`)
-    for a in range(geo.kh):
-        kernels.place_transposed(i, a, diag)
-        t = diag.view(wp, kw * c_out, c)
-        dxp[i * geo.stride[0] + a * geo.dilation[0]].baddbmm_(g_win, t)
 
 
 def _pad_into(out: Tensor, x: Tensor, pad: Padding4) -> None:
@@ -360,26 +253,3 @@ def pad_nhwc(x: Tensor, pad: Padding4, dtype: torch.dtype) -> Tensor:
     out = x.new_empty(_padded_size(x, pad), dtype=dtype)
     _pad_into(out, x, pad)
     return out.transpose(0, 1)
-
-
-def unpad_grad(
-    dxp: Tensor, pad: Padding4, size: Pair, memory_format: torch.memory_format
-) -> Tensor:
-    """d(xp) (N, Hp, Wp, C) -> dL/dx (N, C, H, W), dense in `memory_format` (the input's,
-    so that the layers before read it as they wrote x: a ReLU's backward over a gradient
-    and an input of different layouts took 3-5x its time)."""
-    left, _, top, _ = pad
-    h, w = size
-    dx = dxp[:, top : top + h, left : left + w]  # (N, H, W, C)
-    if memory_format == torch.channels_last:
-        return dx.contiguous().permute(0, 3, 1, 2)
-    # Through dense NHWC copies of a few images at a time: one copy from d(xp)'s order
-    # straight to NCHW gathers every element from far apart and took 1.8x (float32) to 4x
-    # (bf16) the two copies' time (N = 256, 64 channels, 24 x 24: 147 against 82 ms, 93
-    # against 23); in chunks, the NHWC copy adds an eighth of dx to the peak, not all of it.
-    n = dx.shape[0]
-    out = dx.new_empty((n, dx.shape[3], h, w))
-    step = -(-n // 8)
-    for s in range(0, n, step):
-        out[s : s + step] = dx[s : s + step].contiguous().permute(0, 3, 1, 2)
-    return out

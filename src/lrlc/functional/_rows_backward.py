@@ -1,0 +1,216 @@
+"""The backward of the row products of `_rows.py`: each output row's filter gradient dW[i],
+handed to the kernels at once, and dL/dx.
+
+Both read dL/dy one output row at a time, so neither holds a re-laid-out copy of all of it:
+each row is copied, in the products' dtype, into one reused (N, W_out + 2 m, C_out) buffer,
+zero-padded by m = kw - 1 columns on each side where the transposed input gradient reads it.
+For stride 1 along W, d(xp) is also kept only a few input rows at a time
+(`_InputGradRows`): an input row is complete once the last output row that reads it is done,
+and is then written into dL/dx and its buffer reused. Whole, the two copies were 1.86-2.07x a
+channels_last convolution's peak memory at N = 128 and 512 (AMD EPYC Zen 4, float32, session
+16), each as large as the input or the output.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ._ops import Padding4, Pair
+from ._rows import RowGeometry, RowKernels, _copy_patches, _Patches, transposed_input_grad
+
+
+class _GradRows:
+    """dL/dy (N, C_out, H_out, W_out), any layout and dtype, one output row at a time: row i as
+    (N, W_out + 2 m, C_out) in `dtype`, zero in the m columns on each side. One buffer serves
+    every row (valid until the next call)."""
+
+    def __init__(self, grad_out: Tensor, dtype: torch.dtype, margin: int) -> None:
+        n, c_out, _, w_out = grad_out.shape
+        self.rows = grad_out.permute(2, 0, 3, 1)  # (H_out, N, W_out, C_out), a view
+        self.buf = grad_out.new_zeros((n, w_out + 2 * margin, c_out), dtype=dtype)
+        self.inner = self.buf[:, margin : margin + w_out]
+        self.margin = margin
+
+    def __call__(self, i: int) -> Tensor:
+        self.inner.copy_(self.rows[i])  # the cast, if any, in the same pass
+        return self.buf
+
+
+class _InputGradRows:
+    """d(xp) of the transposed input gradient, by padded input row, a few rows at a time.
+
+    `row(r)` is input row r's (Wp, N, C) accumulator, zeroed on first use; `flush_below(r)`
+    writes every row above r into dL/dx (the padding cropped, in the input's layout) and
+    reuses their buffers; `finish()` flushes the rest and returns dL/dx (N, C, H, W)."""
+
+    def __init__(self, xp: Tensor, pad: Padding4, size: Pair, fmt: torch.memory_format) -> None:
+        self.hp, n, self.wp, c = xp.shape
+        self.left, _, self.top, _ = pad
+        self.h, self.w = size
+        self.channels_last = fmt == torch.channels_last
+        # dL/dx as the layers before wrote x (a ReLU's backward over a gradient and an input
+        # of different layouts took 3-5x its time): NHWC storage for channels_last.
+        shape = (n, self.h, self.w, c) if self.channels_last else (n, c, self.h, self.w)
+        self.dx = xp.new_empty(shape)
+        self.like = xp
+        self.live: dict[int, Tensor] = {}
+        self.spare: list[Tensor] = []
+        self.done = 0  # rows above this one are written
+
+    def row(self, r: int) -> Tensor:
+        if r not in self.live:
+            buf = self.spare.pop() if self.spare else None
+            if buf is None:
+                _, n, _, c = self.like.shape
+                buf = self.like.new_empty((self.wp, n, c))
+            self.live[r] = buf.zero_()
+        return self.live[r]
+
+    def flush_below(self, end: int) -> None:
+        for r in range(self.done, min(end, self.hp)):
+            self._write(r, self.live.pop(r, None))
+        self.done = max(self.done, end)
+
+    def _write(self, r: int, buf: Tensor | None) -> None:
+        y = r - self.top
+        if 0 <= y < self.h:
+            dst = self.dx[:, y] if self.channels_last else self.dx[:, :, y]  # (N,W,C) / (N,C,W)
+            if buf is None:  # no output row reads this input row
+                dst.zero_()
+            else:
+                src = buf[self.left : self.left + self.w].transpose(0, 1)  # (N, W, C)
+                dst.copy_(src if self.channels_last else src.transpose(1, 2))
+        if buf is not None:
+            self.spare.append(buf)
+
+    def finish(self) -> Tensor:
+        self.flush_below(self.hp)
+        return self.dx.permute(0, 3, 1, 2) if self.channels_last else self.dx
+
+
+def backward_rows(
+    xp: Tensor,
+    grad_out: Tensor,
+    kernels: RowKernels,
+    geo: RowGeometry,
+    input_grad: tuple[Padding4, Pair, torch.memory_format] | None,
+) -> Tensor | None:
+    """Send each row's filter gradient to `kernels.add_grad`; return dL/dx if asked for.
+
+    xp: the padded (Hp, N, Wp, C) input of the forward; grad_out: dL/dy (N, C_out, H_out,
+    W_out). `input_grad`: (padding, the input's (H, W), its memory format) to return dL/dx
+    (N, C, H, W) dense in that format, or None. One pass over the output rows: each row's
+    filters are built once and serve both of its products."""
+    h_out, w_out = geo.out
+    transposed = input_grad is not None and transposed_input_grad(geo)
+    margin = geo.kw - 1 if transposed else 0
+    grads = _GradRows(grad_out, xp.dtype, margin)
+    patches = _Patches(xp, geo)
+    rows = dxp = diag = None
+    if transposed:
+        rows = _InputGradRows(xp, *input_grad)
+        # (Wp, kw, C_out, C): one kernel row's filters per input column (`_diagonal_filters`);
+        # the entries off the grid are the same for every row, so zeroed once here.
+        diag = xp.new_zeros((xp.shape[2], geo.kw, grad_out.shape[1], xp.shape[3]))
+    elif input_grad is not None:
+        dxp = torch.zeros_like(xp)
+    for i in range(h_out):
+        gpad = grads(i)
+        g = gpad[:, margin : margin + w_out].transpose(0, 1)  # (W_out, N, C_out)
+        _row_filter_grad(patches, g, geo, i, kernels)
+        if rows is not None:
+            _add_input_grad_transposed(rows, gpad, kernels, diag, geo, i)
+            rows.flush_below((i + 1) * geo.stride[0])  # no later output row reads above
+        elif dxp is not None:
+            _add_input_grad_scattered(dxp, g, kernels, geo, i)
+    if rows is not None:
+        return rows.finish()
+    if dxp is None:
+        return None
+    return unpad_grad(dxp.transpose(0, 1), *input_grad)
+
+
+def _row_filter_grad(
+    patches: _Patches, g: Tensor, geo: RowGeometry, i: int, kernels: RowKernels
+) -> None:
+    """dW[i, j, a]^T = g[i, j]^T @ P[i, a, j] for each kernel row a, as (W_out, C_out, kw*C),
+    handed to `kernels.add_grad` at once: one kernel row's gradients (1 MB at 64 channels and
+    W_out = 22) are then still in cache when dF and dw read them, where a whole row's (3 MB)
+    were not. Transposed because the GEMM runs faster with the patches as its right operand
+    than transposed on its left (Intel Xeon, float32, one row's products: 122-135 against 190
+    ms at N = 512, 28-30 against 38 at N = 128)."""
+    c = geo.channels
+    d_a = g.new_empty((geo.out[1], g.shape[-1], geo.kw * c))
+    # (W_out, C_out, N), copied: read through a transposed view, the products ran 9% slower
+    # in float32 and 17-30% in bf16 (Intel Xeon, one row's products at N = 128 and 512).
+    g_t = g.transpose(1, 2).contiguous()
+    for a in range(geo.kh):
+        pieces = patches(i, a)
+        if geo.grouped:
+            torch.bmm(g_t, pieces[0], out=d_a)
+        else:
+            for b, p in enumerate(pieces):
+                d_a[:, :, b * c : (b + 1) * c] = torch.bmm(g_t, p)
+        kernels.add_grad(i, a, d_a)
+
+
+def _add_input_grad_scattered(
+    dxp: Tensor, g: Tensor, kernels: RowKernels, geo: RowGeometry, i: int
+) -> None:
+    """Add row i's patch gradients back where its patches were read (any stride, dilation)."""
+    c, (sh, sw), (dh, dw) = geo.channels, geo.stride, geo.dilation
+    w_out = geo.out[1]
+    for a in range(geo.kh):
+        dp = torch.bmm(g, kernels.kernel_row(i, a).transpose(1, 2))  # (W_out, N, kw*C)
+        row = dxp[i * sh + a * dh]  # (N, Wp, C)
+        for b in range(geo.kw):
+            cols = slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
+            row[:, cols] += dp[:, :, b * c : (b + 1) * c].transpose(0, 1)
+
+
+def _add_input_grad_transposed(
+    rows: _InputGradRows,
+    gpad: Tensor,
+    kernels: RowKernels,
+    diag: Tensor,
+    geo: RowGeometry,
+    i: int,
+) -> None:
+    """Row i's share of d(xp), for stride 1 along W: for each kernel row a, input row
+    i * sh + a * dh gets one batched product over its input columns, reading the zero-padded
+    gradient row through a strided view, with the filters placed per input column by
+    `kernels.place_transposed` (one kernel row at a time, so that they stay in cache). gpad:
+    row i of dL/dy, (N, W_out + 2(kw - 1), C_out)."""
+    wp, c = diag.shape[0], diag.shape[-1]
+    n, wg, c_out = gpad.shape
+    kw = geo.kw
+    g_win = gpad.as_strided((wp, n, kw * c_out), (c_out, wg * c_out, 1), gpad.storage_offset())
+    if _copy_patches(gpad):
+        g_win = g_win.contiguous()  # once for the kh products below (`_copy_patches`)
+    for a in range(geo.kh):
+        kernels.place_transposed(i, a, diag)
+        t = diag.view(wp, kw * c_out, c)
+        rows.row(i * geo.stride[0] + a * geo.dilation[0]).baddbmm_(g_win, t)
+
+
+def unpad_grad(
+    dxp: Tensor, pad: Padding4, size: Pair, memory_format: torch.memory_format
+) -> Tensor:
+    """d(xp) (N, Hp, Wp, C) -> dL/dx (N, C, H, W), dense in `memory_format` (the input's,
+    so that the layers before read it as they wrote x)."""
+    left, _, top, _ = pad
+    h, w = size
+    dx = dxp[:, top : top + h, left : left + w]  # (N, H, W, C)
+    if memory_format == torch.channels_last:
+        return dx.contiguous().permute(0, 3, 1, 2)
+    # Through dense NHWC copies of a few images at a time: one copy from d(xp)'s order
+    # straight to NCHW gathers every element from far apart and took 1.8x (float32) to 4x
+    # (bf16) the two copies' time (N = 256, 64 channels, 24 x 24: 147 against 82 ms, 93
+    # against 23); in chunks, the NHWC copy adds an eighth of dx to the peak, not all of it.
+    n = dx.shape[0]
+    out = dx.new_empty((n, dx.shape[3], h, w))
+    step = -(-n // 8)
+    for s in range(0, n, step):
+        out[s : s + step] = dx[s : s + step].contiguous().permute(0, 3, 1, 2)
+    return out
