@@ -51,15 +51,23 @@ def test_kernel_path_matches_the_naive_loop_and_algorithm_1(mode, norm, geometry
         torch.testing.assert_close(dp_k[name], dp_b[name], rtol=1e-9, atol=1e-10, msg=name)
 
 
-@pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"{g[0]}-s{g[2]}-p{g[3]}-d{g[4]}")
-def test_kernel_path_in_channels_last_equals_the_nchw_one(geometry):
+# Beside GEOMETRIES: dL/dx by the transposed product (stride 1 along W) with rows dilated or
+# strided, where an input row is complete only after several output rows.
+ROW_GEOMETRIES = [((9, 8), 3, 1, "same", (2, 1)), ((11, 8), 3, (2, 1), (2, 1), (2, 1))]
+
+
+@pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=str)
+@pytest.mark.parametrize(
+    "geometry", GEOMETRIES + ROW_GEOMETRIES, ids=lambda g: f"{g[0]}-s{g[2]}-p{g[3]}-d{g[4]}"
+)
+def test_kernel_path_input_gradient_in_each_layout(geometry, fmt):
     # dL/dx leaves the backward an input row at a time, written into the input's layout with
     # the padding cropped: each layout, stride, padding and dilation against Algorithm 1.
     layer = build("factorized", "softmax", geometry)
     x = torch.randn(3, 2, *geometry[0], dtype=torch.float64)
     out_b, dx_b, dp_b = grads(layer, x, "basis")
-    out_k, dx_k, dp_k = grads(layer, x.contiguous(memory_format=torch.channels_last), "kernel")
-    assert dx_k.is_contiguous(memory_format=torch.channels_last)
+    out_k, dx_k, dp_k = grads(layer, x.contiguous(memory_format=fmt), "kernel")
+    assert dx_k.is_contiguous(memory_format=fmt)
     torch.testing.assert_close(out_k, out_b, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(dx_k, dx_b, rtol=1e-10, atol=1e-10)
     for name in dp_b:
