@@ -74,6 +74,19 @@ def test_kernel_path_input_gradient_in_each_layout(geometry, fmt):
         torch.testing.assert_close(dp_k[name], dp_b[name], rtol=1e-9, atol=1e-10, msg=name)
 
 
+def test_training_reads_an_unpadded_channels_last_input_in_place():
+    from lrlc.functional._rows import training_input
+
+    x = torch.randn(2, 3, 5, 4)
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    view = training_input(x_cl, (0, 0, 0, 0))
+    assert view.data_ptr() == x_cl.data_ptr() and view.shape == (5, 2, 4, 3)
+    for inp, pad in ((x, (0, 0, 0, 0)), (x_cl, (1, 0, 0, 1))):  # NCHW, or padded: a copy
+        xp = training_input(inp, pad)
+        assert xp.is_contiguous() and xp.data_ptr() != inp.data_ptr()
+        torch.testing.assert_close(xp[pad[2] : pad[2] + 5, :, pad[0] : pad[0] + 4], view)
+
+
 @pytest.mark.parametrize("kernel_size,dilation", [([3, 5, 3], 1), (3, [1, 2, 1]), ([3, 1], [2, 1])])
 def test_kernel_path_of_mixed_bases(kernel_size, dilation):
     layer = LowRankLocallyConnected2d(

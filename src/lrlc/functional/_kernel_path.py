@@ -27,8 +27,8 @@ from ._rows import (
     RowGeometry,
     RowKernels,
     forward_rows,
-    pad_hnwc,
     pad_nhwc,
+    training_input,
     transposed_input_grad,
 )
 from ._rows_backward import backward_rows
@@ -184,7 +184,7 @@ def _keep_bias(ctx, bias: Tensor | None) -> None:
 class _LRLCByKernels(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, bases, weights, bias, pad, stride, dilation):
-        xp = pad_hnwc(x, pad)
+        xp = training_input(x, pad)
         out = conv_output_size(tuple(x.shape[-2:]), tuple(bases.shape[-2:]), stride, pad, dilation)
         geo = _geometry(xp, bases.shape[-2:], stride, dilation, out)
         # The re-laid-out input, not x: making it again in the backward costs as much time
@@ -209,7 +209,7 @@ class _LRLCByKernels(torch.autograd.Function):
 class _LCByRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, pad, stride, dilation):
-        xp = pad_hnwc(x, pad)
+        xp = training_input(x, pad)
         geo = _geometry(xp, weight.shape[-2:], stride, dilation, weight.shape[:2])
         ctx.save_for_backward(xp, weight)
         ctx.pad, ctx.geo, ctx.size, ctx.fmt = pad, geo, x.shape[-2:], memory_format_of(x)
