@@ -55,11 +55,9 @@ class RowGeometry:
     def patches(self, xp: Tensor, i: int, a: int) -> list[Tensor]:
         """The patches of output row i, kernel row a, from the (Hp, N, Wp, C) input: one
         (W_out, N, kw*C) view, or kw (W_out, N, C) views when the kernel columns are dilated.
-        xp may be any layout whose (W, C) block is dense: the training path's contiguous
-        (Hp, N, Wp, C), where one row's N examples are Wp*C apart, or a permuted NHWC image,
-        where they are a whole image apart (Intel Xeon, N = 128 and 512: the forward's GEMMs
-        read both at the same speed, float32 and bf16; dW's read NHWC 13% slower at N = 512
-        in float32, about what the copy costs, so training copies and inference does not)."""
+        xp may be any layout whose (W, C) block is dense: a contiguous (Hp, N, Wp, C) copy,
+        where one row's N examples are Wp*C apart, or a permuted NHWC image, where they are a
+        whole image apart (`training_input` says which is read when)."""
         _, n, _, c = xp.shape
         s_row, s_n, s_col, _ = xp.stride()
         r = i * self.stride[0] + a * self.dilation[0]
