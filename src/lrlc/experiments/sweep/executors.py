@@ -18,6 +18,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any
 
@@ -30,6 +31,12 @@ from ..run import resolve_device, train
 from .grid import DataLoader, Job
 
 Report = Callable[[Job, "dict[str, Any] | None", float, "str | None"], None]
+
+# A run whose worker process ended abruptly: most often the kernel's out-of-memory killer.
+WORKER_DIED = (
+    "its worker process died (killed by the operating system, most often for lack of memory: "
+    "`dmesg` says); rerun the same command to retry it, with fewer --workers if it recurs"
+)
 
 
 def _error_text(err: BaseException) -> str:
@@ -116,23 +123,43 @@ class LocalExecutor:
                 )
                 report(job, *outcome)
             return
+        queue = list(jobs)
+        while queue:  # a new pool after each one that a dying worker broke
+            queue = self._run_pool(queue, loader, report)
+
+    def _run_pool(self, queue: list[Job], loader: DataLoader, report: Report) -> list[Job]:
+        """Run `queue` in one pool, at most `workers` jobs submitted at a time, so that the
+        jobs in flight are exactly those running. If a worker process dies (the kernel's
+        out-of-memory killer, a crash), the pool breaks: its running jobs are reported as
+        failed (the next invocation retries them) and the jobs not yet started are returned,
+        for a new pool, instead of ending the sweep. Returns [] when the queue is done."""
         # spawn, not fork: a forked child of a process that already ran OpenMP can deadlock.
         pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(jobs)),
+            max_workers=min(self.workers, len(queue)),
             mp_context=get_context("spawn"),
             initializer=_init_worker,
-            initargs=(loader, jobs[0].config, self.threads),
+            initargs=(loader, queue[0].config, self.threads),
         )
+        queue, running = list(queue), {}
         try:
-            futures = {
-                pool.submit(_worker_train, j.config, str(j.run_dir), self.device, self.speed): j
-                for j in jobs
-            }
-            remaining = set(futures)
-            while remaining:
-                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+            while queue or running:
+                while queue and len(running) < self.workers:
+                    j = queue.pop(0)
+                    args = (j.config, str(j.run_dir), self.device, self.speed)
+                    running[pool.submit(_worker_train, *args)] = j
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    report(futures[future], *future.result())
+                    job = running.pop(future)
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        outcome = (None, 0.0, WORKER_DIED)
+                    report(job, *outcome)
+                    if outcome[2] == WORKER_DIED:  # every job in flight died with the pool
+                        for other in running.values():
+                            report(other, None, 0.0, WORKER_DIED)
+                        return queue
+            return []
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
