@@ -72,3 +72,27 @@ def test_translated_input_moves_the_weights():
     shifted = torch.roll(x, shifts=(5, 5), dims=(2, 3))
     w1, w2 = layer.combining_weights(x), layer.combining_weights(shifted)
     assert (w1 - w2).abs().max() > 1e-6
+
+
+@pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=str)
+def test_inference_splits_a_batch_whose_responses_exceed_the_budget(monkeypatch, fmt):
+    # A sweep worker evaluating K = 32 on batches of 1,024 was killed for lack of memory:
+    # at inference Algorithm 1 runs on parts of the batch, each with the outputs it would
+    # have had in the whole batch.
+    from lrlc.layers import lrlc as module
+
+    layer = randomize_(make(rank=4)).to(memory_format=fmt)
+    x = torch.randn(10, 4, 10, 9, dtype=torch.float64).contiguous(memory_format=fmt)
+    whole = layer(x).detach()  # training mode's forward: the batch whole
+    per_example = 4 * 5 * 8 * 7 * 8  # K * C_out * H_out * W_out * 8 bytes
+    monkeypatch.setattr(module, "ALGORITHM1_INFERENCE_BYTES", 3 * per_example)
+    calls = []
+    real = layer._forward_by
+    monkeypatch.setattr(layer, "_forward_by", lambda x, p: calls.append(len(x)) or real(x, p))
+    with torch.no_grad():
+        parts = layer(x)
+    assert calls == [3, 3, 3, 1] and parts.is_contiguous(memory_format=fmt)
+    torch.testing.assert_close(parts, whole, rtol=1e-12, atol=1e-12)
+    calls.clear()
+    layer(x)  # with autograd recording: whole
+    assert calls == [10]

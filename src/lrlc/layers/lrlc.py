@@ -43,6 +43,7 @@ from ..functional._ops import (
     check_input,
     exporting,
     locally_connected_by_taps,
+    memory_format_of,
 )
 from ..functional._path_timing import fastest_path
 from .basis import BasisSet, basis_geometries
@@ -50,6 +51,10 @@ from .combining import COMBINING_MODES, make_combining
 from .local import LocallyConnected2d
 
 SPATIAL_BIAS = (True, False, "row", "column")
+# Algorithm 1's responses at inference, at most: a converged-sweep worker evaluating
+# input-dependent LRLC at K = 32 on batches of 1,024 (4 GB of responses, twice that with the
+# convolution's own buffers) was killed for lack of memory on a 24 GiB machine.
+ALGORITHM1_INFERENCE_BYTES = 256 * 2**20
 
 
 class LowRankLocallyConnected2d(nn.Module):
@@ -196,7 +201,33 @@ class LowRankLocallyConnected2d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         check_input(x, self.in_channels, self.input_size, type(self).__name__)
         self.last_path = self.chosen_path(x.shape[0], x)
-        return self._forward_by(x, self.last_path)
+        chunk = self._inference_chunk(x) if self.last_path == "basis" else None
+        if chunk is None:
+            return self._forward_by(x, self.last_path)
+        out = None
+        for start, part in zip(range(0, x.shape[0], chunk), x.split(chunk)):
+            y = self._forward_by(part, "basis")
+            if out is None:  # in x's layout, as the whole batch's output would be
+                shape = (x.shape[0], *y.shape[1:])
+                fmt = memory_format_of(x)
+                out = torch.empty(shape, dtype=y.dtype, device=y.device, memory_format=fmt)
+            out[start : start + len(part)] = y
+        return out
+
+    def _inference_chunk(self, x: Tensor) -> int | None:
+        """Examples per Algorithm 1 call at inference, where a whole batch's K responses
+        (N, K, C_out, H_out, W_out) would exceed `ALGORITHM1_INFERENCE_BYTES`, else None.
+        Each example's output is its own, so the split changes only the GEMMs' rounding.
+        Training keeps the batch whole (autograd holds the responses anyway)."""
+        if torch.is_grad_enabled() or exporting() or torch.compiler.is_compiling():
+            return None
+        device = x.device.type
+        on = torch.is_autocast_enabled(device)
+        dtype = torch.get_autocast_dtype(device) if on else x.dtype
+        h, w = self.output_size
+        per_example = self.rank * self.out_channels * h * w * dtype.itemsize
+        chunk = max(1, ALGORITHM1_INFERENCE_BYTES // per_example)
+        return chunk if chunk < x.shape[0] else None
 
     def _forward_by(self, x: Tensor, path: str) -> Tensor:
         # Algorithm 1, step by step as `lrlc.functional.low_rank_locally_connected2d`, except
