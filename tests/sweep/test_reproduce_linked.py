@@ -65,7 +65,7 @@ def test_the_converged_grid():
     assert main.ranks_of("lrlc3_id") == [1, 2, 4, 8, 16, 32]
     fashion = next(s for s in CONVERGED.sweeps if s.name == "fashion_mnist")
     assert fashion.grid().ranks_of("lrlcall") == [1, 2, 4, 8, 16]
-    assert fashion.grid().ranks_of("lrlc2") == [1, 2, 4, 8, 16, 32]
+    assert fashion.grid().ranks_of("lrlc2") == [1, 2, 4, 8, 16, 32, 64]
     assert fashion.grid().ranks_of("lrlc3") == [1, 2, 4, 8, 16, 32, 64]
     assert fashion.grid().ranks_of("lrlc1") == [1, 2, 4, 8, 16, 32]
     assert fashion.grid().ranks_of("lrlc3_id") == [1, 2, 4, 8, 16, 32]
