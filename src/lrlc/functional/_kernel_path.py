@@ -187,8 +187,9 @@ class _LRLCByKernels(torch.autograd.Function):
         xp = training_input(x, pad)
         out = conv_output_size(tuple(x.shape[-2:]), tuple(bases.shape[-2:]), stride, pad, dilation)
         geo = _geometry(xp, bases.shape[-2:], stride, dilation, out)
-        # The re-laid-out input, not x: making it again in the backward costs as much time
-        # as keeping it costs memory (one input's worth, within the memory budget).
+        # The input as the products read it (x itself for an unpadded channels_last batch,
+        # else its re-laid-out copy): making the copy again in the backward would cost as
+        # much time as keeping it costs memory.
         ctx.save_for_backward(xp, bases, weights)
         ctx.pad, ctx.geo, ctx.size, ctx.fmt = pad, geo, x.shape[-2:], memory_format_of(x)
         _keep_bias(ctx, bias)
