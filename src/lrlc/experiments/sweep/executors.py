@@ -17,7 +17,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any
@@ -144,24 +144,35 @@ class LocalExecutor:
         try:
             while queue or running:
                 while queue and len(running) < self.workers:
-                    j = queue.pop(0)
+                    j = queue[0]
                     args = (j.config, str(j.run_dir), self.device, self.speed)
-                    running[pool.submit(_worker_train, *args)] = j
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    job = running.pop(future)
-                    try:
-                        outcome = future.result()
+                    try:  # a worker may have died since the last wait
+                        running[pool.submit(_worker_train, *args)] = j
                     except BrokenProcessPool:
-                        outcome = (None, 0.0, WORKER_DIED)
-                    report(job, *outcome)
-                    if outcome[2] == WORKER_DIED:  # every job in flight died with the pool
-                        for other in running.values():
-                            report(other, None, 0.0, WORKER_DIED)
-                        return queue
+                        break
+                    queue.pop(0)
+                else:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    if not any(_died(f) for f in done):
+                        for future in done:
+                            report(running.pop(future), *future.result())
+                        continue
+                for future, job in running.items():  # the pool broke: collect every job in it
+                    report(job, *_outcome(future))
+                return queue
             return []
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _died(future: Future) -> bool:
+    return isinstance(future.exception(), BrokenProcessPool)
+
+
+def _outcome(future: Future) -> tuple[dict | None, float, str | None]:
+    """A job's outcome once its pool broke: its result if it came back first, else
+    WORKER_DIED (the broken pool sets that exception on every job it did not finish)."""
+    return (None, 0.0, WORKER_DIED) if _died(future) else future.result()
 
 
 # --- Ray --------------------------------------------------------------------------------------
