@@ -30,7 +30,6 @@ class _GradRows:
         self.rows = grad_out.permute(2, 0, 3, 1)  # (H_out, N, W_out, C_out), a view
         self.buf = grad_out.new_zeros((n, w_out + 2 * margin, c_out), dtype=dtype)
         self.inner = self.buf[:, margin : margin + w_out]
-        self.margin = margin
 
     def __call__(self, i: int) -> Tensor:
         self.inner.copy_(self.rows[i])  # the cast, if any, in the same pass
@@ -45,7 +44,7 @@ class _InputGradRows:
     reuses their buffers; `finish()` flushes the rest and returns dL/dx (N, C, H, W)."""
 
     def __init__(self, xp: Tensor, pad: Padding4, size: Pair, fmt: torch.memory_format) -> None:
-        self.hp, n, self.wp, c = xp.shape
+        self.hp, n, wp, c = xp.shape
         self.left, _, self.top, _ = pad
         self.h, self.w = size
         self.channels_last = fmt == torch.channels_last
@@ -53,17 +52,14 @@ class _InputGradRows:
         # of different layouts took 3-5x its time): NHWC storage for channels_last.
         shape = (n, self.h, self.w, c) if self.channels_last else (n, c, self.h, self.w)
         self.dx = xp.new_empty(shape)
-        self.like = xp
+        self.row_shape = (wp, n, c)
         self.live: dict[int, Tensor] = {}
         self.spare: list[Tensor] = []
         self.done = 0  # rows above this one are written
 
     def row(self, r: int) -> Tensor:
         if r not in self.live:
-            buf = self.spare.pop() if self.spare else None
-            if buf is None:
-                _, n, _, c = self.like.shape
-                buf = self.like.new_empty((self.wp, n, c))
+            buf = self.spare.pop() if self.spare else self.dx.new_empty(self.row_shape)
             self.live[r] = buf.zero_()
         return self.live[r]
 
