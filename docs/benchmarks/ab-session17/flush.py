@@ -1,24 +1,13 @@
 """dL/dx's 24 input rows (W, N, C) written into NCHW: directly, or through a dense (N, W, C)
 scratch. Session 17."""
 
-import time
-
 import torch
+from _timing import median_s
 
 from lrlc.experiments.run.memory import keep_freed_memory
 
 keep_freed_memory()
 torch.set_num_threads(2)
-
-
-def med(f, n=9):
-    f()
-    ts = []
-    for _ in range(n):
-        s = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - s)
-    return sorted(ts)[n // 2] * 1e3
 
 
 N, C, H, W = 512, 64, 24, 24
@@ -40,4 +29,4 @@ def two():
         dx[:, :, r].copy_(s.transpose(1, 2))
 
 
-print(f"flush direct {med(direct):.1f} two-step {med(two):.1f} ms")
+print(f"flush direct {median_s(direct, 9) * 1e3:.1f} two-step {median_s(two, 9) * 1e3:.1f} ms")

@@ -7,24 +7,12 @@ shapes, for the forward, dL/dX and dL/dW, in GFLOP/s; and one channels_last conv
 forward of the benchmark's layer for reference. Session 17, the sweep paused.
 """
 
-import time
-
 import torch
 import torch.nn.functional as F
+from _timing import median_s
 
 torch.set_num_threads(2)
 N, C, C_OUT = 512, 64, 64
-
-
-def median_s(f, n=7):
-    f()
-    f()
-    ts = []
-    for _ in range(n):
-        s = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - s)
-    return sorted(ts)[n // 2]
 
 
 def grouped_backward(g, x, w, groups, mask):

@@ -3,9 +3,9 @@
 K = 4, 64 -> 64 channels, 24 x 24: `split.py [N] [cl]`. Session 17."""
 
 import sys
-import time
 
 import torch
+from _timing import median_s
 
 from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.layers import LowRankLocallyConnected2d as L
@@ -25,16 +25,6 @@ if cl:
 x.requires_grad_(True)
 
 
-def med(f, n=7):
-    f()
-    ts = []
-    for _ in range(n):
-        s = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - s)
-    return sorted(ts)[n // 2]
-
-
 res = {}
 for name, mod in (("conv", conv), ("kernel", m), ("conv2", conv), ("kernel2", m)):
 
@@ -52,7 +42,7 @@ for name, mod in (("conv", conv), ("kernel", m), ("conv2", conv), ("kernel2", m)
         y = mod(x)
         y.backward(g)
 
-    res[name] = (med(fwd) * 1e3, med(fwdg) * 1e3, med(step) * 1e3)
+    res[name] = (median_s(fwd) * 1e3, median_s(fwdg) * 1e3, median_s(step) * 1e3)
     print(name, "fwd nograd {:.0f}  fwd grad {:.0f}  step {:.0f} ms".format(*res[name]))
 gf = 2 * N * 22 * 22 * 576 * 64 / 1e9
 for k in ("conv2", "kernel2"):

@@ -2,24 +2,13 @@
 """Writing 22 output rows (W, N, C) into NCHW: directly, or through a dense (N, W, C)
 scratch (two copies, each over whole channel vectors). Session 17."""
 
-import time
-
 import torch
+from _timing import median_s
 
 from lrlc.experiments.run.memory import keep_freed_memory
 
 keep_freed_memory()
 torch.set_num_threads(2)
-
-
-def med(f, n=9):
-    f()
-    ts = []
-    for _ in range(n):
-        s = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - s)
-    return sorted(ts)[n // 2] * 1e3
 
 
 for dt in (torch.float32, torch.bfloat16):
@@ -47,6 +36,6 @@ for dt in (torch.float32, torch.bfloat16):
 
     print(
         dt,
-        f"direct {med(direct):.1f}  two-step {med(two):.1f}  "
-        f"two-step chunked {med(two_chunk):.1f} ms (22 rows)",
+        f"direct {median_s(direct, 9) * 1e3:.1f}  two-step {median_s(two, 9) * 1e3:.1f}  "
+        f"two-step chunked {median_s(two_chunk, 9) * 1e3:.1f} ms (22 rows)",
     )
