@@ -76,6 +76,12 @@ def test_the_converged_grid():
     ablations = {s.label: s.grid().base.layer_kwargs for s in CONVERGED.links("mnist")}
     assert ablations["init random"] == {"init": "random"}
     assert ablations["full combining"] == {"combining": "full"}
+    # Ablation grids start at 2 and are extended per sweep, with the reason in the caption.
+    by_name = {s.name: s for s in CONVERGED.sweeps}
+    full = by_name["fashion_mnist_full_combining"]
+    assert full.grid().ranks_of("lrlc3") == [2, 4, 8, 16, 32, 64] and "rank 64" in full.note
+    assert by_name["mnist_full_combining"].grid().ranks_of("lrlc3") == [2, 4, 8, 16, 32]
+    assert by_name["fashion_mnist_init_random"].grid().ranks_of("lrlc3") == [2, 4, 8, 16, 32]
     canvases = {s.grid().base.canvas for s in CONVERGED.sweeps if s.label.endswith("canvas")}
     assert canvases == {"centre:42", "random:42"}
     # Every sweep shares one protocol, so the linked rows compare layers, not protocols; the
