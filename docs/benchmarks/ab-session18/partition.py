@@ -1,0 +1,106 @@
+"""A/B, not kept (session 18): the kernel path's small products split by thread, so that the
+thread that builds a group of positions' filters, or reduces their gradients, is the one
+whose share of the row products reads or wrote them. With 2 threads the 22 positions of a
+row are two batches of 11 (`torch.bmm` gives each thread one), where `torch.mm` split the
+filters by columns. `sites`: any of build, place, grad (comma-separated). Float32, NCHW.
+Run: `PYTHONPATH=src python docs/benchmarks/ab-session18/partition.py N K ROUNDS [sites]`."""
+
+import statistics
+import sys
+import time
+
+import torch
+
+from lrlc.experiments.run.memory import keep_freed_memory
+from lrlc.functional import _basis_rows, _kernel_path
+from lrlc.layers import LowRankLocallyConnected2d
+
+keep_freed_memory()
+torch.set_num_threads(2)
+n, k, rounds = (int(a) for a in sys.argv[1:4])
+SITES = (sys.argv[4] if len(sys.argv) > 4 else "build,place,grad").split(",")
+T = 2  # thread groups
+
+
+class Partitioned(_basis_rows.BasisKernels):
+    def __init__(self, bases, weights, need_grads=False):
+        super().__init__(bases, weights, need_grads)
+        self.r = self.w_out // T
+        self._wg = [w.view(T, self.r, -1) for w in self._w_rows]  # (T, W/T, K)
+        if need_grads:
+            kh = self.shape[0]
+            x = self.flat_acc.shape[1] // kh
+            self.parts = self.flat_acc.new_zeros((kh, T, k, x))  # dF by thread group
+            self._wag = [w.view(k, T, self.r).permute(1, 0, 2) for w in self._w_acc_rows]
+
+    def _build(self, i, a, order):
+        if "build" not in SITES:
+            return super()._build(i, a, order)
+        f = (self._flat_rows if order == "forward" else self._flat_t_rows)[a]
+        out = self._buffer(order, (self.w_out, f.shape[1]), f)
+        torch.bmm(self._wg[i], f.expand(T, -1, -1), out=out.view(T, self.r, -1))
+        return out
+
+    def place_transposed(self, i, a, diag):
+        if "place" not in SITES:
+            return super().place_transposed(i, a, diag)
+        kw = self.transposed_shape[1]
+        for b, tap in enumerate(self._flat_t_taps[a]):
+            out = diag[kw - 1 - b : kw - 1 - b + self.w_out, b].view(T, self.r, -1)
+            torch.bmm(self._wg[i], tap.expand(T, -1, -1), out=out)
+
+    def add_grad(self, i, a, grad):
+        if "grad" not in SITES:
+            return super().add_grad(i, a, grad)
+        flat = grad.view(T, self.r, -1)
+        self.parts[a].baddbmm_(self._wag[i], flat)
+        d_w_g = torch.bmm(self._acc_taps[a].expand(T, -1, -1), flat.transpose(1, 2))
+        d_w = self._d_w_rows[i]
+        d_w_g = d_w_g.permute(1, 0, 2).reshape(d_w.shape)
+        d_w.copy_(d_w_g) if a == 0 else d_w.add_(d_w_g)
+
+    def bases_grad(self, shape):
+        if "grad" in SITES:
+            self.d_flat.copy_(self.parts.sum(1).permute(1, 0, 2).reshape(shape[0], -1))
+        return super().bases_grad(shape)
+
+
+library = _basis_rows.BasisKernels
+torch.manual_seed(0)
+m = LowRankLocallyConnected2d(64, 64, 3, input_size=(24, 24), rank=k, path="kernel")
+x = torch.randn(n, 64, 24, 24, requires_grad=True)
+g = torch.randn_like(m(x))
+results = {}
+for name, cls in (("library", library), ("partitioned", Partitioned)):
+    _kernel_path.BasisKernels = cls
+    m.zero_grad()
+    x.grad = None
+    y = m(x)
+    y.backward(g)
+    results[name] = [y.detach(), x.grad, *(p.grad for p in m.parameters())]
+diff = max((a - b).abs().max().item() for a, b in zip(*results.values()))
+print(f"N = {n}, K = {k}, sites {SITES}: largest difference {diff:.1e} (float32)")
+times = {"library": [], "partitioned": []}
+for _ in range(rounds):  # alternating, so that both see the VM's state
+    for name, cls in (("library", library), ("partitioned", Partitioned)):
+        _kernel_path.BasisKernels = cls
+        m(x).backward(g)
+        ts = []
+        for _ in range(3):
+            s = time.perf_counter()
+            m(x).backward(g)
+            ts.append(time.perf_counter() - s)
+        times[name].append(statistics.median(ts) * 1e3)
+# The VM's slow state (session 18) shows as library rounds well above the fastest ones.
+lib_t, part_t = times["library"], times["partitioned"]
+slow = [i for i, t in enumerate(lib_t) if t > 1.2 * min(lib_t)]
+for label, rounds_ in (("slow", slow), ("fast", [i for i in range(len(lib_t)) if i not in slow])):
+    if rounds_:
+        a = statistics.median(lib_t[i] for i in rounds_)
+        b = statistics.median(part_t[i] for i in rounds_)
+        print(
+            f"  {len(rounds_)} rounds in the {label} state: library {a:.1f}, partitioned {b:.1f} ms"
+        )
+for name, v in times.items():
+    med = statistics.median(v)
+    print(f"  {name:12s} step median {med:.1f} ms (min {min(v):.1f}, max {max(v):.1f})")
