@@ -3,22 +3,11 @@ through a small staging buffer, against one row at a time as the kernel path doe
 N = 512, 64 channels, 24 x 24 input, 22 x 22 output, float32, 2 threads; times for all rows.
 Run: `python docs/benchmarks/ab-session18/grouped_copies.py`."""
 
-import time
-
 import torch
+from _ab import median_ms as ms
 
 torch.set_num_threads(2)
 N, C, H, HO = 512, 64, 24, 22
-
-
-def ms(f, n=9):
-    f()
-    ts = []
-    for _ in range(n):
-        s = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - s)
-    return sorted(ts)[n // 2] * 1e3
 
 
 def staged(rows, src, dst, group, two_step):

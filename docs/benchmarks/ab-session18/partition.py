@@ -7,16 +7,12 @@ Run: `PYTHONPATH=src python docs/benchmarks/ab-session18/partition.py N K ROUNDS
 
 import statistics
 import sys
-import time
 
 import torch
+from _ab import kernel_path_ab, report
 
-from lrlc.experiments.run.memory import keep_freed_memory
-from lrlc.functional import _basis_rows, _kernel_path
-from lrlc.layers import LowRankLocallyConnected2d
+from lrlc.functional import _basis_rows
 
-keep_freed_memory()
-torch.set_num_threads(2)
 n, k, rounds = (int(a) for a in sys.argv[1:4])
 SITES = (sys.argv[4] if len(sys.argv) > 4 else "build,place,grad").split(",")
 T = 2  # thread groups
@@ -66,31 +62,8 @@ class Partitioned(_basis_rows.BasisKernels):
 
 
 library = _basis_rows.BasisKernels
-torch.manual_seed(0)
-m = LowRankLocallyConnected2d(64, 64, 3, input_size=(24, 24), rank=k, path="kernel")
-x = torch.randn(n, 64, 24, 24, requires_grad=True)
-g = torch.randn_like(m(x))
-results = {}
-for name, cls in (("library", library), ("partitioned", Partitioned)):
-    _kernel_path.BasisKernels = cls
-    m.zero_grad()
-    x.grad = None
-    y = m(x)
-    y.backward(g)
-    results[name] = [y.detach(), x.grad, *(p.grad for p in m.parameters())]
-diff = max((a - b).abs().max().item() for a, b in zip(*results.values()))
-print(f"N = {n}, K = {k}, sites {SITES}: largest difference {diff:.1e} (float32)")
-times = {"library": [], "partitioned": []}
-for _ in range(rounds):  # alternating, so that both see the VM's state
-    for name, cls in (("library", library), ("partitioned", Partitioned)):
-        _kernel_path.BasisKernels = cls
-        m(x).backward(g)
-        ts = []
-        for _ in range(3):
-            s = time.perf_counter()
-            m(x).backward(g)
-            ts.append(time.perf_counter() - s)
-        times[name].append(statistics.median(ts) * 1e3)
+print(f"sites {SITES}")
+times = kernel_path_ab(n, k, rounds, (("library", library), ("partitioned", Partitioned)))
 # The VM's slow state (session 18) shows as library rounds well above the fastest ones.
 lib_t, part_t = times["library"], times["partitioned"]
 slow = [i for i, t in enumerate(lib_t) if t > 1.2 * min(lib_t)]
@@ -101,6 +74,4 @@ for label, rounds_ in (("slow", slow), ("fast", [i for i in range(len(lib_t)) if
         print(
             f"  {len(rounds_)} rounds in the {label} state: library {a:.1f}, partitioned {b:.1f} ms"
         )
-for name, v in times.items():
-    med = statistics.median(v)
-    print(f"  {name:12s} step median {med:.1f} ms (min {min(v):.1f}, max {max(v):.1f})")
+report(times)
