@@ -142,6 +142,19 @@ def test_rank_benchmark_ratios_are_against_one_convolution_of_the_same_run(tmp_p
     assert rows[("train", "lrlc_auto", 2)]["chosen"] in ("basis", "kernel")
     auto = [t for t in report["targets"] if t["target"].startswith("time lrlc_auto")]
     assert len(auto) == 1 and auto[0]["met"] == (auto[0]["value"] <= 1.05)
+    # The hand-off probe, taken at the start and at the end, is part of the record.
+    for key in ("handoff_us_start", "handoff_us_end"):
+        assert math.isfinite(report["machine"][key])
+
+
+def test_the_handoff_probe_is_the_pairs_cost_beyond_its_parts(monkeypatch):
+    from lrlc.bench import handoff
+
+    costs = {"build": 50.0, "product": 400.0, "both": 620.0}
+    monkeypatch.setattr(handoff, "_per_call_us", lambda step, calls: costs[step.__name__])
+    assert handoff.handoff_us() == 170.0
+    assert handoff.describe(170.0) == "+170 us (slow)"
+    assert handoff.describe(12.0) == "+12 us (fast)"
 
 
 def test_rank_benchmark_runs_every_case_in_the_precision_asked_for(tmp_path, capsys, monkeypatch):

@@ -36,6 +36,7 @@ from lrlc.experiments.run.memory import keep_freed_memory
 
 from ..functional._ops import memory_format_of
 from .flags import count, non_negative, positive_float
+from .handoff import describe, handoff_us
 from .harness import MIB, Step, format_table, log, machine_info, measure_group, median
 from .layers import CHANNELS, KERNEL, SIZE, clear_grads, infer_step, train_step
 
@@ -223,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     info = machine_info()
+    on_cpu = torch.device(args.device).type == "cpu"
+    if on_cpu:  # the state that moved the kernel path by up to 40% on a Zen 4 VM (handoff.py)
+        info["handoff_us_start"] = handoff_us()
     where = info["gpu"] if args.device.startswith("cuda") else info["cpu_model"]
     layout = "channels_last" if args.channels_last else "NCHW"
     log(f"torch {info['torch']}, {info['threads']} threads, {where}, {args.precision}, {layout}")
@@ -247,11 +251,17 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_table(targets, TARGET_COLUMNS))
     info["loadavg_end"] = list(os.getloadavg())
+    handoff = ""
+    if on_cpu:
+        info["handoff_us_end"] = handoff_us()
+        handoff = (
+            f"; handoff {describe(info['handoff_us_start'])} -> {describe(info['handoff_us_end'])}"
+        )
     report = dict(benchmark="rank", machine=info, config=vars(args), rows=rows, targets=targets,
                   elapsed_s=time.perf_counter() - t0)  # fmt: skip
     print(f"\n{info['cpu_model']}, {info['threads']} threads, {args.precision}, "
           f"native bf16 {info['native_bf16']}; {layout}; huge pages {info['huge_pages']}; "
-          f"load {info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}; "
+          f"load {info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}{handoff}; "
           f"{report['elapsed_s']:.0f} s")  # fmt: skip
     if args.json:
         with open(args.json, "w") as f:

@@ -1,0 +1,53 @@
+"""A probe of how expensive it is, right now, for one thread to read what another has just
+written: the kernel path's filter build ((22, 4) @ (4, 12288), `torch.mm`, whose threads
+split the filters by columns) followed by the row product that reads them (`torch.bmm` over
+the 22 positions, split by positions), against the two timed apart.
+
+Why: on a 2-core AMD EPYC Zen 4 VM (session 18, `docs/performance.md`) this cost changed
+within seconds to minutes, and with it the kernel path's training step at batch 128 by up to
+40%, while a convolution and Algorithm 1 did not move. The benchmarks record the probe at
+their start and end, so that a grid taken in the slow state says so. About 0.15 s per call.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+# The probe's reading above which the kernel path's small products were 3-4x slower there.
+SLOW_US = 80.0
+
+
+def _per_call_us(step, calls: int) -> float:
+    for _ in range(calls // 5):
+        step()
+    start = time.perf_counter()
+    for _ in range(calls):
+        step()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def handoff_us(calls: int = 100) -> float:
+    """Microseconds a build and the product reading its output cost together beyond what they
+    cost apart (float32, this process's threads): near 0 when handing data between threads is
+    cheap, 100-200 in the slow state seen on a Zen 4 VM."""
+    w, bases, filters = torch.rand(22, 4), torch.randn(4, 12288), torch.empty(22, 12288)
+    patches, out = torch.randn(22, 128, 192), torch.empty(22, 128, 64)
+
+    def build():
+        torch.mm(w, bases, out=filters)
+
+    def product():
+        torch.bmm(patches, filters.view(22, 192, 64), out=out)
+
+    def both():
+        build()
+        product()
+
+    apart = _per_call_us(build, calls) + _per_call_us(product, calls)
+    return _per_call_us(both, calls) - apart
+
+
+def describe(us: float) -> str:
+    return f"{us:+.0f} us ({'slow' if us > SLOW_US else 'fast'})"
