@@ -16,6 +16,15 @@ def _by_case(rows):
     return {(r["mode"], r["case"], r["batch"], r["rank"]): r for r in rows}
 
 
+def _assert_handoff_recorded(report):
+    """The hand-off probe (lrlc.bench.handoff), taken at the start and at the end, is part of
+    every benchmark's record, as the load is."""
+    for key in ("handoff_us_start", "handoff_us_end", "loadavg_start", "loadavg_end"):
+        assert key in report["machine"], key
+    assert math.isfinite(report["machine"]["handoff_us_start"])
+    assert math.isfinite(report["machine"]["handoff_us_end"])
+
+
 def test_layer_benchmark_ratios_are_against_the_baseline_of_the_same_run(tmp_path, capsys):
     out = tmp_path / "layers.json"
     args = ["bench", "layers", "--quick", "--batch", "2", "--ranks", "1", "2", "--reps", "1"]
@@ -35,12 +44,15 @@ def test_layer_benchmark_ratios_are_against_the_baseline_of_the_same_run(tmp_pat
         bound = float(t["target"].split()[-1])
         assert t["met"] == (t["value"] <= bound if "<=" in t["target"] else t["value"] >= bound)
     assert {t["rank"] for t in report["targets"] if t["mode"] == "train"} == {1, 2}
+    _assert_handoff_recorded(report)
 
 
 def test_training_benchmark_reports_epoch_times(tmp_path):
     out = tmp_path / "training.json"
     assert main(["bench", "training", "--quick", "--precision", "fp32", "--json", str(out)]) == 0
-    rows = json.loads(out.read_text())["rows"]
+    report = json.loads(out.read_text())
+    _assert_handoff_recorded(report)
+    rows = report["rows"]
     assert {(r["model"], r["mode"]) for r in rows} == {
         (m, k) for m in ("conv", "lrlc3 r4", "lrlc3 r16") for k in ("fp32", "fp32+cl")
     }
@@ -142,9 +154,7 @@ def test_rank_benchmark_ratios_are_against_one_convolution_of_the_same_run(tmp_p
     assert rows[("train", "lrlc_auto", 2)]["chosen"] in ("basis", "kernel")
     auto = [t for t in report["targets"] if t["target"].startswith("time lrlc_auto")]
     assert len(auto) == 1 and auto[0]["met"] == (auto[0]["value"] <= 1.05)
-    # The hand-off probe, taken at the start and at the end, is part of the record.
-    for key in ("handoff_us_start", "handoff_us_end"):
-        assert math.isfinite(report["machine"][key])
+    _assert_handoff_recorded(report)
 
 
 def test_the_handoff_probe_is_the_pairs_cost_beyond_its_parts(monkeypatch):

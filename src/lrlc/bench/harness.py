@@ -32,6 +32,8 @@ from torch.profiler import ProfilerActivity, profile
 from lrlc.experiments import huge_pages
 from lrlc.experiments.machine import cpu_flags, cpu_model, cpu_native_bf16
 
+from .handoff import handoff_us
+
 Step = Callable[[], None]
 MIB = 2**20
 
@@ -54,7 +56,14 @@ def machine_info() -> dict[str, Any]:
         **huge_pages.current().record(),
         # A load above the core count means other processes competed for the CPU.
         "loadavg_start": list(os.getloadavg()),
+        # Above handoff.SLOW_US: the state of a VM that slowed the kernel path (handoff.py).
+        "handoff_us_start": handoff_us(),
     }
+
+
+def machine_end(info: dict[str, Any]) -> dict[str, Any]:
+    """`info` with what is read again when a benchmark ends: the load and the hand-off probe."""
+    return info | {"loadavg_end": list(os.getloadavg()), "handoff_us_end": handoff_us()}
 
 
 def measure_group(

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import sys
 import time
 from functools import partial
@@ -39,7 +38,16 @@ from lrlc.experiments.run.memory import keep_freed_memory
 
 from ..functional._ops import memory_format_of
 from .flags import count, non_negative, positive_float
-from .harness import MIB, Step, format_table, log, machine_info, measure_group, median
+from .harness import (
+    MIB,
+    Step,
+    format_table,
+    log,
+    machine_end,
+    machine_info,
+    measure_group,
+    median,
+)
 
 CHANNELS = 64
 KERNEL = 3
@@ -315,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     config = {k: v for k, v in vars(args).items() if k != "json"}
     report = {
         "benchmark": "layers",
-        "machine": info | {"loadavg_end": list(os.getloadavg())},
+        "machine": machine_end(info),
         "config": config,
         "memory_method": "peak of live tensor bytes from torch.profiler(profile_memory=True) "
         "alloc/free events during one step, over what was live before it",

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import sys
 import time
 from typing import Any
@@ -36,8 +35,17 @@ from lrlc.experiments.run.memory import keep_freed_memory
 
 from ..functional._ops import memory_format_of
 from .flags import count, non_negative, positive_float
-from .handoff import describe, handoff_us
-from .harness import MIB, Step, format_table, log, machine_info, measure_group, median
+from .handoff import describe
+from .harness import (
+    MIB,
+    Step,
+    format_table,
+    log,
+    machine_end,
+    machine_info,
+    measure_group,
+    median,
+)
 from .layers import CHANNELS, KERNEL, SIZE, clear_grads, infer_step, train_step
 
 # (case, max ratio to the convolution, what, batches it applies to, ranks it applies to)
@@ -224,9 +232,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     info = machine_info()
-    on_cpu = torch.device(args.device).type == "cpu"
-    if on_cpu:  # the state that moved the kernel path by up to 40% on a Zen 4 VM (handoff.py)
-        info["handoff_us_start"] = handoff_us()
     where = info["gpu"] if args.device.startswith("cuda") else info["cpu_model"]
     layout = "channels_last" if args.channels_last else "NCHW"
     log(f"torch {info['torch']}, {info['threads']} threads, {where}, {args.precision}, {layout}")
@@ -250,19 +255,14 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows, COLUMNS))
     print()
     print(format_table(targets, TARGET_COLUMNS))
-    info["loadavg_end"] = list(os.getloadavg())
-    handoff = ""
-    if on_cpu:
-        info["handoff_us_end"] = handoff_us()
-        handoff = (
-            f"; handoff {describe(info['handoff_us_start'])} -> {describe(info['handoff_us_end'])}"
-        )
+    info = machine_end(info)
+    handoff = f"{describe(info['handoff_us_start'])} -> {describe(info['handoff_us_end'])}"
     report = dict(benchmark="rank", machine=info, config=vars(args), rows=rows, targets=targets,
                   elapsed_s=time.perf_counter() - t0)  # fmt: skip
     print(f"\n{info['cpu_model']}, {info['threads']} threads, {args.precision}, "
           f"native bf16 {info['native_bf16']}; {layout}; huge pages {info['huge_pages']}; "
-          f"load {info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}{handoff}; "
-          f"{report['elapsed_s']:.0f} s")  # fmt: skip
+          f"load {info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}; "
+          f"handoff {handoff}; {report['elapsed_s']:.0f} s")  # fmt: skip
     if args.json:
         with open(args.json, "w") as f:
             f.write(json.dumps(report, indent=1, default=str) + "\n")

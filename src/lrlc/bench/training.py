@@ -34,7 +34,7 @@ from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.models import build_model
 
 from .flags import count
-from .harness import format_table, log, machine_info, measure_group, median
+from .harness import format_table, log, machine_end, machine_info, measure_group, median
 
 EPOCH_IMAGES = 55_200  # Fashion-MNIST training split after the 8% validation split
 TARGET_IMAGES = 60_000  # the unit: all of Fashion-MNIST's training images
@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     batch, reps = args.batch, args.reps
     keep_freed_memory()  # as lrlc.train does
+    info = machine_info()  # before the runs: the load and the hand-off probe at the start
     native = capabilities(torch.device("cpu")).native_bf16
     modes = chosen_modes(args.precision, args.quick, native, compile=not args.no_compile)
     log(f"native bf16 on this CPU: {native}; modes: {', '.join(modes)}")
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     cols += [("ratio", "x fp32 conv", ".2f"), ("ratio_same_mode", "x conv same mode", ".2f")]
     cols += [("peak_mib", "peak MiB", ".0f")]
     print(format_table(rows, cols))
-    report = {"machine": machine_info(), "rows": rows}
+    report = {"machine": machine_end(info), "rows": rows}
     text = json.dumps(report, indent=2)
     if args.json:
         with open(args.json, "w") as f:
