@@ -1,12 +1,14 @@
-"""A probe of how expensive it is, right now, for one thread to read what another has just
-written: the kernel path's filter build ((22, 4) @ (4, 12288), `torch.mm`, whose threads
-split the filters by columns) followed by the row product that reads them (`torch.bmm` over
-the 22 positions, split by positions), against the two timed apart.
+"""A probe of a state of the machine that slows the LRLC kernel path's small products: the
+filter build ((22, 4) @ (4, 12288), `torch.mm`) followed by the row product that reads its
+output (`torch.bmm` over the 22 positions), against the two timed apart. The name is for
+what the pair does, hand the filters from one product to the next.
 
-Why: on a 2-core AMD EPYC Zen 4 VM (session 18, `docs/performance.md`) this cost changed
-within seconds to minutes, and with it the kernel path's training step at batch 128 by up to
-40%, while a convolution and Algorithm 1 did not move. The benchmarks record the probe at
-their start and end, so that a grid taken in the slow state says so. About 0.15 s per call.
+Why: on a 2-core AMD EPYC Zen 4 VM (session 18, `docs/performance.md`) this excess went
+between about 0 and 100-200 us within seconds to minutes, and with it the kernel path's
+training step at batch 128 by up to 40%, while a convolution and Algorithm 1 did not move
+(the cause is not settled; the shared L3 lost to other tenants of the host fits best). The
+benchmarks record the probe at their start and end, so that a grid taken in the slow state
+says so. About 0.15 s per call.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ def _per_call_us(step, calls: int) -> float:
 
 def handoff_us(calls: int = 100) -> float:
     """Microseconds a build and the product reading its output cost together beyond what they
-    cost apart (float32, this process's threads): near 0 when handing data between threads is
-    cheap, 100-200 in the slow state seen on a Zen 4 VM."""
+    cost apart (float32, this process's threads): near 0 in the fast state, 100-200 in the
+    slow state seen on a Zen 4 VM."""
     w, bases, filters = torch.rand(22, 4), torch.randn(4, 12288), torch.empty(22, 12288)
     patches, out = torch.randn(22, 128, 192), torch.empty(22, 128, 64)
 
