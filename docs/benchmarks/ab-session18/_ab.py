@@ -3,7 +3,8 @@ which puts this folder on the import path): a timer, and an alternating A/B of t
 path's training step with other `BasisKernels` classes swapped in."""
 
 import statistics
-import time
+import sys
+from pathlib import Path
 
 import torch
 
@@ -11,16 +12,13 @@ from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.functional import _kernel_path
 from lrlc.layers import LowRankLocallyConnected2d
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ab-session17"))
+from _timing import median_s  # noqa: E402
+
 
 def median_ms(f, n=9):
-    """Median wall time of f() in ms over n calls, after one warm-up call."""
-    f()
-    ts = []
-    for _ in range(n):
-        s = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - s)
-    return sorted(ts)[n // 2] * 1e3
+    """Median wall time of f() in ms over n calls, after two warm-up calls (session 17's timer)."""
+    return median_s(f, n) * 1e3
 
 
 def kernel_path_ab(n, k, rounds, variants):

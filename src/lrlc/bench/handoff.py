@@ -30,11 +30,12 @@ def _per_call_us(step, calls: int) -> float:
     return (time.perf_counter() - start) / calls * 1e6
 
 
-def handoff_us(calls: int = 100) -> float:
-    """Microseconds a build and the product reading its output cost together beyond what they
-    cost apart (float32, this process's threads): near 0 in the fast state, 100-200 in the
-    slow state seen on a Zen 4 VM."""
-    w, bases, filters = torch.rand(22, 4), torch.randn(4, 12288), torch.empty(22, 12288)
+def handoff_parts(calls: int = 100, filters: torch.Tensor | None = None) -> tuple[float, ...]:
+    """(build, product, build then product) in microseconds per call, float32, this process's
+    threads. `filters`: a (22, 12288) float32 tensor to build into (a view at a chosen address,
+    say) instead of a new one."""
+    w, bases = torch.rand(22, 4), torch.randn(4, 12288)
+    filters = torch.empty(22, 12288) if filters is None else filters
     patches, out = torch.randn(22, 128, 192), torch.empty(22, 128, 64)
 
     def build():
@@ -47,8 +48,14 @@ def handoff_us(calls: int = 100) -> float:
         build()
         product()
 
-    apart = _per_call_us(build, calls) + _per_call_us(product, calls)
-    return _per_call_us(both, calls) - apart
+    return tuple(_per_call_us(step, calls) for step in (build, product, both))
+
+
+def handoff_us(calls: int = 100) -> float:
+    """Microseconds a build and the product reading its output cost together beyond what they
+    cost apart: near 0 in the fast state, 100-200 in the slow state seen on a Zen 4 VM."""
+    build, product, both = handoff_parts(calls)
+    return both - build - product
 
 
 def describe(us: float) -> str:

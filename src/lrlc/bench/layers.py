@@ -38,16 +38,7 @@ from lrlc.experiments.run.memory import keep_freed_memory
 
 from ..functional._ops import memory_format_of
 from .flags import count, non_negative, positive_float
-from .harness import (
-    MIB,
-    Step,
-    format_table,
-    log,
-    machine_end,
-    machine_info,
-    measure_group,
-    median,
-)
+from .harness import MIB, Step, format_table, log, machine_end, machine_info, measure_group, median
 
 CHANNELS = 64
 KERNEL = 3

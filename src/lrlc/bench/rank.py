@@ -36,16 +36,7 @@ from lrlc.experiments.run.memory import keep_freed_memory
 from ..functional._ops import memory_format_of
 from .flags import count, non_negative, positive_float
 from .handoff import describe
-from .harness import (
-    MIB,
-    Step,
-    format_table,
-    log,
-    machine_end,
-    machine_info,
-    measure_group,
-    median,
-)
+from .harness import MIB, Step, format_table, log, machine_end, machine_info, measure_group, median
 from .layers import CHANNELS, KERNEL, SIZE, clear_grads, infer_step, train_step
 
 # (case, max ratio to the convolution, what, batches it applies to, ranks it applies to)
