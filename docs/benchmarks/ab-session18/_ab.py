@@ -21,6 +21,16 @@ def median_ms(f, n=9):
     return median_s(f, n) * 1e3
 
 
+def timed_steps(m, x, g, records, steps=5):
+    """(median ms of `steps` training steps of m, how many steps `records` then covers): one
+    cold step first, whose entries are cleared from `records` (a dict of lists the step's
+    instrumented parts append to); the timer's two warm-up steps stay in them."""
+    m(x).backward(g)
+    for v in records.values():
+        v.clear()
+    return median_ms(lambda: m(x).backward(g), steps), steps + 2
+
+
 def kernel_path_ab(n, k, rounds, variants):
     """Training steps of a 64 -> 64, 3x3 LRLC layer on the kernel path (float32, NCHW, 24 x 24,
     batch n, rank k) with each (name, kernels class) of `variants` swapped in: prints the

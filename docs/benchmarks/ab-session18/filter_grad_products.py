@@ -8,6 +8,7 @@ import sys
 import time
 
 import torch
+from _ab import timed_steps
 
 from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.functional import _rows_backward
@@ -42,17 +43,9 @@ if cl:
     x, m = x.contiguous(memory_format=torch.channels_last), m.to(memory_format=torch.channels_last)
 x.requires_grad_(True)
 g = torch.randn_like(m(x))
-for _ in range(2):
-    m(x).backward(g)
-for v in times.values():
-    v.clear()
-steps = []
-for _ in range(5):
-    s = time.perf_counter()
-    m(x).backward(g)
-    steps.append(time.perf_counter() - s)
+step_ms, covered = timed_steps(m, x, g, times)
 layout = "channels_last" if cl else "NCHW"
-print(f"N = {n}, K = {k}, {layout}: step {statistics.median(steps) * 1e3:.1f} ms")
+print(f"N = {n}, K = {k}, {layout}: step {step_ms:.1f} ms")
 for name, v in times.items():
-    med, per_step = statistics.median(v) * 1e6, sum(v) / 5 * 1e3
+    med, per_step = statistics.median(v) * 1e6, sum(v) / covered * 1e3
     print(f"  {name:8s} median {med:5.0f} us, {per_step:5.1f} ms/step")

@@ -8,6 +8,7 @@ import sys
 import time
 
 import torch
+from _ab import timed_steps
 
 from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.functional import _basis_rows
@@ -36,16 +37,9 @@ for name in ("_build", "place_transposed", "add_grad"):
 m = LowRankLocallyConnected2d(64, 64, 3, input_size=(24, 24), rank=k, path="kernel")
 x = torch.randn(n, 64, 24, 24, requires_grad=True)
 g = torch.randn_like(m(x))
-for _ in range(2):
-    m(x).backward(g)
-times.clear()
-steps = []
-for _ in range(5):
-    s = time.perf_counter()
-    m(x).backward(g)
-    steps.append(time.perf_counter() - s)
-print(f"N = {n}, K = {k}: step {statistics.median(steps) * 1e3:.1f} ms")
+step_ms, covered = timed_steps(m, x, g, times)
+print(f"N = {n}, K = {k}: step {step_ms:.1f} ms")
 for name, v in times.items():
-    med, per_step = statistics.median(v) * 1e6, sum(v) / 5 * 1e3
-    calls = len(v) // 5
+    med, per_step = statistics.median(v) * 1e6, sum(v) / covered * 1e3
+    calls = len(v) // covered
     print(f"  {name:17s} {calls:3d} calls/step, median {med:4.0f} us, {per_step:5.1f} ms/step")
