@@ -155,6 +155,20 @@ def test_rank_benchmark_ratios_are_against_one_convolution_of_the_same_run(tmp_p
     auto = [t for t in report["targets"] if t["target"].startswith("time lrlc_auto")]
     assert len(auto) == 1 and auto[0]["met"] == (auto[0]["value"] <= 1.05)
     _assert_handoff_recorded(report)
+    for r in report["rows"]:  # each group's rows carry the probe read before and after it
+        assert len(r["handoff_us"]) == 2 and all(map(math.isfinite, r["handoff_us"]))
+
+
+def test_the_rank_benchmark_names_the_groups_read_in_the_slow_state(monkeypatch, capsys):
+    from lrlc.bench import rank
+
+    # before and after each group: K = 1, K = 2, then the locally connected layer's
+    readings = iter([10.0, 10.0, 10.0, 200.0, 200.0, 10.0])
+    monkeypatch.setattr(rank, "measure_group", _run_once)
+    monkeypatch.setattr(rank, "handoff_us", lambda: next(readings))
+    assert main(["bench", "rank", "--batch", "1", "--ranks", "1", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "slow hand-off reading before or after them: N=1 K=2, N=1 LC" in out
 
 
 def test_the_handoff_probe_is_the_pairs_cost_beyond_its_parts(monkeypatch):
@@ -163,6 +177,10 @@ def test_the_handoff_probe_is_the_pairs_cost_beyond_its_parts(monkeypatch):
     costs = {"build": 50.0, "product": 400.0, "both": 620.0}
     monkeypatch.setattr(handoff, "_per_call_us", lambda step, calls: costs[step.__name__])
     assert handoff.handoff_us() == 170.0
+    # the median of its readings: one disturbed reading does not decide it
+    readings = iter([(50.0, 400.0, 460.0), (50.0, 900.0, 460.0), (50.0, 400.0, 470.0)])
+    monkeypatch.setattr(handoff, "handoff_parts", lambda calls: next(readings))
+    assert handoff.handoff_us() == 10.0
     assert handoff.describe(170.0) == "+170 us (slow)"
     assert handoff.describe(12.0) == "+12 us (fast)"
 

@@ -13,6 +13,7 @@ says so. About 0.15 s per call.
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import torch
@@ -51,11 +52,16 @@ def handoff_parts(calls: int = 100, filters: torch.Tensor | None = None) -> tupl
     return tuple(_per_call_us(step, calls) for step in (build, product, both))
 
 
-def handoff_us(calls: int = 100) -> float:
+def handoff_us(calls: int = 40, repeats: int = 3) -> float:
     """Microseconds a build and the product reading its output cost together beyond what they
-    cost apart: near 0 in the fast state, 100-200 in the slow state seen on a Zen 4 VM."""
-    build, product, both = handoff_parts(calls)
-    return both - build - product
+    cost apart: near 0 in the fast state, 100-200 in the slow state seen on a Zen 4 VM. The
+    median of `repeats` readings, so that one disturbed timing does not decide it (single
+    readings in the fast state ranged from -250 to +50)."""
+    readings = []
+    for _ in range(repeats):
+        build, product, both = handoff_parts(calls)
+        readings.append(both - build - product)
+    return statistics.median(readings)
 
 
 def describe(us: float) -> str:

@@ -24,6 +24,7 @@ import gc
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -35,7 +36,7 @@ from lrlc.experiments.run.memory import keep_freed_memory
 
 from ..functional._ops import memory_format_of
 from .flags import count, non_negative, positive_float
-from .handoff import describe
+from .handoff import SLOW_US, describe, handoff_us
 from .harness import MIB, Step, format_table, log, machine_end, machine_info, measure_group, median
 from .layers import CHANNELS, KERNEL, SIZE, clear_grads, infer_step, train_step
 
@@ -111,6 +112,26 @@ def lc_group(x: torch.Tensor, args: argparse.Namespace) -> list[dict[str, Any]]:
     res = measure_group(steps, budget_s=args.budget, **_timing(args))
     rows += [_row(res, n, "conv_infer", mode="infer", batch=batch, rank=None) for n in steps]
     return rows
+
+
+def probed(group: Callable[..., list[dict[str, Any]]], *args: Any) -> list[dict[str, Any]]:
+    """group(*args)'s rows, each with the hand-off probe (handoff.py) read just before and just
+    after the group ran: on a VM whose slow state comes and goes within a grid, the rows it
+    touched."""
+    before = handoff_us()
+    rows = group(*args)
+    after = handoff_us()
+    return [row | {"handoff_us": [before, after]} for row in rows]
+
+
+def slow_groups(rows: list[dict[str, Any]]) -> str:
+    """The groups whose probe read slow before or after them, as 'N=128 K=8, ...', or 'none'."""
+    seen = []
+    for r in rows:
+        key = f"N={r['batch']} " + (f"K={r['rank']}" if r["rank"] is not None else "LC")
+        if max(r["handoff_us"]) > SLOW_US and key not in seen:
+            seen.append(key)
+    return ", ".join(seen) or "none"
 
 
 def _placed(module: nn.Module, x: torch.Tensor) -> nn.Module:
@@ -238,10 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         x.requires_grad_()
         for rank in args.ranks:
             log(f"train batch {batch} K={rank}")
-            rows += rank_group(x, rank, args)
+            rows += probed(rank_group, x, rank, args)
             gc.collect()
         log(f"locally connected, batch {batch}")
-        rows += lc_group(x, args)
+        rows += probed(lc_group, x, args)
     targets = check(rows)
     print(format_table(rows, COLUMNS))
     print()
@@ -254,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
           f"native bf16 {info['native_bf16']}; {layout}; huge pages {info['huge_pages']}; "
           f"load {info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}; "
           f"handoff {handoff}; {report['elapsed_s']:.0f} s")  # fmt: skip
+    print(f"groups with a slow hand-off reading before or after them: {slow_groups(rows)}")
     if args.json:
         with open(args.json, "w") as f:
             f.write(json.dumps(report, indent=1, default=str) + "\n")
