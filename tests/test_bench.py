@@ -160,12 +160,13 @@ def test_rank_benchmark_ratios_are_against_one_convolution_of_the_same_run(tmp_p
 
 
 def test_the_rank_benchmark_names_the_groups_read_in_the_slow_state(monkeypatch, capsys):
-    from lrlc.bench import rank
+    from lrlc.bench import harness, rank
 
-    # before and after each group: K = 1, K = 2, then the locally connected layer's
-    readings = iter([10.0, 10.0, 10.0, 200.0, 200.0, 10.0])
+    # at the start, then after each group: K = 1, K = 2, the locally connected layer
+    readings = iter([10.0, 10.0, 200.0, 10.0])
     monkeypatch.setattr(rank, "measure_group", _run_once)
     monkeypatch.setattr(rank, "handoff_us", lambda: next(readings))
+    monkeypatch.setattr(harness, "handoff_us", lambda: next(readings))
     assert main(["bench", "rank", "--batch", "1", "--ranks", "1", "2"]) == 0
     out = capsys.readouterr().out
     assert "slow hand-off reading before or after them: N=1 K=2, N=1 LC" in out

@@ -61,9 +61,11 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def machine_end(info: dict[str, Any]) -> dict[str, Any]:
-    """`info` with what is read again when a benchmark ends: the load and the hand-off probe."""
-    return info | {"loadavg_end": list(os.getloadavg()), "handoff_us_end": handoff_us()}
+def machine_end(info: dict[str, Any], handoff: float | None = None) -> dict[str, Any]:
+    """`info` with what is read again when a benchmark ends: the load and the hand-off probe
+    (`handoff`, where the caller has just read it)."""
+    handoff = handoff_us() if handoff is None else handoff
+    return info | {"loadavg_end": list(os.getloadavg()), "handoff_us_end": handoff}
 
 
 def measure_group(

@@ -24,7 +24,6 @@ import gc
 import json
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -114,24 +113,22 @@ def lc_group(x: torch.Tensor, args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
-def probed(group: Callable[..., list[dict[str, Any]]], *args: Any) -> list[dict[str, Any]]:
-    """group(*args)'s rows, each with the hand-off probe (handoff.py) read just before and just
-    after the group ran: on a VM whose slow state comes and goes within a grid, the rows it
-    touched."""
-    before = handoff_us()
-    rows = group(*args)
+def probed(rows: list[dict[str, Any]], before: float) -> tuple[list[dict[str, Any]], float]:
+    """A group's rows, each with the hand-off probe (handoff.py) read before the group (the
+    previous reading) and after it, and that after-reading, the next group's before: on a VM
+    whose slow state comes and goes within a grid, the rows it touched."""
     after = handoff_us()
-    return [row | {"handoff_us": [before, after]} for row in rows]
+    return [row | {"handoff_us": [before, after]} for row in rows], after
 
 
 def slow_groups(rows: list[dict[str, Any]]) -> str:
     """The groups whose probe read slow before or after them, as 'N=128 K=8, ...', or 'none'."""
-    seen = []
-    for r in rows:
-        key = f"N={r['batch']} " + (f"K={r['rank']}" if r["rank"] is not None else "LC")
-        if max(r["handoff_us"]) > SLOW_US and key not in seen:
-            seen.append(key)
-    return ", ".join(seen) or "none"
+    slow = dict.fromkeys(
+        f"N={r['batch']} " + (f"K={r['rank']}" if r["rank"] is not None else "LC")
+        for r in rows
+        if max(r["handoff_us"]) > SLOW_US
+    )
+    return ", ".join(slow) or "none"
 
 
 def _placed(module: nn.Module, x: torch.Tensor) -> nn.Module:
@@ -252,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             "CPU with native bf16 would give")  # fmt: skip
     torch.manual_seed(0)
     t0, rows = time.perf_counter(), []
+    probe = info["handoff_us_start"]  # each group's rows get the readings around it
     for batch in args.batch:
         x = torch.randn(batch, CHANNELS, SIZE, SIZE, device=args.device)
         if args.channels_last:
@@ -259,15 +257,17 @@ def main(argv: list[str] | None = None) -> int:
         x.requires_grad_()
         for rank in args.ranks:
             log(f"train batch {batch} K={rank}")
-            rows += probed(rank_group, x, rank, args)
+            group, probe = probed(rank_group(x, rank, args), probe)
+            rows += group
             gc.collect()
         log(f"locally connected, batch {batch}")
-        rows += probed(lc_group, x, args)
+        group, probe = probed(lc_group(x, args), probe)
+        rows += group
     targets = check(rows)
     print(format_table(rows, COLUMNS))
     print()
     print(format_table(targets, TARGET_COLUMNS))
-    info = machine_end(info)
+    info = machine_end(info, probe)
     handoff = f"{describe(info['handoff_us_start'])} -> {describe(info['handoff_us_end'])}"
     report = dict(benchmark="rank", machine=info, config=vars(args), rows=rows, targets=targets,
                   elapsed_s=time.perf_counter() - t0)  # fmt: skip
