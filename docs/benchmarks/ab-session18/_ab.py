@@ -66,3 +66,15 @@ def report(times):
     for name, v in times.items():
         med = statistics.median(v)
         print(f"  {name:12s} step median {med:.1f} ms (min {min(v):.1f}, max {max(v):.1f})")
+
+
+def report_by_state(times, base, other):
+    """Median step of `base` and `other` in the rounds of the VM's slow state (session 18: base
+    above 1.2x its fastest round) and in the rest, apart."""
+    b, o = times[base], times[other]
+    slow = [i for i, t in enumerate(b) if t > 1.2 * min(b)]
+    fast = [i for i in range(len(b)) if i not in slow]
+    for label, idx in (("slow", slow), ("fast", fast)):
+        if idx:
+            mb, mo = (statistics.median(v[i] for i in idx) for v in (b, o))
+            print(f"  {len(idx)} rounds in the {label} state: {base} {mb:.1f}, {other} {mo:.1f} ms")

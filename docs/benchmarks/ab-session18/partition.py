@@ -5,11 +5,10 @@ row are two batches of 11 (`torch.bmm` gives each thread one), where `torch.mm` 
 filters by columns. `sites`: any of build, place, grad (comma-separated). Float32, NCHW.
 Run: `PYTHONPATH=src python docs/benchmarks/ab-session18/partition.py N K ROUNDS [sites]`."""
 
-import statistics
 import sys
 
 import torch
-from _ab import kernel_path_ab, report
+from _ab import kernel_path_ab, report, report_by_state
 
 from lrlc.functional import _basis_rows
 
@@ -64,14 +63,5 @@ class Partitioned(_basis_rows.BasisKernels):
 library = _basis_rows.BasisKernels
 print(f"sites {SITES}")
 times = kernel_path_ab(n, k, rounds, (("library", library), ("partitioned", Partitioned)))
-# The VM's slow state (session 18) shows as library rounds well above the fastest ones.
-lib_t, part_t = times["library"], times["partitioned"]
-slow = [i for i, t in enumerate(lib_t) if t > 1.2 * min(lib_t)]
-for label, rounds_ in (("slow", slow), ("fast", [i for i in range(len(lib_t)) if i not in slow])):
-    if rounds_:
-        a = statistics.median(lib_t[i] for i in rounds_)
-        b = statistics.median(part_t[i] for i in rounds_)
-        print(
-            f"  {len(rounds_)} rounds in the {label} state: library {a:.1f}, partitioned {b:.1f} ms"
-        )
+report_by_state(times, "library", "partitioned")
 report(times)

@@ -4,11 +4,10 @@ of them), against the library's one buffer. Float32, NCHW; rounds of the VM's sl
 (library well above its fastest rounds) read apart.
 Run: `PYTHONPATH=src python docs/benchmarks/ab-session18/rotating_buffers.py N K ROUNDS`."""
 
-import statistics
 import sys
 
 import torch
-from _ab import kernel_path_ab, report
+from _ab import kernel_path_ab, report, report_by_state
 
 from lrlc.functional import _basis_rows
 
@@ -30,10 +29,5 @@ class Rotating(_basis_rows.BasisKernels):
 times = kernel_path_ab(
     n, k, rounds, (("library", _basis_rows.BasisKernels), ("rotating", Rotating))
 )
-lib, rot = times["library"], times["rotating"]
-slow = [i for i, t in enumerate(lib) if t > 1.2 * min(lib)]
-for label, idx in (("slow", slow), ("fast", [i for i in range(len(lib)) if i not in slow])):
-    if idx:
-        a, b = (statistics.median(v[i] for i in idx) for v in (lib, rot))
-        print(f"  {len(idx)} rounds in the {label} state: library {a:.1f}, rotating {b:.1f} ms")
+report_by_state(times, "library", "rotating")
 report(times)

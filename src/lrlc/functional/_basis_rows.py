@@ -165,9 +165,9 @@ class BasisKernels(RowKernels):
             return
         self._d_taps[a].addmm_(self._w_acc_rows[i], flat)  # dF^k += w[k, i, :] dW[i, :, a]
         # dw[k, i, :] = <dW[i, :], F^k>, summed over the kernel rows as (W_out, K) and written
-        # into dw at the last: MKL ran (W_out, X) @ (X, K) in 37-40 us where (K, X) @ (X,
-        # W_out) took 95-98 (K = 4, X = 12288; AMD EPYC Zen 4, float32), a training step 2-4%
-        # faster at K = 4-32 (session 18).
+        # into dw at the last: MKL ran (W_out, X) @ (X, K) in 37 us where (K, X) @ (X, W_out)
+        # took 96 (K = 4, X = 12288; AMD EPYC Zen 4, float32), a training step 2-4% faster at
+        # K = 4-32 (session 18, docs/benchmarks/ab-session18/dw_orientation.py, dw_rows.py).
         if a == 0:
             torch.mm(flat, self._acc_taps[a].t(), out=self._d_w_t)
         else:
