@@ -31,6 +31,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from lrlc.experiments import huge_pages
 from lrlc.experiments.machine import cpu_flags, cpu_model, cpu_native_bf16
+from lrlc.functional import native_status
 
 from .handoff import handoff_us
 
@@ -51,6 +52,8 @@ def machine_info() -> dict[str, Any]:
         "native_bf16": cpu_native_bf16(),
         "mkldnn": torch.backends.mkldnn.is_available(),
         "mkl": torch.backends.mkl.is_available(),
+        # Whether the row engines' float32 products ran compiled (lrlc.functional._native).
+        "row_products": native_status().reason,
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         # Both sides of every ratio ran under the same setting (huge_pages.py).
         **huge_pages.current().record(),

@@ -37,6 +37,7 @@ from typing import Any
 
 import torch
 
+from ..functional import native_status
 from . import huge_pages
 from .huge_pages import HugePages
 
@@ -191,6 +192,8 @@ class ExecutionPlan:
     def record(self) -> dict[str, Any]:
         """The fields result.json keeps."""
         return {
+            # float32 row products of the kernel path and LocallyConnected2d: compiled or torch's
+            "row_products": native_status().reason if self.device.type == "cpu" else "torch",
             "precision": self.precision,
             "precision_reason": self.precision_reason,
             "native_bf16": self.caps.native_bf16,

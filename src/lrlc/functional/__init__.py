@@ -20,6 +20,9 @@ nothing here imports `lrlc.layers`.
 - `lrlc_by_kernels`: the rank-independent path, Algorithm 1's output for fixed weights through
   the per-position filters of Eq. 2 built row by row; `choose_path` picks a path by cost,
   `fastest_path` by a one-time measurement where the costs are close
+- `native_status`, `use_native`: whether the row engines' float32 products run through the
+  compiled kernel (`_native/lc_bmm.c`, built at first use where a C compiler is at hand) or
+  torch's, and a switch between them
 
 Shapes follow PyTorch: images (N, C, H, W), a basis set (K, C_out, C_in, kh, kw), combining
 weights on the output grid, (K, H_out, W_out), or (N, K, H_out, W_out) when input-dependent
@@ -47,6 +50,8 @@ from ._kernel_path import (
     path_estimates,
 )
 from ._layers import basis_responses, locally_connected2d, low_rank_locally_connected2d
+from ._native import status as native_status
+from ._native import use_native
 from ._ops import combine_bases, locally_connected_by_patches, locally_connected_by_taps
 from ._path_timing import (
     PathTiming,
@@ -70,6 +75,8 @@ __all__ = [
     "clear_measured_paths",
     "fastest_path",
     "measured_paths",
+    "native_status",
+    "use_native",
     "restore_measured_paths",
     "set_path_timing",
     "locally_connected_by_rows",

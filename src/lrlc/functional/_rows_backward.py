@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ._native import row_bmm
 from ._ops import Padding4, Pair
 from ._rows import RowGeometry, RowKernels, _copy_patches, _Patches, transposed_input_grad
 
@@ -144,10 +145,10 @@ def _row_filter_grad(
     for a in range(geo.kh):
         pieces = patches(i, a)
         if geo.grouped:
-            torch.bmm(g_t, pieces[0], out=d_a)
+            row_bmm(g_t, pieces[0], d_a)
         else:
             for b, p in enumerate(pieces):
-                d_a[:, :, b * c : (b + 1) * c] = torch.bmm(g_t, p)
+                row_bmm(g_t, p, d_a[:, :, b * c : (b + 1) * c])
         kernels.add_grad(i, a, d_a)
 
 
@@ -187,7 +188,7 @@ def _add_input_grad_transposed(
     for a in range(geo.kh):
         kernels.place_transposed(i, a, diag)
         t = diag.view(wp, kw * c_out, c)
-        rows.row(i * geo.stride[0] + a * geo.dilation[0]).baddbmm_(g_win, t)
+        row_bmm(g_win, t, rows.row(i * geo.stride[0] + a * geo.dilation[0]), accumulate=True)
 
 
 def unpad_grad(

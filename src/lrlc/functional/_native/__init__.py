@@ -1,0 +1,208 @@
+"""The row engines' batched products in compiled code, where a C compiler is at hand.
+
+`row_bmm(a, b, out)` is `torch.bmm(a, b, out=out)` (`accumulate=True`: `out.baddbmm_(a, b)`)
+for the products of `_rows.py` and `_rows_backward.py`. On a CPU with AVX2 or AVX-512, in
+float32, it runs them through `lc_bmm.c`, a register-blocked kernel that reads the patches'
+overlapping views in place; everywhere else (no compiler, other dtypes and devices, autograd
+recording, `LRLC_NATIVE=0`) through torch, with the same result to rounding. The float64
+tests against the naive loop run torch's products; the float32 tests run both.
+
+The C file is compiled once per source version with the system's C compiler (``$CC`` or
+``cc``; ``-O3 -fopenmp``, no torch headers, about a second) into ``$LRLC_CACHE_DIR`` or
+``~/.cache/lrlc`` (a temporary folder where neither is writable), and loaded with ctypes. Its
+OpenMP runtime is the one torch loaded (same soname), so its threads are torch's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+SOURCE = Path(__file__).with_name("lc_bmm.c")
+
+# Instruction sets the C file has a kernel for: torch's name -> (the C file's code, the
+# number of float32 columns one SIMD vector holds; a product's columns must be a multiple).
+ISAS = {"AVX512": (2, 16), "AVX2": (1, 8)}
+
+_enabled = os.environ.get("LRLC_NATIVE", "1") != "0"
+calls = 0  # products the compiled kernel has run in this process (tests, benchmarks)
+_isa_override: str | None = None  # `use_native(isa=...)`: a lower set than the CPU's, for tests
+
+
+@dataclass(frozen=True)
+class NativeStatus:
+    """Whether the compiled products run, and why not where they do not."""
+
+    available: bool
+    isa: str | None  # "AVX512" / "AVX2": the kernel the CPU takes
+    library: str | None  # the built shared object
+    reason: str  # one line: what was found, or what to do
+
+    def as_dict(self) -> dict:
+        return {
+            "available": self.available,
+            "isa": self.isa,
+            "library": self.library,
+            "reason": self.reason,
+        }
+
+
+def _cpu_isa() -> str | None:
+    """The best instruction set both the CPU and the C file have (torch's own detection, so
+    ``ATEN_CPU_CAPABILITY`` lowers it for both)."""
+    cap = torch.backends.cpu.get_cpu_capability()
+    if cap.startswith("AVX512"):
+        return "AVX512"
+    return "AVX2" if cap == "AVX2" else None
+
+
+def _cache_dirs() -> list[Path]:
+    dirs = []
+    if os.environ.get("LRLC_CACHE_DIR"):
+        dirs.append(Path(os.environ["LRLC_CACHE_DIR"]))
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    dirs.append(Path(base) / "lrlc")
+    dirs.append(Path(tempfile.gettempdir()) / f"lrlc-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    return dirs
+
+
+def _build(compiler: str) -> tuple[Path | None, str]:
+    """Compile `SOURCE` (once per source text and platform) and return the library's path, or
+    None and why not. Concurrent builds (pytest or Ray workers) each write their own file and
+    rename it into place, so no process loads a half-written library."""
+    text = SOURCE.read_bytes()
+    tag = hashlib.sha256(text + sys.platform.encode() + compiler.encode()).hexdigest()[:16]
+    name = f"lc_bmm-{tag}.so"
+    errors = []
+    for folder in _cache_dirs():
+        target = folder / name
+        if target.is_file():
+            return target, "cached"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(suffix=".so", dir=folder)
+            os.close(fd)
+        except OSError as exc:
+            errors.append(f"{folder}: {exc.strerror or exc}")
+            continue
+        cmd = [compiler, "-O3", "-fopenmp", "-shared", "-fPIC", str(SOURCE), "-o", tmp]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            os.unlink(tmp)
+            return None, f"{compiler} failed to run ({exc})"
+        if done.returncode != 0:
+            os.unlink(tmp)
+            first = (done.stderr.strip().splitlines() or ["no message"])[0]
+            return None, f"{compiler} could not build {SOURCE.name}: {first}"
+        os.replace(tmp, target)
+        return target, "built"
+    return None, "no writable cache folder (" + "; ".join(errors) + "): set LRLC_CACHE_DIR"
+
+
+@functools.cache
+def _load() -> tuple[ctypes.CDLL | None, NativeStatus]:
+    isa = _cpu_isa()
+    if isa is None:
+        cap = torch.backends.cpu.get_cpu_capability()
+        return None, NativeStatus(False, None, None, f"CPU capability {cap}: no kernel for it")
+    compiler = os.environ.get("CC") or "cc"
+    if shutil.which(compiler) is None:
+        reason = f"no C compiler ({compiler!r} not found; set CC): torch's products run"
+        return None, NativeStatus(False, isa, None, reason)
+    path, how = _build(compiler)
+    if path is None:
+        return None, NativeStatus(False, isa, None, how)
+    try:
+        lib = ctypes.CDLL(str(path))
+    except OSError as exc:
+        return None, NativeStatus(False, isa, str(path), f"could not load it: {exc}")
+    fn = lib.lrlc_bmm_f32
+    i64, ptr = ctypes.c_ssize_t, ctypes.c_void_p
+    fn.argtypes = [ctypes.c_int, ctypes.c_int] + [i64] * 4 + [ptr, i64, i64, i64]
+    fn.argtypes += [ptr, i64, i64, ptr, i64, i64, ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return lib, NativeStatus(True, isa, str(path), f"{how}, {isa} kernel")
+
+
+def status() -> NativeStatus:
+    """Whether the compiled products run here (building them on first call)."""
+    if not _enabled:
+        return NativeStatus(False, None, None, "switched off (LRLC_NATIVE=0 or use_native)")
+    return _load()[1]
+
+
+def enabled() -> bool:
+    """Whether `row_bmm` would take the compiled kernel for an eligible product."""
+    return _enabled and _load()[0] is not None
+
+
+@contextlib.contextmanager
+def use_native(on: bool, isa: str | None = None) -> Iterator[None]:
+    """Switch the compiled products on or off inside the block (tests, benchmarks' A/B);
+    `isa` ("AVX2") runs a lower instruction set's kernel than the CPU's."""
+    global _enabled, _isa_override
+    if isa is not None and isa not in ISAS:
+        raise ValueError(f"isa must be one of {sorted(ISAS)}, got {isa!r}")
+    before = _enabled, _isa_override
+    _enabled, _isa_override = on, isa
+    try:
+        yield
+    finally:
+        _enabled, _isa_override = before
+
+
+def _eligible(a: Tensor, b: Tensor, out: Tensor, width: int) -> bool:
+    return (
+        a.dtype == b.dtype == out.dtype == torch.float32
+        and a.device.type == b.device.type == out.device.type == "cpu"
+        and a.dim() == b.dim() == out.dim() == 3
+        and b.stride(2) == 1
+        and out.stride(2) == 1
+        and out.shape[2] % width == 0
+        and a.shape[0] == b.shape[0] == out.shape[0]
+        and a.shape[2] == b.shape[1]
+        and out.shape[1] == a.shape[1]
+        and out.shape[2] == b.shape[2]
+        and not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))
+    )
+
+
+def row_bmm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tensor:
+    """out = a @ b (accumulate: out += a @ b), batched: a (P, M, K) with any strides, b (P, K,
+    C) and out (P, M, C) with contiguous columns. Returns out."""
+    global calls
+    if _enabled:
+        lib, st = _load()
+        isa = _isa_override or st.isa
+        if lib is not None and _eligible(a, b, out, ISAS[isa][1]):
+            code = ISAS[isa][0]
+            np_, m, k = a.shape
+            rc = lib.lrlc_bmm_f32(
+                code, torch.get_num_threads(), np_, m, k, out.shape[2],
+                a.data_ptr(), *a.stride(),
+                b.data_ptr(), b.stride(0), b.stride(1),
+                out.data_ptr(), out.stride(0), out.stride(1), int(accumulate),
+            )  # fmt: skip
+            if rc == 0:
+                calls += 1
+                return out
+    if accumulate:
+        return out.baddbmm_(a, b)
+    return torch.bmm(a, b, out=out)
+
+
+__all__ = ["NativeStatus", "enabled", "row_bmm", "status", "use_native"]

@@ -1,0 +1,165 @@
+"""The compiled row products (`lrlc.functional._native`): each kernel (AVX-512, AVX2) against
+torch's batched product on the strided operands the row engines hand it, the layers' outputs
+and every gradient the same with and without them, and the fallbacks where they cannot run."""
+
+import shutil
+
+import pytest
+import torch
+
+from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
+from lrlc.functional import _native, native_status, use_native
+
+from .test_kernel_path import grads
+
+HAVE_KERNEL = shutil.which("cc") is not None and torch.backends.cpu.get_cpu_capability() in (
+    "AVX2",
+    "AVX512",
+)
+needs_kernel = pytest.mark.skipif(not HAVE_KERNEL, reason="needs a C compiler and AVX2/AVX-512")
+ISAS = [
+    pytest.param(
+        isa,
+        marks=pytest.mark.skipif(
+            isa == "AVX512" and torch.backends.cpu.get_cpu_capability() != "AVX512",
+            reason="needs an AVX-512 CPU",
+        ),
+    )
+    for isa in ("AVX512", "AVX2")
+]
+
+
+@needs_kernel
+def test_the_kernel_builds_where_a_compiler_is_at_hand():
+    st = native_status()
+    assert st.available, st.reason
+    assert st.isa in ("AVX512", "AVX2") and st.library.endswith(".so")
+
+
+# (positions, rows, reduction, columns): the row engines' shapes, and edges of the tiles
+# (rows not a multiple of the 7 / 3 of a tile, columns of 1-3 vectors, a reduction of 1).
+SHAPES = [(22, 40, 192, 64), (3, 13, 7, 16), (5, 8, 100, 192), (2, 1, 1, 48), (4, 9, 33, 80)]
+
+
+@needs_kernel
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_each_kernel_is_torchs_product_on_strided_operands(isa, shape):
+    p, m, k, c = shape
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(p, m + 3, 2 * k, generator=gen)[:, 1 : m + 1, ::2]  # neither dense
+    b = torch.randn(p, k, c + 16, generator=gen)[:, :, 16:]  # rows c + 16 apart
+    start = torch.randn(p, m, c, generator=gen)
+    expected = torch.bmm(a.double(), b.double())
+    with use_native(True, isa):
+        out = _native.row_bmm(a, b, torch.full((p, m, c), float("nan")))
+        acc = _native.row_bmm(a, b, start.clone(), accumulate=True)
+    # float32 sums of up to 192 terms of size ~1 against float64: errors ~1e-5; a wrong
+    # element, tile or stride is off by ~1
+    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(acc.double(), start.double() + expected, rtol=1e-5, atol=1e-4)
+
+
+@needs_kernel
+def test_a_wrong_kernel_would_be_caught():
+    """The comparison above can fail: one element off in the kernel's input shows."""
+    a, b = torch.randn(2, 9, 33), torch.randn(2, 33, 64)
+    with use_native(True):
+        out = _native.row_bmm(a, b, torch.empty(2, 9, 64))
+    a[1, 8, 32] += 1.0
+    assert not torch.allclose(out, torch.bmm(a, b), rtol=1e-5, atol=1e-5)
+
+
+def test_products_it_cannot_take_go_to_torch():
+    """Other dtypes, columns that are not whole vectors, strided columns: torch's product."""
+    cases = [
+        (torch.randn(2, 5, 7, dtype=torch.float64), torch.randn(2, 7, 16, dtype=torch.float64)),
+        (torch.randn(2, 5, 7), torch.randn(2, 7, 12)),
+        (torch.randn(2, 5, 7), torch.randn(2, 16, 7).transpose(1, 2)),
+    ]
+    for a, b in cases:
+        out = torch.empty(a.shape[0], a.shape[1], b.shape[2], dtype=a.dtype)
+        torch.testing.assert_close(_native.row_bmm(a, b, out), torch.bmm(a, b))
+
+
+def test_autograd_recording_is_left_to_torch():
+    a = torch.randn(2, 5, 7, requires_grad=True)
+    b = torch.randn(2, 7, 16)
+    with pytest.raises(RuntimeError, match="out="):
+        _native.row_bmm(a, b, torch.empty(2, 5, 16))  # torch refuses out= under autograd
+
+
+def test_a_missing_compiler_is_one_line_and_torchs_products(monkeypatch):
+    monkeypatch.setenv("CC", "no-such-compiler-lrlc")
+    _native._load.cache_clear()
+    try:
+        st = native_status()
+        assert not st.available and "no C compiler" in st.reason and "CC" in st.reason
+        assert "\n" not in st.reason
+        a, b = torch.randn(2, 5, 7), torch.randn(2, 7, 16)
+        torch.testing.assert_close(_native.row_bmm(a, b, torch.empty(2, 5, 16)), a @ b)
+    finally:
+        monkeypatch.delenv("CC")
+        _native._load.cache_clear()
+
+
+@needs_kernel
+def test_a_cache_folder_it_cannot_make_is_skipped_for_the_next(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("LRLC_CACHE_DIR", str(blocker / "lrlc"))  # under a file: cannot exist
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    _native._load.cache_clear()
+    try:
+        st = native_status()
+        assert st.available and st.library.startswith(str(tmp_path / "xdg")), st
+    finally:
+        _native._load.cache_clear()
+
+
+def test_switched_off_says_so():
+    with use_native(False):
+        assert not native_status().available
+        assert "LRLC_NATIVE=0" in native_status().reason
+    with pytest.raises(ValueError, match="isa must be one of"):
+        with use_native(True, "SSE"):
+            pass
+
+
+def _layers():
+    torch.manual_seed(0)
+    lrlc = LowRankLocallyConnected2d(16, 32, 3, input_size=(9, 10), rank=3, padding=1)
+    dil = LowRankLocallyConnected2d(16, 16, 3, input_size=(11, 11), rank=2, dilation=(1, 2))
+    strided = LowRankLocallyConnected2d(16, 16, 3, input_size=(11, 11), rank=4, stride=2)
+    lc = LocallyConnected2d(16, 32, 3, input_size=(8, 9))
+    for layer in (lrlc, dil, strided):
+        with torch.no_grad():  # away from the conv init, so that every position differs
+            for p in layer.parameters():
+                p.add_(torch.randn_like(p) * 0.3)
+    return {"lrlc": lrlc, "dilated": dil, "strided": strided, "lc": lc}
+
+
+@needs_kernel
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=str)
+@pytest.mark.parametrize("name", ["lrlc", "dilated", "strided", "lc"])
+def test_layers_train_the_same_with_the_compiled_products(isa, fmt, name):
+    layer = _layers()[name]
+    if name != "lc":
+        layer.path = "kernel"
+    layer = layer.to(memory_format=fmt)
+    size = layer.input_size
+    x = torch.randn(5, 16, *size).to(memory_format=fmt)
+    path = getattr(layer, "path", None)
+    before = _native.calls
+    with use_native(False):
+        ref = grads(layer, x, path)
+    assert _native.calls == before
+    with use_native(True, isa):
+        got = grads(layer, x, path)
+    assert _native.calls > before  # the compiled products did run
+    torch.testing.assert_close(got[0], ref[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(got[1], ref[1], rtol=1e-5, atol=1e-5)
+    assert got[2].keys() == ref[2].keys() and got[2]
+    for key in ref[2]:
+        torch.testing.assert_close(got[2][key], ref[2][key], rtol=1e-4, atol=1e-4, msg=key)
