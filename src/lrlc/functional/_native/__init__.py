@@ -4,7 +4,7 @@
 for the products of `_rows.py` and `_rows_backward.py`. On a CPU with AVX2 or AVX-512, in
 float32, it runs them through `lc_bmm.c`, a register-blocked kernel that reads the patches'
 overlapping views in place; everywhere else (no compiler, other dtypes and devices, autograd
-recording, `LRLC_NATIVE=0`) through torch, with the same result to rounding. The float64
+recording, torch.compile's tracing, `LRLC_NATIVE=0`) through torch, with the same result to rounding. The float64
 tests against the naive loop run torch's products; the float32 tests run both.
 
 The C file is compiled once per source version with the system's C compiler (``$CC`` or
@@ -185,7 +185,9 @@ def row_bmm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tens
     """out = a @ b (accumulate: out += a @ b), batched: a (P, M, K) with any strides, b (P, K,
     C) and out (P, M, C) with contiguous columns. Returns out."""
     global calls
-    if _enabled:
+    # Under torch.compile the products stay torch ops, which it traces (it cannot see into
+    # a ctypes call).
+    if _enabled and not torch.compiler.is_compiling():
         lib, st = _load()
         isa = _isa_override or st.isa
         if lib is not None and _eligible(a, b, out, ISAS[isa][1]):
