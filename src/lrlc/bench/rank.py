@@ -12,6 +12,10 @@ with AVX-512), forward + backward with the input requiring grad. Per batch N and
   to grow linearly), by per-position kernels (path "kernel"), by the layer's own choice
   ("auto", the chosen path recorded), and input-dependent LRLC (always Algorithm 1).
 - per N: `LocallyConnected2d` training step and inference against the same convolution.
+- where the row products run compiled (float32 on a CPU with AVX2 / AVX-512 and a C
+  compiler, `lrlc.functional.native_status`), the kernel path and `LocallyConnected2d` again
+  with torch's products (cases ending in `_torch`), so that the kernel's gain is measured in
+  the same group.
 
 Every ratio is to the convolution measured in the same group (round-robin, medians), and peak
 memory is the most tensor memory live during one step (see harness.py).
@@ -33,6 +37,7 @@ from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
 from lrlc.experiments.run.device import resolve_device
 from lrlc.experiments.run.memory import keep_freed_memory
 
+from ..functional import native_status, use_native
 from ..functional._ops import memory_format_of
 from .flags import count, non_negative, positive_float
 from .handoff import SLOW_US, describe, handoff_us
@@ -75,11 +80,13 @@ def rank_group(x: torch.Tensor, rank: int, args: argparse.Namespace) -> list[dic
     if rank <= args.basis_max_rank:
         modules["lrlc_basis"] = lrlc(rank, "basis", args.combining)
     modules["lrlc_kernel"] = lrlc(rank, "kernel", args.combining)
+    if _compiled(args):
+        modules["lrlc_kernel_torch"] = lrlc(rank, "kernel", args.combining)
     modules["lrlc_auto"] = auto
     if rank <= args.basis_max_rank:
         modules["lrlc_input_dep"] = lrlc(rank, "auto", "input_dependent")
     modules = {name: _placed(m, x) for name, m in modules.items()}
-    steps = {name: _in(args, train_step(m, x)) for name, m in modules.items()}
+    steps = {name: _in(args, train_step(m, x), name) for name, m in modules.items()}
     # auto times a close call on its first forward, once per shape and dtype: done here (a
     # forward alone, in the precision of the run; its output gradient is still made in the
     # profiled call, as every case's is), so that the profiled call and the timed rounds see
@@ -103,11 +110,15 @@ def lc_group(x: torch.Tensor, args: argparse.Namespace) -> list[dict[str, Any]]:
     conv = _placed(nn.Conv2d(CHANNELS, CHANNELS, KERNEL), x)
     lc = _placed(LocallyConnected2d(CHANNELS, CHANNELS, KERNEL, SIZE), x)
     steps = {"conv": _in(args, train_step(conv, x)), "lc_train": _in(args, train_step(lc, x))}
+    if _compiled(args):
+        steps["lc_train_torch"] = _in(args, train_step(lc, x), "lc_train_torch")
     res = measure_group(
         steps, budget_s=args.budget, before=clear_grads([conv, lc], x), **_timing(args)
     )
     rows = [_row(res, n, "conv", mode="train", batch=batch, rank=None) for n in steps]
     steps = {"conv_infer": _in(args, infer_step(conv, x)), "lc_infer": _in(args, infer_step(lc, x))}
+    if _compiled(args):
+        steps["lc_infer_torch"] = _in(args, infer_step(lc, x), "lc_infer_torch")
     res = measure_group(steps, budget_s=args.budget, **_timing(args))
     rows += [_row(res, n, "conv_infer", mode="infer", batch=batch, rank=None) for n in steps]
     return rows
@@ -137,11 +148,25 @@ def _placed(module: nn.Module, x: torch.Tensor) -> nn.Module:
     return module.to(x.device, memory_format=memory_format_of(x))
 
 
-def _in(args: argparse.Namespace, step: Step) -> Step:
+def _compiled(args: argparse.Namespace) -> bool:
+    """Whether this run's row products go through the compiled kernel (float32 on a CPU
+    where it built), and so the `_torch` cases are measured beside them."""
+    return args.precision == "fp32" and args.device == "cpu" and native_status().available
+
+
+def _in(args: argparse.Namespace, step: Step, case: str = "") -> Step:
     """The step under the precision asked for: bf16 is autocast, as the trainer uses it
     (parameters and the input stay float32; every case, the baseline included, runs in it).
-    On a GPU the step ends when its kernels have, so that the wall clock times them."""
+    On a GPU the step ends when its kernels have, so that the wall clock times them. A case
+    ending in `_torch` runs with torch's row products instead of the compiled ones."""
     device = torch.device(args.device)
+    if case.endswith("_torch"):
+        inner = step
+
+        def step() -> None:
+            with use_native(False):
+                inner()
+
     if args.precision == "fp32" and device.type == "cpu":
         return step
 
@@ -275,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
           f"native bf16 {info['native_bf16']}; {layout}; huge pages {info['huge_pages']}; "
           f"load {info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}; "
           f"handoff {handoff}; {report['elapsed_s']:.0f} s")  # fmt: skip
+    print(f"row products: {info['row_products']}")
     print(f"groups with a slow hand-off reading before or after them: {slow_groups(rows)}")
     if args.json:
         with open(args.json, "w") as f:
