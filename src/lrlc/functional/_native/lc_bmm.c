@@ -6,8 +6,10 @@
    with contiguous columns. Register-blocked: a tile of ROWS rows of C by NV SIMD vectors of
    columns stays in registers for the whole reduction, each step one broadcast of A per row
    and NV loads of B, ROWS * NV fused multiply-adds. MKL's batched GEMM ran these shapes at
-   about 150-175 GFLOP/s on an AMD EPYC Zen 4 where this ran at 210-220 (2 threads), the rate
-   of oneDNN's convolution (docs/performance.md, session 19).
+   about 150-175 GFLOP/s on an AMD EPYC Zen 4 where this runs at 200-210 (2 threads), the rate
+   of oneDNN's convolution (docs/performance.md, session 19). The loops over a tile's rows and
+   vectors are unrolled by pragma: left to GCC, the AVX2 tile stored every accumulator to the
+   stack on every step and ran at half MKL's rate.
 
    Built by lrlc.functional._native at first use with the C compiler at hand (-O3 -fopenmp),
    one function per instruction set selected by target attributes, so one build serves
@@ -22,29 +24,30 @@ typedef ptrdiff_t idx;
 #define ISA_AVX512 2
 #define ISA_AVX2 1
 
-/* ---- AVX-512: 7 rows x 4 vectors of 16 (28 accumulators, 4 for B: 32 registers) ---- */
-#define R512 7
+/* ---- AVX-512: 6 rows x 4 vectors of 16 (24 accumulators, 4 for B, 1 for A: 29 of 32
+   registers; 7 rows spilled one accumulator a step, no faster on a Zen 4) ---- */
+#define R512 6
 #define W512 16
 
 __attribute__((target("avx512f,fma"), always_inline)) static inline void tile512(
     const int rows, const int nv, idx kk, const float *a, idx a_m, idx a_k, const float *b,
     idx b_k, float *c, idx c_m, int beta) {
   __m512 acc[R512][4];
-  for (int r = 0; r < rows; r++)
-    for (int v = 0; v < nv; v++)
+  _Pragma("GCC unroll 8") for (int r = 0; r < rows; r++)
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
       acc[r][v] = beta ? _mm512_loadu_ps(c + r * c_m + v * W512) : _mm512_setzero_ps();
   for (idx k = 0; k < kk; k++) {
     const float *bk = b + k * b_k;
     __m512 bv[4];
-    for (int v = 0; v < nv; v++) bv[v] = _mm512_loadu_ps(bk + v * W512);
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) bv[v] = _mm512_loadu_ps(bk + v * W512);
     const float *ak = a + k * a_k;
-    for (int r = 0; r < rows; r++) {
+    _Pragma("GCC unroll 8") for (int r = 0; r < rows; r++) {
       __m512 av = _mm512_set1_ps(ak[r * a_m]);
-      for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+      _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
     }
   }
-  for (int r = 0; r < rows; r++)
-    for (int v = 0; v < nv; v++) _mm512_storeu_ps(c + r * c_m + v * W512, acc[r][v]);
+  _Pragma("GCC unroll 8") for (int r = 0; r < rows; r++)
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) _mm512_storeu_ps(c + r * c_m + v * W512, acc[r][v]);
 }
 
 #define T512(R, V)                                                                       \
@@ -54,31 +57,33 @@ __attribute__((target("avx512f,fma"), always_inline)) static inline void tile512
     tile512(R, V, kk, a, a_m, a_k, b, b_k, c, c_m, beta);                                  \
   }
 #define T512_ROW(R) T512(R, 1) T512(R, 2) T512(R, 3) T512(R, 4)
-T512_ROW(1) T512_ROW(2) T512_ROW(3) T512_ROW(4) T512_ROW(5) T512_ROW(6) T512_ROW(7)
+T512_ROW(1) T512_ROW(2) T512_ROW(3) T512_ROW(4) T512_ROW(5) T512_ROW(6)
 
-/* ---- AVX2: 3 rows x 4 vectors of 8 (12 accumulators, 4 for B: 16 registers) ---- */
-#define R256 3
+/* ---- AVX2: 6 rows x 2 vectors of 8 (12 accumulators, 2 for B, 1 for A: 15 of 16
+   registers; 3 rows x 4 vectors left the broadcast no register and ran at half MKL's rate) */
+#define R256 6
+#define V256 2
 #define W256 8
 
 __attribute__((target("avx2,fma"), always_inline)) static inline void tile256(
     const int rows, const int nv, idx kk, const float *a, idx a_m, idx a_k, const float *b,
     idx b_k, float *c, idx c_m, int beta) {
-  __m256 acc[R256][4];
-  for (int r = 0; r < rows; r++)
-    for (int v = 0; v < nv; v++)
+  __m256 acc[R256][V256];
+  _Pragma("GCC unroll 8") for (int r = 0; r < rows; r++)
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
       acc[r][v] = beta ? _mm256_loadu_ps(c + r * c_m + v * W256) : _mm256_setzero_ps();
   for (idx k = 0; k < kk; k++) {
     const float *bk = b + k * b_k;
-    __m256 bv[4];
-    for (int v = 0; v < nv; v++) bv[v] = _mm256_loadu_ps(bk + v * W256);
+    __m256 bv[V256];
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) bv[v] = _mm256_loadu_ps(bk + v * W256);
     const float *ak = a + k * a_k;
-    for (int r = 0; r < rows; r++) {
+    _Pragma("GCC unroll 8") for (int r = 0; r < rows; r++) {
       __m256 av = _mm256_broadcast_ss(ak + r * a_m);
-      for (int v = 0; v < nv; v++) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+      _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
     }
   }
-  for (int r = 0; r < rows; r++)
-    for (int v = 0; v < nv; v++) _mm256_storeu_ps(c + r * c_m + v * W256, acc[r][v]);
+  _Pragma("GCC unroll 8") for (int r = 0; r < rows; r++)
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) _mm256_storeu_ps(c + r * c_m + v * W256, acc[r][v]);
 }
 
 #define T256(R, V)                                                                       \
@@ -87,35 +92,34 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void tile256(
       int beta) {                                                                         \
     tile256(R, V, kk, a, a_m, a_k, b, b_k, c, c_m, beta);                                  \
   }
-#define T256_ROW(R) T256(R, 1) T256(R, 2) T256(R, 3) T256(R, 4)
-T256_ROW(1) T256_ROW(2) T256_ROW(3)
+#define T256_ROW(R) T256(R, 1) T256(R, 2)
+T256_ROW(1) T256_ROW(2) T256_ROW(3) T256_ROW(4) T256_ROW(5) T256_ROW(6)
 
 typedef void (*tile_fn)(idx, const float *, idx, idx, const float *, idx, float *, idx, int);
 
 static const tile_fn TILES512[R512][4] = {
     {t512_1_1, t512_1_2, t512_1_3, t512_1_4}, {t512_2_1, t512_2_2, t512_2_3, t512_2_4},
     {t512_3_1, t512_3_2, t512_3_3, t512_3_4}, {t512_4_1, t512_4_2, t512_4_3, t512_4_4},
-    {t512_5_1, t512_5_2, t512_5_3, t512_5_4}, {t512_6_1, t512_6_2, t512_6_3, t512_6_4},
-    {t512_7_1, t512_7_2, t512_7_3, t512_7_4}};
-static const tile_fn TILES256[R256][4] = {{t256_1_1, t256_1_2, t256_1_3, t256_1_4},
-                                          {t256_2_1, t256_2_2, t256_2_3, t256_2_4},
-                                          {t256_3_1, t256_3_2, t256_3_3, t256_3_4}};
+    {t512_5_1, t512_5_2, t512_5_3, t512_5_4}, {t512_6_1, t512_6_2, t512_6_3, t512_6_4}};
+static const tile_fn TILES256[R256][V256] = {{t256_1_1, t256_1_2}, {t256_2_1, t256_2_2},
+                                             {t256_3_1, t256_3_2}, {t256_4_1, t256_4_2},
+                                             {t256_5_1, t256_5_2}, {t256_6_1, t256_6_2}};
 
 /* Returns 0, or -1 for an instruction set this build does not know. The caller checks the
    shapes (columns a multiple of the vector width) and that the CPU has the set. */
 int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const float *a,
                  idx a_p, idx a_m, idx a_k, const float *b, idx b_p, idx b_k, float *c,
                  idx c_p, idx c_m, int beta) {
-  int rmax, width;
-  const tile_fn(*tiles)[4];
+  int rmax, width, nvmax;
+  const tile_fn *tiles; /* [rows - 1][vectors - 1], nvmax vectors a row */
   if (isa == ISA_AVX512) {
-    rmax = R512, width = W512, tiles = TILES512;
+    rmax = R512, width = W512, nvmax = 4, tiles = &TILES512[0][0];
   } else if (isa == ISA_AVX2) {
-    rmax = R256, width = W256, tiles = (const tile_fn(*)[4])TILES256;
+    rmax = R256, width = W256, nvmax = V256, tiles = &TILES256[0][0];
   } else {
     return -1;
   }
-  const idx tile_cols = 4 * width;
+  const idx tile_cols = nvmax * width;
   const idx col_tiles = (ncols + tile_cols - 1) / tile_cols;
   const idx row_tiles = (m + rmax - 1) / rmax;
   const idx per_p = col_tiles * row_tiles;
@@ -130,7 +134,7 @@ int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const f
     const int rows = (int)(m - r0 < rmax ? m - r0 : rmax);
     const idx cols = ncols - c0 < tile_cols ? ncols - c0 : tile_cols;
     const int nv = (int)(cols / width);
-    tiles[rows - 1][nv - 1](kk, a + p * a_p + r0 * a_m, a_m, a_k, b + p * b_p + c0, b_k,
+    tiles[(rows - 1) * nvmax + nv - 1](kk, a + p * a_p + r0 * a_m, a_m, a_k, b + p * b_p + c0, b_k,
                             c + p * c_p + r0 * c_m + c0, c_m, beta);
   }
   return 0;
