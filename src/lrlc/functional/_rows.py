@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._native import row_bmm
+from ._native import row_bmm, runs_compiled
 from ._ops import Padding4, Pair
 
 
@@ -160,24 +160,31 @@ def forward_rows(
     bias_rows = None if bias is None else bias.permute(1, 2, 0).unsqueeze(2)  # (H, W, 1, C)
     patches = _Patches(xp, geo)
     out: Tensor | None = None
-    acc: Tensor | None = None  # (W_out, N, C_out), one row's products; reused row to row
+    buf: Tensor | None = None  # (W_out, N, C_out), where a row's products sum, row to row
+    direct = False  # whether they sum in the output itself (`row_bmm`'s compiled kernel)
     for i in range(h_out):
-        first = True
+        acc = None
         for a in range(geo.kh):
             for p, m in zip(patches(i, a), _split(kernels.kernel_row(i, a), geo)):
+                if out is None:
+                    c_out = m.shape[-1]
+                    shape = (n, h_out, w_out, c_out) if channels_last else (n, c_out, h_out, w_out)
+                    out = p.new_empty(shape)
+                    # A channels_last output row, (N, W_out, C_out), seen as (W_out, N, C_out)
+                    # has contiguous channels: the compiled kernel writes into it, which saves
+                    # a copy of the output (torch's product would make one anyway).
+                    direct = channels_last and runs_compiled(p, m, out[:, 0].transpose(0, 1))
+                    if not direct:
+                        buf = p.new_empty((w_out, n, c_out))
                 if acc is None:
-                    acc = p.new_empty((p.shape[0], n, m.shape[-1]))
-                if first and bias_rows is not None:
-                    acc.copy_(bias_rows[i].expand_as(acc))
-                row_bmm(p, m, acc, accumulate=not first or bias_rows is not None)
-                first = False
-        if out is None:
-            shape = (
-                (n, h_out, w_out, acc.shape[-1])
-                if channels_last
-                else (n, acc.shape[-1], h_out, w_out)
-            )
-            out = acc.new_empty(shape)
+                    acc = out[:, i].transpose(0, 1) if direct else buf
+                    if bias_rows is not None:
+                        acc.copy_(bias_rows[i].expand_as(acc))
+                    row_bmm(p, m, acc, accumulate=bias_rows is not None)
+                else:
+                    row_bmm(p, m, acc, accumulate=True)
+        if direct:
+            continue
         if channels_last:
             out[:, i] = acc.transpose(0, 1)
         else:

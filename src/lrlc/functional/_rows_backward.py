@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._native import row_bmm
+from ._native import row_bmm, runs_compiled
 from ._ops import Padding4, Pair
 from ._rows import RowGeometry, RowKernels, _copy_patches, _Patches, transposed_input_grad
 
@@ -139,9 +139,12 @@ def _row_filter_grad(
     ms at N = 512, 28-30 against 38 at N = 128)."""
     c = geo.channels
     d_a = g.new_empty((geo.out[1], g.shape[-1], geo.kw * c))
-    # (W_out, C_out, N), copied: read through a transposed view, the products ran 9% slower
-    # in float32 and 17-30% in bf16 (Intel Xeon, one row's products at N = 128 and 512).
-    g_t = g.transpose(1, 2).contiguous()
+    # (W_out, C_out, N), copied for torch's products: read through a transposed view, they ran
+    # 9% slower in float32 and 17-30% in bf16 (Intel Xeon, one row's products at N = 128 and
+    # 512). The compiled kernel reads the view as fast (a copy of dL/dy saved).
+    g_t = g.transpose(1, 2)
+    if not runs_compiled(g_t, patches(i, 0)[0], d_a[..., :c] if not geo.grouped else d_a):
+        g_t = g_t.contiguous()
     for a in range(geo.kh):
         pieces = patches(i, a)
         if geo.grouped:

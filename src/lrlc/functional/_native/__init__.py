@@ -4,8 +4,9 @@
 for the products of `_rows.py` and `_rows_backward.py`. On a CPU with AVX2 or AVX-512, in
 float32, it runs them through `lc_bmm.c`, a register-blocked kernel that reads the patches'
 overlapping views in place; everywhere else (no compiler, other dtypes and devices, autograd
-recording, torch.compile's tracing, `LRLC_NATIVE=0`) through torch, with the same result to rounding. The float64
-tests against the naive loop run torch's products; the float32 tests run both.
+recording, torch.compile's tracing, `LRLC_NATIVE=0`) through torch, with the same result to
+rounding. The float64 tests against the naive loop run torch's products; the float32 tests
+run both.
 
 The C file is compiled once per source version with the system's C compiler (``$CC`` or
 ``cc``; ``-O3 -fopenmp``, no torch headers, about a second) into ``$LRLC_CACHE_DIR`` or
@@ -145,9 +146,14 @@ def status() -> NativeStatus:
     return _load()[1]
 
 
-def enabled() -> bool:
-    """Whether `row_bmm` would take the compiled kernel for an eligible product."""
-    return _enabled and _load()[0] is not None
+def runs_compiled(a: Tensor, b: Tensor, out: Tensor) -> bool:
+    """Whether `row_bmm(a, b, out)` would run the compiled kernel: the callers then hand it
+    operands that torch's product would copy first (an output inside a larger tensor, a
+    transposed left operand) instead of making dense ones."""
+    if not _enabled or torch.compiler.is_compiling():
+        return False
+    lib, st = _load()
+    return lib is not None and _eligible(a, b, out, ISAS[_isa_override or st.isa][1])
 
 
 @contextlib.contextmanager
@@ -186,25 +192,23 @@ def row_bmm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tens
     C) and out (P, M, C) with contiguous columns. Returns out."""
     global calls
     # Under torch.compile the products stay torch ops, which it traces (it cannot see into
-    # a ctypes call).
-    if _enabled and not torch.compiler.is_compiling():
+    # a ctypes call): `runs_compiled` says no there.
+    if runs_compiled(a, b, out):
         lib, st = _load()
-        isa = _isa_override or st.isa
-        if lib is not None and _eligible(a, b, out, ISAS[isa][1]):
-            code = ISAS[isa][0]
-            np_, m, k = a.shape
-            rc = lib.lrlc_bmm_f32(
-                code, torch.get_num_threads(), np_, m, k, out.shape[2],
-                a.data_ptr(), *a.stride(),
-                b.data_ptr(), b.stride(0), b.stride(1),
-                out.data_ptr(), out.stride(0), out.stride(1), int(accumulate),
-            )  # fmt: skip
-            if rc == 0:
-                calls += 1
-                return out
+        code = ISAS[_isa_override or st.isa][0]
+        np_, m, k = a.shape
+        rc = lib.lrlc_bmm_f32(
+            code, torch.get_num_threads(), np_, m, k, out.shape[2],
+            a.data_ptr(), *a.stride(),
+            b.data_ptr(), b.stride(0), b.stride(1),
+            out.data_ptr(), out.stride(0), out.stride(1), int(accumulate),
+        )  # fmt: skip
+        if rc == 0:
+            calls += 1
+            return out
     if accumulate:
         return out.baddbmm_(a, b)
     return torch.bmm(a, b, out=out)
 
 
-__all__ = ["NativeStatus", "enabled", "row_bmm", "status", "use_native"]
+__all__ = ["NativeStatus", "row_bmm", "runs_compiled", "status", "use_native"]
