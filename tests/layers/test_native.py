@@ -131,18 +131,29 @@ def _layers():
     lrlc = LowRankLocallyConnected2d(16, 32, 3, input_size=(9, 10), rank=3, padding=1)
     dil = LowRankLocallyConnected2d(16, 16, 3, input_size=(11, 11), rank=2, dilation=(1, 2))
     strided = LowRankLocallyConnected2d(16, 16, 3, input_size=(11, 11), rank=4, stride=2)
+    # dL/dx by rows with rows dilated (an input row complete only after later output rows)
+    # and strided (rows that no output row reads: zero)
+    rows = LowRankLocallyConnected2d(16, 16, 3, input_size=(9, 8), rank=3, padding="same",
+                                     dilation=(2, 1))  # fmt: skip
+    skips = LowRankLocallyConnected2d(16, 16, 3, input_size=(11, 8), rank=2, stride=(2, 1),
+                                      padding=(2, 1), dilation=(2, 1))  # fmt: skip
     lc = LocallyConnected2d(16, 32, 3, input_size=(8, 9))
-    for layer in (lrlc, dil, strided):
+    for layer in (lrlc, dil, strided, rows, skips):
         with torch.no_grad():  # away from the conv init, so that every position differs
             for p in layer.parameters():
                 p.add_(torch.randn_like(p) * 0.3)
-    return {"lrlc": lrlc, "dilated": dil, "strided": strided, "lc": lc}
+    return {
+        "lrlc": lrlc, "dilated": dil, "strided": strided, "dilated_rows": rows,
+        "skipped_rows": skips, "lc": lc,
+    }  # fmt: skip
 
 
 @needs_kernel
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=str)
-@pytest.mark.parametrize("name", ["lrlc", "dilated", "strided", "lc"])
+@pytest.mark.parametrize(
+    "name", ["lrlc", "dilated", "strided", "dilated_rows", "skipped_rows", "lc"]
+)
 def test_layers_train_the_same_with_the_compiled_products(isa, fmt, name):
     layer = _layers()[name]
     if name != "lc":

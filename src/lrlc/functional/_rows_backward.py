@@ -40,8 +40,9 @@ class _GradRows:
 class _InputGradRows:
     """d(xp) of the transposed input gradient, by padded input row, a few rows at a time.
 
-    `row(r)` is input row r's (Wp, N, C) accumulator, zeroed on first use; `flush_below(r)`
-    writes every row above r into dL/dx (the padding cropped, in the input's layout) and
+    `add(r, ...)` adds a product to input row r, kept in a (Wp, N, C) accumulator (`row(r)`,
+    zeroed on first use) or written into dL/dx directly; `flush_below(r)` writes every row
+    above r into dL/dx (the padding cropped, in the input's layout) and
     reuses their buffers; `finish()` flushes the rest and returns dL/dx (N, C, H, W)."""
 
     def __init__(self, xp: Tensor, pad: Padding4, size: Pair, fmt: torch.memory_format) -> None:
@@ -57,6 +58,8 @@ class _InputGradRows:
         self.live: dict[int, Tensor] = {}
         self.spare: list[Tensor] = []
         self.done = 0  # rows above this one are written
+        self.direct: bool | None = None  # whether `add` writes into dL/dx itself
+        self.written: set[int] = set()  # its rows that have their first product
 
     def row(self, r: int) -> Tensor:
         if r not in self.live:
@@ -64,8 +67,30 @@ class _InputGradRows:
             self.live[r] = buf.zero_()
         return self.live[r]
 
+    def add(self, r: int, g_win: Tensor, filters: Tensor) -> None:
+        """d(xp)[r] += the transposed product of g_win (Wp, N, kw*C_out) and the filters
+        placed by input column (Wp, kw*C_out, C). Where the compiled kernel runs and dL/dx
+        is channels_last, straight into dL/dx's row (N, W, C): only the unpadded columns are
+        computed, rows in the padding not at all, and no buffer is copied out."""
+        y = r - self.top
+        cols = slice(self.left, self.left + self.w)
+        if self.direct is None:  # decided once, on the first row's operands
+            dst = self.dx[:, min(max(y, 0), self.h - 1)].transpose(0, 1)
+            self.direct = self.channels_last and runs_compiled(g_win[cols], filters[cols], dst)
+        if not self.direct:
+            row_bmm(g_win, filters, self.row(r), accumulate=True)
+        elif 0 <= y < self.h:
+            dst = self.dx[:, y].transpose(0, 1)  # (W, N, C)
+            row_bmm(g_win[cols], filters[cols], dst, accumulate=r in self.written)
+            self.written.add(r)
+
     def flush_below(self, end: int) -> None:
         for r in range(self.done, min(end, self.hp)):
+            if self.direct:
+                y = r - self.top
+                if r not in self.written and 0 <= y < self.h:
+                    self.dx[:, y].zero_()  # no output row reads input row y
+                continue
             self._write(r, self.live.pop(r, None))
         self.done = max(self.done, end)
 
@@ -190,8 +215,7 @@ def _add_input_grad_transposed(
         g_win = g_win.contiguous()  # once for the kh products below (`_copy_patches`)
     for a in range(geo.kh):
         kernels.place_transposed(i, a, diag)
-        t = diag.view(wp, kw * c_out, c)
-        row_bmm(g_win, t, rows.row(i * geo.stride[0] + a * geo.dilation[0]), accumulate=True)
+        rows.add(i * geo.stride[0] + a * geo.dilation[0], g_win, diag.view(wp, kw * c_out, c))
 
 
 def unpad_grad(
