@@ -21,6 +21,7 @@ import functools
 import torch
 from torch import Tensor
 
+from ._native import row_mm
 from ._rows import RowKernels
 
 
@@ -124,7 +125,7 @@ class BasisKernels(RowKernels):
             ]
         w = self._w_rows[i]
         for tap, out in zip(self._flat_t_taps[a], self._places):
-            torch.mm(w, tap, out=out)
+            row_mm(w, tap, out)
 
     def _build(self, i: int, a: int, order: str) -> Tensor:
         """Kernel row a of row i's filters (Eq. 2), (W_out, kw*C*C_out) in the order's layout
@@ -139,7 +140,7 @@ class BasisKernels(RowKernels):
             tap_rows = self._flat_rows if forward else self._flat_t_rows
             w = self._w_rows[i]  # (W_out, K)
             out = self._buffer(order, (self.w_out, tap_rows[a].shape[1]), w)
-            return torch.mm(w, tap_rows[a], out=out)
+            return row_mm(w, tap_rows[a], out)
         first = i - i % self.block
         rows = min(self.block, self.h_out - first)
         if self._built.get(order) != first:
@@ -163,7 +164,7 @@ class BasisKernels(RowKernels):
         if self.block > 1:
             self._add_block_grad(i, a, flat)
             return
-        self._d_taps[a].addmm_(self._w_acc_rows[i], flat)  # dF^k += w[k, i, :] dW[i, :, a]
+        row_mm(self._w_acc_rows[i], flat, self._d_taps[a], accumulate=True)  # dF^k += w dW
         # dw[k, i, :] = <dW[i, :], F^k>, summed over the kernel rows as (W_out, K) and written
         # into dw at the last: MKL ran (W_out, X) @ (X, K) in 37 us where (K, X) @ (X, W_out)
         # took 96 (K = 4, X = 12288; AMD EPYC Zen 4, float32), a training step 2-4% faster at

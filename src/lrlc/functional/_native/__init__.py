@@ -211,4 +211,12 @@ def row_bmm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tens
     return torch.bmm(a, b, out=out)
 
 
-__all__ = ["NativeStatus", "row_bmm", "runs_compiled", "status", "use_native"]
+def row_mm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tensor:
+    """`row_bmm` for one product, (M, K) @ (K, C): the filter builds and the bases' gradient
+    of `_basis_rows.py`, (W_out, K) @ (K, X) and (K, W_out) @ (W_out, X), which the kernel ran
+    1.2-1.6x as fast as MKL's GEMM (AMD EPYC Zen 4, K = 4-32, X = 12288). Returns out."""
+    row_bmm(a.unsqueeze(0), b.unsqueeze(0), out.unsqueeze(0), accumulate)
+    return out
+
+
+__all__ = ["NativeStatus", "row_bmm", "row_mm", "runs_compiled", "status", "use_native"]
