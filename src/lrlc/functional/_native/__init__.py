@@ -16,6 +16,7 @@ OpenMP runtime is the one torch loaded (same soname), so its threads are torch's
 
 from __future__ import annotations
 
+import array
 import contextlib
 import ctypes
 import functools
@@ -131,11 +132,8 @@ def _load() -> tuple[ctypes.CDLL | None, NativeStatus]:
         lib = ctypes.CDLL(str(path))
     except OSError as exc:
         return None, NativeStatus(False, isa, str(path), f"could not load it: {exc}")
-    fn = lib.lrlc_bmm_f32
-    i64, ptr = ctypes.c_ssize_t, ctypes.c_void_p
-    fn.argtypes = [ctypes.c_int, ctypes.c_int] + [i64] * 4 + [ptr, i64, i64, i64]
-    fn.argtypes += [ptr, i64, i64, ptr, i64, i64, ctypes.c_int]
-    fn.restype = ctypes.c_int
+    lib.lrlc_bmm_f32_packed.argtypes = [ctypes.c_void_p]  # `row_bmm` packs the arguments
+    lib.lrlc_bmm_f32_packed.restype = ctypes.c_int
     return lib, NativeStatus(True, isa, str(path), f"{how}, {isa} kernel")
 
 
@@ -172,19 +170,19 @@ def use_native(on: bool, isa: str | None = None) -> Iterator[None]:
 
 
 def _eligible(a: Tensor, b: Tensor, out: Tensor, width: int) -> bool:
-    return (
-        a.dtype == b.dtype == out.dtype == torch.float32
-        and a.device.type == b.device.type == out.device.type == "cpu"
-        and a.dim() == b.dim() == out.dim() == 3
-        and b.stride(2) == 1
-        and out.stride(2) == 1
-        and out.shape[2] % width == 0
-        and a.shape[0] == b.shape[0] == out.shape[0]
-        and a.shape[2] == b.shape[1]
-        and out.shape[1] == a.shape[1]
-        and out.shape[2] == b.shape[2]
-        and not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))
-    )
+    # What the kernel reads and writes must be what the shapes say (else it would read out of
+    # bounds), in float32 on the CPU, and not recorded by autograd. Checked on every call,
+    # in as few Python operations as possible: hundreds of calls make a step.
+    if not (a.dtype is b.dtype is out.dtype is torch.float32):
+        return False
+    if a.is_cuda or b.is_cuda or out.is_cuda or a.dim() != 3 or b.dim() != 3 or out.dim() != 3:
+        return False
+    (p, m, k), (pb, kb, c), shape = a.shape, b.shape, out.shape
+    if (pb, kb) != (p, k) or shape != (p, m, c) or c % width:
+        return False
+    if b.stride(2) != 1 or out.stride(2) != 1 or a.device.type != "cpu":
+        return False
+    return not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))
 
 
 def row_bmm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tensor:
@@ -195,15 +193,14 @@ def row_bmm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tens
     # a ctypes call): `runs_compiled` says no there.
     if runs_compiled(a, b, out):
         lib, st = _load()
-        code = ISAS[_isa_override or st.isa][0]
         np_, m, k = a.shape
-        rc = lib.lrlc_bmm_f32(
-            code, torch.get_num_threads(), np_, m, k, out.shape[2],
-            a.data_ptr(), *a.stride(),
-            b.data_ptr(), b.stride(0), b.stride(1),
-            out.data_ptr(), out.stride(0), out.stride(1), int(accumulate),
-        )  # fmt: skip
-        if rc == 0:
+        sa, sb, so = a.stride(), b.stride(), out.stride()
+        args = array.array("q", (
+            ISAS[_isa_override or st.isa][0], torch.get_num_threads(), np_, m, k, out.shape[2],
+            a.data_ptr(), sa[0], sa[1], sa[2], b.data_ptr(), sb[0], sb[1],
+            out.data_ptr(), so[0], so[1], int(accumulate),
+        ))  # fmt: skip
+        if lib.lrlc_bmm_f32_packed(args.buffer_info()[0]) == 0:
             calls += 1
             return out
     if accumulate:
