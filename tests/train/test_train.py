@@ -10,6 +10,7 @@ import lrlc.functional as LFN
 from lrlc.experiments.config import TrainConfig
 from lrlc.experiments.files import load_checkpoint
 from lrlc.experiments.run import NonFiniteLossError, RunError, lr_at, train
+from lrlc.functional import native_status
 
 
 def tiny(**kw):
@@ -230,3 +231,4 @@ def test_every_run_says_how_it_executes_and_records_it(mnist_small, tmp_path, ca
     assert result["precision"] in ("fp32", "bf16") and result["precision_reason"]
     assert result["threads"] == torch.get_num_threads()
     assert {"native_bf16", "processor", "channels_last", "compile"} <= set(result)
+    assert result["row_products"] == native_status().reason  # compiled or torch's, and why

@@ -19,7 +19,8 @@ flops = defaultdict(float)
 
 def timed(name, fn):
     def wrapper(a, b, out, accumulate=False):
-        key = name if name == "forward" else ("dL/dx" if accumulate else "dW")
+        # dW writes (W_out, C_out, kw * C_in) = (22, 64, 192); dL/dx (W, N, C_in)
+        key = name if name == "forward" else ("dW" if out.shape[2] == 192 else "dL/dx")
         t0 = time.perf_counter()
         r = fn(a, b, out, accumulate)
         spent[key] += time.perf_counter() - t0
@@ -52,7 +53,8 @@ def main():
                 m(x).backward(g)
             step = (time.perf_counter() - t0) / steps
         parts = ", ".join(
-            f"{name} {spent[name] / steps * 1e3:.1f} ms ({flops[name] / spent[name] / 1e9:.0f} GF/s)"
+            f"{name} {spent[name] / steps * 1e3:.1f} ms "
+            f"({flops[name] / spent[name] / 1e9:.0f} GF/s)"
             for name in spent
         )
         print(f"{'native' if on else 'torch ':6s} step {step * 1e3:.1f} ms: {parts}")
