@@ -2,7 +2,11 @@
 torch's batched product on the strided operands the row engines hand it, the layers' outputs
 and every gradient the same with and without them, and the fallbacks where they cannot run."""
 
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -115,6 +119,25 @@ def test_a_cache_folder_it_cannot_make_is_skipped_for_the_next(monkeypatch, tmp_
         assert st.available and st.library.startswith(str(tmp_path / "xdg")), st
     finally:
         _native._load.cache_clear()
+
+
+@needs_kernel
+def test_a_corrupt_cached_library_is_built_again(monkeypatch, tmp_path):
+    monkeypatch.setenv("LRLC_CACHE_DIR", str(tmp_path))
+    _native._load.cache_clear()
+    try:
+        built = Path(native_status().library)
+    finally:
+        _native._load.cache_clear()
+    # As a full disk might leave it. A new file, since this process maps the old one, and
+    # read by a new process, since dlopen would hand this one the library it has loaded.
+    built.unlink()
+    built.write_bytes(b"not a shared object")
+    code = "from lrlc.functional import native_status as s; print(s().reason)"
+    env = {**os.environ, "LRLC_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("built,"), out.stdout + out.stderr
+    assert built.read_bytes()[:4] == b"\x7fELF"
 
 
 def test_switched_off_says_so():

@@ -128,13 +128,28 @@ def _load() -> tuple[ctypes.CDLL | None, NativeStatus]:
     path, how = _build(compiler)
     if path is None:
         return None, NativeStatus(False, isa, None, how)
+    lib = _open(path)
+    if lib is None and how == "cached":
+        # A cached library that does not load (cut short by a full disk, say): built again,
+        # once, instead of every process falling back to torch's products from then on.
+        with contextlib.suppress(OSError):
+            path.unlink()
+        path, how = _build(compiler)
+        lib = _open(path) if path is not None else None
+    if lib is None:
+        return None, NativeStatus(False, isa, str(path), f"could not load {path}: {how}")
+    return lib, NativeStatus(True, isa, str(path), f"{how}, {isa} kernel")
+
+
+def _open(path: Path) -> ctypes.CDLL | None:
     try:
         lib = ctypes.CDLL(str(path))
-    except OSError as exc:
-        return None, NativeStatus(False, isa, str(path), f"could not load it: {exc}")
-    lib.lrlc_bmm_f32_packed.argtypes = [ctypes.c_void_p]  # `row_bmm` packs the arguments
-    lib.lrlc_bmm_f32_packed.restype = ctypes.c_int
-    return lib, NativeStatus(True, isa, str(path), f"{how}, {isa} kernel")
+        fn = lib.lrlc_bmm_f32_packed
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_void_p]  # `row_bmm` packs the arguments
+    fn.restype = ctypes.c_int
+    return lib
 
 
 def status() -> NativeStatus:
