@@ -160,14 +160,16 @@ def _layers():
                                      dilation=(2, 1))  # fmt: skip
     skips = LowRankLocallyConnected2d(16, 16, 3, input_size=(11, 8), rank=2, stride=(2, 1),
                                       padding=(2, 1), dilation=(2, 1))  # fmt: skip
+    # K a multiple of the vector width: dw's products take dense bases (`_taps_t`)
+    wide = LowRankLocallyConnected2d(16, 16, 3, input_size=(8, 8), rank=16)
     lc = LocallyConnected2d(16, 32, 3, input_size=(8, 9))
-    for layer in (lrlc, dil, strided, rows, skips):
+    for layer in (lrlc, dil, strided, rows, skips, wide):
         with torch.no_grad():  # away from the conv init, so that every position differs
             for p in layer.parameters():
                 p.add_(torch.randn_like(p) * 0.3)
     return {
         "lrlc": lrlc, "dilated": dil, "strided": strided, "dilated_rows": rows,
-        "skipped_rows": skips, "lc": lc,
+        "skipped_rows": skips, "rank16": wide, "lc": lc,
     }  # fmt: skip
 
 
@@ -175,7 +177,7 @@ def _layers():
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=str)
 @pytest.mark.parametrize(
-    "name", ["lrlc", "dilated", "strided", "dilated_rows", "skipped_rows", "lc"]
+    "name", ["lrlc", "dilated", "strided", "dilated_rows", "skipped_rows", "rank16", "lc"]
 )
 def test_layers_train_the_same_with_the_compiled_products(isa, fmt, name):
     layer = _layers()[name]

@@ -21,7 +21,7 @@ import functools
 import torch
 from torch import Tensor
 
-from ._native import row_mm
+from ._native import column_multiple, row_mm
 from ._rows import RowKernels
 
 
@@ -169,12 +169,18 @@ class BasisKernels(RowKernels):
         # into dw at the last: MKL ran (W_out, X) @ (X, K) in 37 us where (K, X) @ (X, W_out)
         # took 96 (K = 4, X = 12288; AMD EPYC Zen 4, float32), a training step 2-4% faster at
         # K = 4-32 (session 18, docs/benchmarks/ab-session18/dw_orientation.py, dw_rows.py).
-        if a == 0:
-            torch.mm(flat, self._acc_taps[a].t(), out=self._d_w_t)
-        else:
-            self._d_w_t.addmm_(flat, self._acc_taps[a].t())
+        row_mm(flat, self._taps_t[a], self._d_w_t, accumulate=a > 0)
         if a == self.shape[0] - 1:
             self._d_w_rows[i].copy_(self._d_w_t.t())
+
+    @functools.cached_property
+    def _taps_t(self) -> tuple[Tensor, ...]:
+        """Per kernel row, the bases as dw's right operand (X, K): dense copies where the
+        compiled kernel takes K columns (it needs them contiguous; it ran (22, 12288) @ (12288,
+        K) in 53 / 95 us against MKL's 102 / 187 at K = 16 / 32, Zen 4), else views."""
+        m = column_multiple()
+        dense = m and self.flat_acc.dtype == torch.float32 and self.flat_acc.shape[0] % m == 0
+        return tuple(t.t().contiguous() if dense else t.t() for t in self._acc_taps)
 
     def _add_block_grad(self, i: int, a: int, flat: Tensor) -> None:
         """Gather the block's filter gradients by position; after its last row's last kernel

@@ -184,6 +184,15 @@ def use_native(on: bool, isa: str | None = None) -> Iterator[None]:
         _enabled, _isa_override = before
 
 
+def column_multiple() -> int:
+    """The multiple of columns the compiled kernel takes (16 with AVX-512, 8 with AVX2), or 0
+    where it does not run: callers that would make a dense operand only for it ask first."""
+    if not _enabled:
+        return 0
+    lib, st = _load()
+    return ISAS[_isa_override or st.isa][1] if lib is not None else 0
+
+
 def _eligible(a: Tensor, b: Tensor, out: Tensor, width: int) -> bool:
     # What the kernel reads and writes must be what the shapes say (else it would read out of
     # bounds), in float32 on the CPU, and not recorded by autograd. Checked on every call,
@@ -231,4 +240,12 @@ def row_mm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tenso
     return out
 
 
-__all__ = ["NativeStatus", "row_bmm", "row_mm", "runs_compiled", "status", "use_native"]
+__all__ = [
+    "NativeStatus",
+    "column_multiple",
+    "row_bmm",
+    "row_mm",
+    "runs_compiled",
+    "status",
+    "use_native",
+]
