@@ -2,8 +2,9 @@
 
 Paper: Elsayed, Ramachandran, Shlens, Kornblith, "Revisiting Spatial Invariance with Low-Rank
 Local Connectivity", ICML 2020, section 3.2 (equation numbers are the paper's). The modules of
-`lrlc.layers` hold the parameters and call these functions; nothing here holds state, and
-nothing here imports `lrlc.layers`.
+`lrlc.layers` hold the parameters and call these functions; nothing here holds parameters
+(only per-process caches: the measured paths, the compiled kernel), and nothing here imports
+`lrlc.layers`.
 
 - `per_position_filters`: Eq. 2, F^(i,j) = sum_k w_ij^(k) F^(k)
 - `factorized_logits`: Eq. 3, w~_ij^(k) = alpha_i^(k) + beta_j^(k) (one-term variants:

@@ -53,14 +53,6 @@ class NativeStatus:
     library: str | None  # the built shared object
     reason: str  # one line: what was found, or what to do
 
-    def as_dict(self) -> dict:
-        return {
-            "available": self.available,
-            "isa": self.isa,
-            "library": self.library,
-            "reason": self.reason,
-        }
-
 
 def _cpu_isa() -> str | None:
     """The best instruction set both the CPU and the C file have (torch's own detection, so
