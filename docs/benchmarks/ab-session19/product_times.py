@@ -3,15 +3,12 @@ the time in each call site of `row_bmm` (forward, dW, dL/dx) per step, and its G
 torch's products and with the compiled ones.
 Usage: python docs/benchmarks/ab-session19/product_times.py N K [cl]"""
 
-import sys
 import time
 from collections import defaultdict
 
-import torch
+from _case import kernel_path_case
 
-from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.functional import _native, _rows, _rows_backward
-from lrlc.layers import LowRankLocallyConnected2d
 
 spent = defaultdict(float)
 flops = defaultdict(float)
@@ -31,15 +28,7 @@ def timed(name, fn):
 
 
 def main():
-    n, k = int(sys.argv[1]), int(sys.argv[2])
-    cl = len(sys.argv) > 3 and sys.argv[3] == "cl"
-    keep_freed_memory()
-    torch.set_num_threads(2)
-    fmt = torch.channels_last if cl else torch.contiguous_format
-    x = torch.randn(n, 64, 24, 24).to(memory_format=fmt).requires_grad_()
-    m = LowRankLocallyConnected2d(64, 64, 3, input_size=(24, 24), rank=k, path="kernel")
-    m = m.to(memory_format=fmt)
-    g = torch.randn_like(m(x))
+    m, x, g, _ = kernel_path_case()
     _rows.row_bmm = timed("forward", _native.row_bmm)
     _rows_backward.row_bmm = timed("backward", _native.row_bmm)
     for on in (False, True, False, True):
