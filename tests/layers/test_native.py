@@ -162,14 +162,16 @@ def _layers():
                                       padding=(2, 1), dilation=(2, 1))  # fmt: skip
     # K a multiple of the vector width: dw's products take dense bases (`_taps_t`)
     wide = LowRankLocallyConnected2d(16, 16, 3, input_size=(8, 8), rank=16)
+    # K = H_out * W_out: filters built, and their gradients sent back, a block of rows a call
+    full = LowRankLocallyConnected2d(16, 16, 3, input_size=(6, 6), rank=16, combining="full")
     lc = LocallyConnected2d(16, 32, 3, input_size=(8, 9))
-    for layer in (lrlc, dil, strided, rows, skips, wide):
+    for layer in (lrlc, dil, strided, rows, skips, wide, full):
         with torch.no_grad():  # away from the conv init, so that every position differs
             for p in layer.parameters():
                 p.add_(torch.randn_like(p) * 0.3)
     return {
         "lrlc": lrlc, "dilated": dil, "strided": strided, "dilated_rows": rows,
-        "skipped_rows": skips, "rank16": wide, "lc": lc,
+        "skipped_rows": skips, "rank16": wide, "full": full, "lc": lc,
     }  # fmt: skip
 
 
@@ -177,7 +179,8 @@ def _layers():
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=str)
 @pytest.mark.parametrize(
-    "name", ["lrlc", "dilated", "strided", "dilated_rows", "skipped_rows", "rank16", "lc"]
+    "name",
+    ["lrlc", "dilated", "strided", "dilated_rows", "skipped_rows", "rank16", "full", "lc"],
 )
 def test_layers_train_the_same_with_the_compiled_products(isa, fmt, name):
     layer = _layers()[name]

@@ -147,7 +147,7 @@ class BasisKernels(RowKernels):
             flat = self.flat if forward else self.flat_t
             w = self.weights[:, first : first + rows].reshape(flat.shape[0], -1)
             out = self._buffer(order, (self.block * self.w_out, flat.shape[1]), w)
-            torch.mm(w.t(), flat, out=out[: rows * self.w_out])
+            row_mm(w.t(), flat, out[: rows * self.w_out])
             self._built[order] = first
         built = self._buffers[order].view(self.block, self.w_out, kh, -1)
         return built[i - first, :, a]
@@ -197,7 +197,7 @@ class BasisKernels(RowKernels):
         k = self.flat_acc.shape[0]
         d_w_block = self._pending[:rows].view(rows * self.w_out, -1)  # (positions, X)
         w = self.w_acc[:, first : first + rows].reshape(k, -1)  # (K, positions)
-        self.d_flat.addmm_(w, d_w_block)
+        row_mm(w, d_w_block, self.d_flat, accumulate=True)
         d_w = self.d_weights[:, first : first + rows].view(k, -1)
         torch.mm(self.flat_acc, d_w_block.t(), out=d_w)
 
