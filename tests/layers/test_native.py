@@ -54,14 +54,20 @@ def test_each_kernel_is_torchs_product_on_strided_operands(isa, shape):
     a = torch.randn(p, m + 3, 2 * k, generator=gen)[:, 1 : m + 1, ::2]  # neither dense
     b = torch.randn(p, k, c + 16, generator=gen)[:, :, 16:]  # rows c + 16 apart
     start = torch.randn(p, m, c, generator=gen)
+    bias = torch.randn(p, c + 16, generator=gen)[:, 16:]  # a row per position, rows apart
     expected = torch.bmm(a.double(), b.double())
     with use_native(True, isa):
+        before = _native.calls
         out = _native.row_bmm(a, b, torch.full((p, m, c), float("nan")))
         acc = _native.row_bmm(a, b, start.clone(), accumulate=True)
+        biased = _native.row_bmm(a, b, torch.full((p, m, c), float("nan")), bias=bias)
+        assert _native.calls == before + 3  # all three ran compiled
     # float32 sums of up to 192 terms of size ~1 against float64: errors ~1e-5; a wrong
     # element, tile or stride is off by ~1
     torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(acc.double(), start.double() + expected, rtol=1e-5, atol=1e-4)
+    with_bias = bias.double().unsqueeze(1) + expected
+    torch.testing.assert_close(biased.double(), with_bias, rtol=1e-5, atol=1e-4)
 
 
 @needs_kernel
@@ -84,6 +90,16 @@ def test_products_it_cannot_take_go_to_torch():
     for a, b in cases:
         out = torch.empty(a.shape[0], a.shape[1], b.shape[2], dtype=a.dtype)
         torch.testing.assert_close(_native.row_bmm(a, b, out), torch.bmm(a, b))
+
+
+def test_a_bias_starts_the_sums_on_either_path():
+    a, b, bias = torch.randn(3, 5, 7), torch.randn(3, 7, 16), torch.randn(3, 1, 16)
+    for on in (False, True):
+        with use_native(on):
+            out = _native.row_bmm(a, b, torch.empty(3, 5, 16), bias=bias)
+        torch.testing.assert_close(out, bias + a @ b)
+    with pytest.raises(ValueError, match="cannot be added"):
+        _native.row_bmm(a, b, torch.empty(3, 5, 16), accumulate=True, bias=bias)
 
 
 def test_autograd_recording_is_left_to_torch():

@@ -157,7 +157,8 @@ def forward_rows(
     n = xp.shape[1]
     channels_last = memory_format == torch.channels_last
     h_out, w_out = geo.out
-    bias_rows = None if bias is None else bias.permute(1, 2, 0).unsqueeze(2)  # (H, W, 1, C)
+    # (H_out, W_out, C_out), dense: each row's products start from its row of the bias
+    bias_rows = None if bias is None else bias.permute(1, 2, 0).contiguous()
     patches = _Patches(xp, geo)
     out: Tensor | None = None
     buf: Tensor | None = None  # (W_out, N, C_out), where a row's products sum, row to row
@@ -178,9 +179,7 @@ def forward_rows(
                         buf = p.new_empty((w_out, n, c_out))
                 if acc is None:
                     acc = out[:, i].transpose(0, 1) if direct else buf
-                    if bias_rows is not None:
-                        acc.copy_(bias_rows[i].expand_as(acc))
-                    row_bmm(p, m, acc, accumulate=bias_rows is not None)
+                    row_bmm(p, m, acc, bias=None if bias_rows is None else bias_rows[i])
                 else:
                     row_bmm(p, m, acc, accumulate=True)
         if direct:

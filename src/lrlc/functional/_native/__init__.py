@@ -201,27 +201,48 @@ def _eligible(a: Tensor, b: Tensor, out: Tensor, width: int) -> bool:
     return not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))
 
 
-def row_bmm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tensor:
-    """out = a @ b (accumulate: out += a @ b), batched: a (P, M, K) with any strides, b (P, K,
-    C) and out (P, M, C) with contiguous columns. Returns out."""
+def row_bmm(
+    a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False, bias: Tensor | None = None
+) -> Tensor:
+    """out = a @ b (accumulate: out += a @ b; bias: out = bias + a @ b), batched: a (P, M, K)
+    with any strides, b (P, K, C) and out (P, M, C) with contiguous columns, bias (P, C) or
+    (P, 1, C), the same for every row of a position. Returns out."""
     global calls
+    if bias is not None and accumulate:
+        raise ValueError("row_bmm: a bias starts the sums, so it cannot be added to out's")
+    bias_rows = None if bias is None else bias.reshape(bias.shape[0], bias.shape[-1])
     # Under torch.compile the products stay torch ops, which it traces (it cannot see into
     # a ctypes call): `runs_compiled` says no there.
-    if runs_compiled(a, b, out):
+    if runs_compiled(a, b, out) and (bias_rows is None or _bias_ok(bias_rows, out)):
         lib, st = _load()
         np_, m, k = a.shape
         sa, sb, so = a.stride(), b.stride(), out.stride()
+        bias_ptr, bias_p = (0, 0)
+        if bias_rows is not None:
+            bias_ptr, bias_p = bias_rows.data_ptr(), bias_rows.stride(0)
         args = array.array("q", (
             ISAS[_isa_override or st.isa][0], torch.get_num_threads(), np_, m, k, out.shape[2],
             a.data_ptr(), sa[0], sa[1], sa[2], b.data_ptr(), sb[0], sb[1],
-            out.data_ptr(), so[0], so[1], int(accumulate),
+            out.data_ptr(), so[0], so[1], int(accumulate), bias_ptr, bias_p,
         ))  # fmt: skip
         if lib.lrlc_bmm_f32_packed(args.buffer_info()[0]) == 0:
             calls += 1
             return out
+    if bias is not None:
+        out.copy_(bias_rows.unsqueeze(1).expand_as(out))
+        return out.baddbmm_(a, b)
     if accumulate:
         return out.baddbmm_(a, b)
     return torch.bmm(a, b, out=out)
+
+
+def _bias_ok(bias: Tensor, out: Tensor) -> bool:
+    return (
+        bias.dtype is torch.float32
+        and bias.device.type == "cpu"
+        and bias.shape == (out.shape[0], out.shape[2])
+        and bias.stride(1) == 1
+    )
 
 
 def row_mm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tensor:
