@@ -66,6 +66,10 @@ class PathCosts:
 #   `converged` preset's whole training step, 1 thread) Algorithm 1 still won at K = 4 (1.69
 #   vs 2.05x the convolutional net's step with LRLC in the 3rd layer, 1.89 vs 2.37 in the 2nd)
 #   and lost from K = 8; fixed_examples = 40 puts the crossover there.
+# Both predate the compiled row products (`_native`, session 19), with which the kernel path
+# costs 1.2-1.4x a convolution at N = 512 on an AVX-512 Zen 4 (float32, channels_last): at
+# K = 2 these constants still say Algorithm 1, a call within 2x that `auto` times (and there
+# took the kernel path); only with LRLC_PATH_TIMING=0 does the estimate alone decide.
 CPU_PATH_COSTS = {
     "AVX2": PathCosts(products=1.4, fixed_examples=60.0, per_rank_examples=1.0),
     "AVX512": PathCosts(products=2.9, fixed_examples=40.0, per_rank_examples=2.0),
