@@ -86,6 +86,7 @@ def test_the_plan_line_says_device_precision_why_and_threads():
     line = plan.describe()
     assert "AMD EPYC" in line and "precision fp32" in line and "no native bf16" in line
     assert f"{plan.threads} threads" in line
+    assert "; float32 row products compiled (AVX" in line or "row products torch" in line
     with plan.autocast():
         assert not torch.is_autocast_enabled("cpu")
     bf16 = plan_execution("bf16", torch.device("cpu"), caps=CPU_AMX)

@@ -186,8 +186,15 @@ class ExecutionPlan:
             f"device {self.device} ({self.caps.name}); precision {self.precision} "
             f"({self.precision_reason}); {self.threads} threads; channels_last "
             f"{on_off[self.channels_last]}; compile {on_off[self.compile]}; huge pages "
-            f"{on_off[self.huge_pages.on]}"
+            f"{on_off[self.huge_pages.on]}{self._row_products()}"
         )
+
+    def _row_products(self) -> str:
+        """Which float32 row products the LRLC kernel path and LocallyConnected2d run here."""
+        if self.device.type != "cpu":
+            return ""
+        st = native_status()  # float32 only: bf16 products are torch's either way
+        return f"; float32 row products {f'compiled ({st.isa})' if st.available else 'torch'}"
 
     def record(self) -> dict[str, Any]:
         """The fields result.json keeps."""
