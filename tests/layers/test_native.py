@@ -2,6 +2,7 @@
 torch's batched product on the strided operands the row engines hand it, the layers' outputs
 and every gradient the same with and without them, and the fallbacks where they cannot run."""
 
+import copy
 import os
 import shutil
 import subprocess
@@ -218,3 +219,56 @@ def test_layers_train_the_same_with_the_compiled_products(isa, fmt, name):
     assert got[2].keys() == ref[2].keys() and got[2]
     for key in ref[2]:
         torch.testing.assert_close(got[2][key], ref[2][key], rtol=1e-4, atol=1e-4, msg=key)
+
+
+needs_pairs = pytest.mark.skipif(
+    not (HAVE_KERNEL and _native._cpu_has_bf16_pairs()), reason="needs AVX512-BF16 and a compiler"
+)
+
+
+@needs_pairs
+@pytest.mark.parametrize("shape", [(22, 40, 192, 64), (3, 13, 8, 16), (4, 9, 34, 80)], ids=str)
+def test_the_bf16_kernel_is_the_product_of_its_bf16_operands(shape):
+    p, m, k, c = shape
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(p, m + 2, k + 6, generator=gen).bfloat16()[:, 1 : m + 1, 3 : k + 3]
+    b = torch.randn(p, k, c, generator=gen).bfloat16()
+    pairs = b.view(p, k // 2, 2, c).transpose(2, 3).contiguous()  # (P, K/2, C, 2)
+    bias = torch.randn(p, c, generator=gen)
+    exact = torch.bmm(a.double(), b.double())  # bf16 products are exact in float32
+    out = torch.full((p, m, c), float("nan"))
+    _native.pairs_bmm(a, pairs, out, bias=bias)
+    torch.testing.assert_close(out.double(), exact + bias.double()[:, None], rtol=1e-5, atol=1e-4)
+    _native.pairs_bmm(a, pairs, out, accumulate=True)
+    torch.testing.assert_close(out.double(), 2 * exact + bias.double()[:, None], rtol=1e-5,
+                               atol=2e-4)  # fmt: skip
+    with pytest.raises(ValueError, match="operands it does not take"):
+        _native.pairs_bmm(a, b, out)  # b not interleaved by pairs
+
+
+@needs_pairs
+@pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=str)
+def test_the_bf16_forward_runs_the_pairs_kernel_and_keeps_bf16s_accuracy(fmt):
+    torch.manual_seed(0)
+    layer = LowRankLocallyConnected2d(8, 16, 3, input_size=(9, 10), rank=3, padding=1)
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    layer.path = "kernel"
+    layer = layer.to(memory_format=fmt)
+    x = torch.randn(4, 8, 9, 10).to(memory_format=fmt)
+    exact = copy.deepcopy(layer).double()(x.double()).detach()
+    outs = {}
+    for on in (False, True):
+        before = _native.calls
+        with use_native(on), torch.autocast("cpu", dtype=torch.bfloat16):
+            y = layer(x)
+        ran = _native.calls - before
+        assert y.dtype == torch.bfloat16 and y.is_contiguous(memory_format=fmt)
+        outs[on] = y.double()
+    assert ran == 3 * 9  # one pairs_bmm per output row and kernel row (use_native(True))
+    scale = exact.abs().max()
+    for on, y in outs.items():  # bf16 operands: errors ~2^-8 of the scale, either way
+        assert (y - exact).abs().max() <= 0.02 * scale, on
+    # The pairs kernel sums a row's products in float32 and rounds once: no less accurate
+    assert (outs[True] - exact).abs().max() <= (outs[False] - exact).abs().max() * 1.5

@@ -105,6 +105,28 @@ class BasisKernels(RowKernels):
     def kernel_row(self, i: int, a: int) -> Tensor:
         return self._build(i, a, "forward").view(-1, *self.shape[1:])
 
+    @functools.cached_property
+    def _flat_pair_rows(self) -> tuple[Tensor, ...]:
+        """`flat` by kernel row with each pair of (kernel column, channel) entries next to
+        each other for every output channel: (K, kw*C_in/2 * C_out * 2), the order
+        `pairs_bmm` reads its right operand in."""
+        k = self.bases.shape[0]
+        kh, kwc, c_out = self.shape
+        pairs = self.flat.view(k, kh, kwc // 2, 2, c_out).transpose(3, 4)
+        return pairs.reshape(k, kh, -1).unbind(1)
+
+    def kernel_row_pairs(self, i: int, a: int) -> Tensor | None:
+        """Kernel row a of row i's filters interleaved by pairs along the reduction, (W_out,
+        kw*C_in/2, C_out, 2), for `pairs_bmm` (one row's filters at a time only; None for
+        blocks of rows)."""
+        if self.block > 1:
+            return None
+        w = self._w_rows[i]
+        out = self._buffer("pairs", (self.w_out, self._flat_pair_rows[a].shape[1]), w)
+        torch.mm(w, self._flat_pair_rows[a], out=out)
+        kh, kwc, c_out = self.shape
+        return out.view(self.w_out, kwc // 2, c_out, 2)
+
     def kernel_row_transposed(self, i: int, a: int, kw: int) -> Tensor:
         return self._build(i, a, "input_grad").view(-1, *self.transposed_shape[1:])
 

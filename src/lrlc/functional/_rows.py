@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._native import row_bmm, runs_compiled
+from ._native import pairs_available, pairs_bmm, row_bmm, runs_compiled
 from ._ops import Padding4, Pair
 
 
@@ -157,6 +157,8 @@ def forward_rows(
     n = xp.shape[1]
     channels_last = memory_format == torch.channels_last
     h_out, w_out = geo.out
+    if _pairs_apply(xp, kernels, geo):
+        return _forward_rows_pairs(xp, kernels, geo, channels_last, bias)
     # (H_out, W_out, C_out), dense: each row's products start from its row of the bias
     bias_rows = None if bias is None else bias.permute(1, 2, 0).contiguous()
     patches = _Patches(xp, geo)
@@ -184,6 +186,43 @@ def forward_rows(
                     row_bmm(p, m, acc, accumulate=True)
         if direct:
             continue
+        if channels_last:
+            out[:, i] = acc.transpose(0, 1)
+        else:
+            out[:, :, i] = acc.permute(1, 2, 0)
+    return out.permute(0, 3, 1, 2) if channels_last else out
+
+
+def _pairs_apply(xp: Tensor, kernels: RowKernels, geo: RowGeometry) -> bool:
+    """Whether the forward runs through the compiled bf16 kernel (`pairs_bmm`): bf16 products
+    on a CPU with AVX512-BF16, filters that a `kernels` builds interleaved by pairs, one kernel
+    row's taps contiguous, an even kw*C_in and C_out a multiple of 16."""
+    if xp.dtype != torch.bfloat16 or xp.device.type != "cpu" or not geo.grouped:
+        return False
+    shape = getattr(kernels, "shape", None)  # (kh, kw*C_in, C_out) where it builds them
+    if shape is None or not hasattr(kernels, "kernel_row_pairs") or kernels.block > 1:
+        return False
+    return pairs_available(shape[1], shape[2])
+
+
+def _forward_rows_pairs(
+    xp: Tensor, kernels: RowKernels, geo: RowGeometry, channels_last: bool, bias: Tensor | None
+) -> Tensor:
+    """`forward_rows` in bf16 through `pairs_bmm`: the patches read in place (oneDNN's bf16
+    products needed dense copies), each row's kh products summed in float32 from the bias on,
+    and rounded to bf16 once, as the row is written into the output."""
+    n = xp.shape[1]
+    h_out, w_out = geo.out
+    c_out = kernels.shape[2]
+    acc = xp.new_empty((w_out, n, c_out), dtype=torch.float32)
+    bias_rows = None if bias is None else bias.permute(1, 2, 0).to(torch.float32).contiguous()
+    shape = (n, h_out, w_out, c_out) if channels_last else (n, c_out, h_out, w_out)
+    out = xp.new_empty(shape)
+    for i in range(h_out):
+        for a in range(geo.kh):
+            first_bias = bias_rows[i] if a == 0 and bias_rows is not None else None
+            pairs_bmm(geo.patches(xp, i, a)[0], kernels.kernel_row_pairs(i, a), acc,
+                      accumulate=a > 0, bias=first_bias)  # fmt: skip
         if channels_last:
             out[:, i] = acc.transpose(0, 1)
         else:

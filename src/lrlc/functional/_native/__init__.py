@@ -136,11 +136,12 @@ def _load() -> tuple[ctypes.CDLL | None, NativeStatus]:
 def _open(path: Path) -> ctypes.CDLL | None:
     try:
         lib = ctypes.CDLL(str(path))
-        fn = lib.lrlc_bmm_f32_packed
+        fns = lib.lrlc_bmm_f32_packed, lib.lrlc_bmm_bf16_packed
     except (OSError, AttributeError):
         return None
-    fn.argtypes = [ctypes.c_void_p]  # `row_bmm` packs the arguments
-    fn.restype = ctypes.c_int
+    for fn in fns:  # `row_bmm` and `pairs_bmm` pack their arguments
+        fn.argtypes = [ctypes.c_void_p]
+        fn.restype = ctypes.c_int
     return lib
 
 
@@ -245,6 +246,61 @@ def _bias_ok(bias: Tensor, out: Tensor) -> bool:
     )
 
 
+@functools.cache
+def _cpu_has_bf16_pairs() -> bool:
+    """Whether the CPU has AVX512-BF16 (vdpbf16ps), from /proc/cpuinfo's flags."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "avx512_bf16" in line.split()
+    except OSError:
+        pass
+    return False
+
+
+def pairs_available(k: int, c: int) -> bool:
+    """Whether `pairs_bmm` runs for a reduction of k and c output columns here: AVX512-BF16,
+    the kernel built, k even, c a multiple of 16."""
+    if not _enabled or torch.compiler.is_compiling() or k % 2 or c % 16:
+        return False
+    lib, st = _load()
+    return lib is not None and st.isa == "AVX512" and not _isa_override and _cpu_has_bf16_pairs()
+
+
+def pairs_bmm(
+    a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False, bias: Tensor | None = None
+) -> None:
+    """out (float32) = a @ b in bf16 through the compiled AVX512-BF16 kernel (accumulate: out
+    += a @ b; bias: out = bias + a @ b): a (P, M, K) bf16 with unit stride along K; b the
+    (P, K, C) bf16 operand interleaved by pairs along K, (P, K / 2, C, 2); out (P, M, C);
+    bias (P, C) float32. The caller has checked `pairs_available`; there is no torch
+    fallback, since b is not a matrix torch multiplies."""
+    global calls
+    np_, m, k = a.shape
+    c = out.shape[2]
+    ok = (
+        a.dtype is b.dtype is torch.bfloat16 and out.dtype is torch.float32
+        and a.stride(2) == 1 and b.shape == (np_, k // 2, c, 2) and b.stride()[2:] == (2, 1)
+        and out.shape[:2] == (np_, m) and out.stride(2) == 1
+        and (bias is None or (bias.dtype is torch.float32 and bias.shape == (np_, c)
+                              and bias.stride(1) == 1 and not accumulate))
+    )  # fmt: skip
+    if not ok or not pairs_available(k, c):
+        raise ValueError("pairs_bmm: operands it does not take (see its docstring)")
+    lib, _ = _load()
+    sa, sb, so = a.stride(), b.stride(), out.stride()
+    bias_ptr, bias_p = (0, 0) if bias is None else (bias.data_ptr(), bias.stride(0))
+    args = array.array("q", (
+        torch.get_num_threads(), np_, m, k, c, a.data_ptr(), sa[0], sa[1],
+        b.data_ptr(), sb[0], sb[1], out.data_ptr(), so[0], so[1], int(accumulate),
+        bias_ptr, bias_p,
+    ))  # fmt: skip
+    if lib.lrlc_bmm_bf16_packed(args.buffer_info()[0]) != 0:
+        raise RuntimeError("pairs_bmm: the kernel refused its operands")
+    calls += 1
+
+
 def row_mm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tensor:
     """`row_bmm` for one product, (M, K) @ (K, C): the filter builds and the bases' gradient
     of `_basis_rows.py`, (W_out, K) @ (K, X) and (K, W_out) @ (W_out, X), which the kernel ran
@@ -256,6 +312,8 @@ def row_mm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tenso
 __all__ = [
     "NativeStatus",
     "column_multiple",
+    "pairs_available",
+    "pairs_bmm",
     "row_bmm",
     "row_mm",
     "runs_compiled",

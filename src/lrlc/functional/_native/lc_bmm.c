@@ -159,3 +159,90 @@ int lrlc_bmm_f32_packed(const idx *v) {
                       v[8], v[9], (const float *)v[10], v[11], v[12], (float *)v[13], v[14],
                       v[15], (int)v[16], (const float *)v[17], v[18]);
 }
+
+/* ---- bf16 with AVX512-BF16: C (float32) = S + A @ B with A bf16 whose pairs along the
+   reduction are adjacent (a_k = 1) and B bf16 interleaved by those pairs, (K / 2, C, 2), as
+   the filter builds write it: one vdpbf16ps does two steps of the reduction for 16 columns.
+   The same 6 x 4 tile (a prototype ran the forward's row products at 365-399 GFLOP/s where
+   oneDNN's bf16 products ran at 221-270, docs/benchmarks/ab-session19/bf16_tile.py). ---- */
+#include <stdint.h>
+#include <string.h>
+
+__attribute__((target("avx512f,avx512bf16"), always_inline)) static inline void tile_bf16(
+    const int rows, const int nv, idx kk, const uint16_t *a, idx a_m, const uint16_t *b,
+    idx b_k2, float *c, idx c_m, const float *s, idx s_m) {
+  __m512 acc[R512][4];
+  _Pragma("GCC unroll 8") for (int r = 0; r < rows; r++)
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
+      acc[r][v] = s ? _mm512_loadu_ps(s + r * s_m + v * W512) : _mm512_setzero_ps();
+  for (idx k2 = 0; k2 < kk / 2; k2++) {
+    const uint16_t *bk = b + k2 * b_k2;
+    __m512bh bv[4];
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
+      bv[v] = (__m512bh)_mm512_loadu_si512((const void *)(bk + v * 2 * W512));
+    _Pragma("GCC unroll 8") for (int r = 0; r < rows; r++) {
+      int32_t pair;
+      memcpy(&pair, a + r * a_m + 2 * k2, sizeof pair);
+      __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
+      _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
+        acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
+    }
+  }
+  _Pragma("GCC unroll 8") for (int r = 0; r < rows; r++)
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
+      _mm512_storeu_ps(c + r * c_m + v * W512, acc[r][v]);
+}
+
+typedef void (*tile_bf16_fn)(idx, const uint16_t *, idx, const uint16_t *, idx, float *, idx,
+                             const float *, idx);
+
+#define TBF(R, V)                                                                          \
+  __attribute__((target("avx512f,avx512bf16"))) static void tbf_##R##_##V(                 \
+      idx kk, const uint16_t *a, idx a_m, const uint16_t *b, idx b_k2, float *c, idx c_m,  \
+      const float *s, idx s_m) {                                                           \
+    tile_bf16(R, V, kk, a, a_m, b, b_k2, c, c_m, s, s_m);                                  \
+  }
+#define TBF_ROW(R) TBF(R, 1) TBF(R, 2) TBF(R, 3) TBF(R, 4)
+TBF_ROW(1) TBF_ROW(2) TBF_ROW(3) TBF_ROW(4) TBF_ROW(5) TBF_ROW(6)
+
+static const tile_bf16_fn TILES_BF16[R512][4] = {
+    {tbf_1_1, tbf_1_2, tbf_1_3, tbf_1_4}, {tbf_2_1, tbf_2_2, tbf_2_3, tbf_2_4},
+    {tbf_3_1, tbf_3_2, tbf_3_3, tbf_3_4}, {tbf_4_1, tbf_4_2, tbf_4_3, tbf_4_4},
+    {tbf_5_1, tbf_5_2, tbf_5_3, tbf_5_4}, {tbf_6_1, tbf_6_2, tbf_6_3, tbf_6_4}};
+
+/* Arguments in one array, as lrlc_bmm_f32_packed: threads, np, m, kk (even), ncols (a
+   multiple of 16), a, a_p, a_m, b, b_p, b_k2 (between pair rows, in bf16 elements), c, c_p,
+   c_m, beta, bias, bias_p. The caller checks that the CPU has AVX512-BF16. */
+int lrlc_bmm_bf16_packed(const idx *v) {
+  const int threads = (int)v[0];
+  const idx np = v[1], m = v[2], kk = v[3], ncols = v[4];
+  const uint16_t *a = (const uint16_t *)v[5];
+  const idx a_p = v[6], a_m = v[7];
+  const uint16_t *b = (const uint16_t *)v[8];
+  const idx b_p = v[9], b_k2 = v[10];
+  float *c = (float *)v[11];
+  const idx c_p = v[12], c_m = v[13];
+  const int beta = (int)v[14];
+  const float *bias = (const float *)v[15];
+  const idx bias_p = v[16];
+  if (kk % 2 || ncols % W512) return -1;
+  const idx tile_cols = 4 * W512;
+  const idx col_tiles = (ncols + tile_cols - 1) / tile_cols;
+  const idx row_tiles = (m + R512 - 1) / R512;
+  const idx per_p = col_tiles * row_tiles;
+  const idx tasks = np * per_p;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (idx t = 0; t < tasks; t++) {
+    const idx p = t / per_p, rest = t % per_p;
+    const idx ct = rest / row_tiles, rt = rest % row_tiles;
+    const idx r0 = rt * R512, c0 = ct * tile_cols;
+    const int rows = (int)(m - r0 < R512 ? m - r0 : R512);
+    const idx cols = ncols - c0 < tile_cols ? ncols - c0 : tile_cols;
+    float *ct0 = c + p * c_p + r0 * c_m + c0;
+    const float *s = beta ? ct0 : (bias ? bias + p * bias_p + c0 : NULL);
+    TILES_BF16[rows - 1][cols / W512 - 1](kk, a + p * a_p + r0 * a_m, a_m,
+                                          b + p * b_p + 2 * c0, b_k2, ct0, c_m, s,
+                                          beta ? c_m : 0);
+  }
+  return 0;
+}
