@@ -6,7 +6,8 @@ float32, it runs them through `lc_bmm.c`, a register-blocked kernel that reads t
 overlapping views in place; everywhere else (no compiler, other dtypes and devices, autograd
 recording, torch.compile's tracing, `LRLC_NATIVE=0`) through torch, with the same result to
 rounding. The float64 tests against the naive loop run torch's products; the float32 tests
-run both.
+run both. `pairs_bmm` is the bf16 form (AVX512-BF16), for operands built for it: the forward
+of `_rows.py` takes it where `pairs_available` says so.
 
 The C file is compiled once per source version with the system's C compiler (``$CC`` or
 ``cc``; ``-O3 -fopenmp``, no torch headers, about a second) into ``$LRLC_CACHE_DIR`` or
