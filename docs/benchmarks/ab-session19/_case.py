@@ -1,7 +1,9 @@
 """What the session-19 scripts share (run them as `python docs/benchmarks/ab-session19/X.py`,
 which puts this folder on the import path): the case named on the command line."""
 
+import statistics
 import sys
+import time
 
 import torch
 
@@ -22,3 +24,15 @@ def kernel_path_case():
     m = LowRankLocallyConnected2d(64, 64, 3, input_size=(24, 24), rank=k, path="kernel")
     m = m.to(memory_format=fmt)
     return m, x, torch.randn_like(m(x)), f"N={n} K={k} {'channels_last' if cl else 'NCHW'}"
+
+
+def median_ms(f, reps=5, warmup=0):
+    """Median wall time of f() in ms over `reps` calls, after `warmup` untimed ones."""
+    for _ in range(warmup):
+        f()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3

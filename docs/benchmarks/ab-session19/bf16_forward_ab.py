@@ -5,25 +5,15 @@ Usage: python docs/benchmarks/ab-session19/bf16_forward_ab.py N K"""
 
 import statistics
 import sys
-import time
 
 import torch
+from _case import median_ms
 
 from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.functional import _native, use_native
 from lrlc.layers import LowRankLocallyConnected2d
 
 BF16 = dict(device_type="cpu", dtype=torch.bfloat16)
-
-
-def median_ms(f, reps=3):
-    f()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 def main():
@@ -62,13 +52,13 @@ def main():
              "compiled infer"]  # fmt: skip
     times = {name: [] for name in names}
     for _ in range(4):
-        times["conv train"].append(median_ms(train(conv)))
-        times["conv infer"].append(median_ms(infer(conv)))
+        times["conv train"].append(median_ms(train(conv), 3, 1))
+        times["conv infer"].append(median_ms(infer(conv), 3, 1))
         with use_native(False):
-            times["torch train"].append(median_ms(train(m)))
-            times["torch infer"].append(median_ms(infer(m)))
-        times["compiled train"].append(median_ms(train(m)))
-        times["compiled infer"].append(median_ms(infer(m)))
+            times["torch train"].append(median_ms(train(m), 3, 1))
+            times["torch infer"].append(median_ms(infer(m), 3, 1))
+        times["compiled train"].append(median_ms(train(m), 3, 1))
+        times["compiled infer"].append(median_ms(infer(m), 3, 1))
     for name, v in times.items():
         base = statistics.median(times["conv " + name.split()[-1]])
         med = statistics.median(v)

@@ -6,9 +6,9 @@ Usage: python docs/benchmarks/ab-session19/bias_seed_ab.py N [rounds]"""
 
 import statistics
 import sys
-import time
 
 import torch
+from _case import median_ms
 
 from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.functional import _native, _rows
@@ -20,15 +20,6 @@ def copied_bias(a, b, out, accumulate=False, bias=None):
         return _native.row_bmm(a, b, out, accumulate)
     out.copy_(bias.unsqueeze(1).expand_as(out))
     return _native.row_bmm(a, b, out, accumulate=True)
-
-
-def median_ms(f, reps=5):
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 def main():
