@@ -115,12 +115,12 @@ class BasisKernels(RowKernels):
         pairs = self.flat.view(k, kh, kwc // 2, 2, c_out).transpose(3, 4)
         return pairs.reshape(k, kh, -1).unbind(1)
 
-    def kernel_row_pairs(self, i: int, a: int) -> Tensor | None:
-        """Kernel row a of row i's filters interleaved by pairs along the reduction, (W_out,
-        kw*C_in/2, C_out, 2), for `pairs_bmm` (one row's filters at a time only; None for
-        blocks of rows)."""
-        if self.block > 1:
-            return None
+    def pair_shape(self) -> tuple[int, int] | None:
+        # One row's filters at a time only: blocks of rows (K >= 2 W_out) keep torch's bf16
+        # products.
+        return None if self.block > 1 else self.shape[1:]
+
+    def kernel_row_pairs(self, i: int, a: int) -> Tensor:
         w = self._w_rows[i]
         out = self._buffer("pairs", (self.w_out, self._flat_pair_rows[a].shape[1]), w)
         torch.mm(w, self._flat_pair_rows[a], out=out)

@@ -117,6 +117,16 @@ class RowKernels:
         `kernel_row` and `kernel_row_transposed` instead)."""
         raise NotImplementedError
 
+    def pair_shape(self) -> tuple[int, int] | None:
+        """(kw * C_in, C_out) where `kernel_row_pairs` builds kernel rows interleaved by pairs
+        along the reduction, for the bf16 kernel (`pairs_bmm`); None where it does not."""
+        return None
+
+    def kernel_row_pairs(self, i: int, a: int) -> Tensor:
+        """Kernel row a of row i's filters as (W_out, kw*C_in/2, C_out, 2), where
+        `pair_shape` is not None."""
+        raise NotImplementedError
+
     def add_grad(self, i: int, a: int, grad: Tensor) -> None:
         """grad: (W_out, C_out, kw * C_in), dL/dW of row i, kernel row a, transposed (the
         order `_row_filter_grad`'s products write fastest), valid only during the call (its
@@ -159,10 +169,10 @@ def forward_rows(
     h_out, w_out = geo.out
     if _pairs_apply(xp, kernels, geo):
         return _forward_rows_pairs(xp, kernels, geo, channels_last, bias)
+    out: Tensor | None = None
     # (H_out, W_out, C_out), dense: each row's products start from its row of the bias
     bias_rows = None if bias is None else bias.permute(1, 2, 0).contiguous()
     patches = _Patches(xp, geo)
-    out: Tensor | None = None
     buf: Tensor | None = None  # (W_out, N, C_out), where a row's products sum, row to row
     direct = False  # whether they sum in the output itself (`row_bmm`'s compiled kernel)
     for i in range(h_out):
@@ -171,8 +181,7 @@ def forward_rows(
             for p, m in zip(patches(i, a), _split(kernels.kernel_row(i, a), geo)):
                 if out is None:
                     c_out = m.shape[-1]
-                    shape = (n, h_out, w_out, c_out) if channels_last else (n, c_out, h_out, w_out)
-                    out = p.new_empty(shape)
+                    out = _new_output(p, n, c_out, geo, channels_last)
                     # A channels_last output row, (N, W_out, C_out), seen as (W_out, N, C_out)
                     # has contiguous channels: the compiled kernel writes into it, which saves
                     # a copy of the output (torch's product would make one anyway).
@@ -184,25 +193,34 @@ def forward_rows(
                     row_bmm(p, m, acc, bias=None if bias_rows is None else bias_rows[i])
                 else:
                     row_bmm(p, m, acc, accumulate=True)
-        if direct:
-            continue
-        if channels_last:
-            out[:, i] = acc.transpose(0, 1)
-        else:
-            out[:, :, i] = acc.permute(1, 2, 0)
+        if not direct:
+            _write_row(out, i, acc, channels_last)
     return out.permute(0, 3, 1, 2) if channels_last else out
+
+
+def _new_output(like: Tensor, n: int, c_out: int, geo: RowGeometry, channels_last: bool) -> Tensor:
+    """The output's storage, (N, H_out, W_out, C_out) for channels_last, else NCHW."""
+    h_out, w_out = geo.out
+    shape = (n, h_out, w_out, c_out) if channels_last else (n, c_out, h_out, w_out)
+    return like.new_empty(shape)
+
+
+def _write_row(out: Tensor, i: int, acc: Tensor, channels_last: bool) -> None:
+    """Output row i from a row's sums acc (W_out, N, C_out), cast to out's dtype."""
+    if channels_last:
+        out[:, i] = acc.transpose(0, 1)
+    else:
+        out[:, :, i] = acc.permute(1, 2, 0)
 
 
 def _pairs_apply(xp: Tensor, kernels: RowKernels, geo: RowGeometry) -> bool:
     """Whether the forward runs through the compiled bf16 kernel (`pairs_bmm`): bf16 products
-    on a CPU with AVX512-BF16, filters that a `kernels` builds interleaved by pairs, one kernel
+    on a CPU with AVX512-BF16, filters the kernels build interleaved by pairs, one kernel
     row's taps contiguous, an even kw*C_in and C_out a multiple of 16."""
     if xp.dtype != torch.bfloat16 or xp.device.type != "cpu" or not geo.grouped:
         return False
-    shape = getattr(kernels, "shape", None)  # (kh, kw*C_in, C_out) where it builds them
-    if shape is None or not hasattr(kernels, "kernel_row_pairs") or kernels.block > 1:
-        return False
-    return pairs_available(shape[1], shape[2])
+    shape = kernels.pair_shape()
+    return shape is not None and pairs_available(*shape)
 
 
 def _forward_rows_pairs(
@@ -213,20 +231,16 @@ def _forward_rows_pairs(
     and rounded to bf16 once, as the row is written into the output."""
     n = xp.shape[1]
     h_out, w_out = geo.out
-    c_out = kernels.shape[2]
+    c_out = kernels.pair_shape()[1]
     acc = xp.new_empty((w_out, n, c_out), dtype=torch.float32)
     bias_rows = None if bias is None else bias.permute(1, 2, 0).to(torch.float32).contiguous()
-    shape = (n, h_out, w_out, c_out) if channels_last else (n, c_out, h_out, w_out)
-    out = xp.new_empty(shape)
+    out = _new_output(xp, n, c_out, geo, channels_last)
     for i in range(h_out):
         for a in range(geo.kh):
             first_bias = bias_rows[i] if a == 0 and bias_rows is not None else None
             pairs_bmm(geo.patches(xp, i, a)[0], kernels.kernel_row_pairs(i, a), acc,
                       accumulate=a > 0, bias=first_bias)  # fmt: skip
-        if channels_last:
-            out[:, i] = acc.transpose(0, 1)
-        else:
-            out[:, :, i] = acc.permute(1, 2, 0)
+        _write_row(out, i, acc, channels_last)
     return out.permute(0, 3, 1, 2) if channels_last else out
 
 

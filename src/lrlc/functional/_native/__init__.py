@@ -153,14 +153,21 @@ def status() -> NativeStatus:
     return _load()[1]
 
 
+def _active() -> tuple[ctypes.CDLL | None, str | None]:
+    """The loaded library and the instruction set its products run with, or (None, None)
+    where they do not (switched off, not built, torch.compile tracing)."""
+    if not _enabled or torch.compiler.is_compiling():
+        return None, None
+    lib, st = _load()
+    return (lib, _isa_override or st.isa) if lib is not None else (None, None)
+
+
 def runs_compiled(a: Tensor, b: Tensor, out: Tensor) -> bool:
     """Whether `row_bmm(a, b, out)` would run the compiled kernel: the callers then hand it
     operands that torch's product would copy first (an output inside a larger tensor, a
     transposed left operand) instead of making dense ones."""
-    if not _enabled or torch.compiler.is_compiling():
-        return False
-    lib, st = _load()
-    return lib is not None and _eligible(a, b, out, ISAS[_isa_override or st.isa][1])
+    _, isa = _active()
+    return isa is not None and _eligible(a, b, out, ISAS[isa][1])
 
 
 @contextlib.contextmanager
@@ -181,10 +188,8 @@ def use_native(on: bool, isa: str | None = None) -> Iterator[None]:
 def column_multiple() -> int:
     """The multiple of columns the compiled kernel takes (16 with AVX-512, 8 with AVX2), or 0
     where it does not run: callers that would make a dense operand only for it ask first."""
-    if not _enabled:
-        return 0
-    lib, st = _load()
-    return ISAS[_isa_override or st.isa][1] if lib is not None else 0
+    _, isa = _active()
+    return ISAS[isa][1] if isa is not None else 0
 
 
 def _eligible(a: Tensor, b: Tensor, out: Tensor, width: int) -> bool:
@@ -215,15 +220,16 @@ def row_bmm(
     bias_rows = None if bias is None else bias.reshape(bias.shape[0], bias.shape[-1])
     # Under torch.compile the products stay torch ops, which it traces (it cannot see into
     # a ctypes call): `runs_compiled` says no there.
-    if runs_compiled(a, b, out) and (bias_rows is None or _bias_ok(bias_rows, out)):
-        lib, st = _load()
+    lib, isa = _active()
+    eligible = isa is not None and _eligible(a, b, out, ISAS[isa][1])
+    if eligible and (bias_rows is None or _bias_ok(bias_rows, out)):
         np_, m, k = a.shape
         sa, sb, so = a.stride(), b.stride(), out.stride()
         bias_ptr, bias_p = (0, 0)
         if bias_rows is not None:
             bias_ptr, bias_p = bias_rows.data_ptr(), bias_rows.stride(0)
         args = array.array("q", (
-            ISAS[_isa_override or st.isa][0], torch.get_num_threads(), np_, m, k, out.shape[2],
+            ISAS[isa][0], torch.get_num_threads(), np_, m, k, out.shape[2],
             a.data_ptr(), sa[0], sa[1], sa[2], b.data_ptr(), sb[0], sb[1],
             out.data_ptr(), so[0], so[1], int(accumulate), bias_ptr, bias_p,
         ))  # fmt: skip
@@ -249,24 +255,23 @@ def _bias_ok(bias: Tensor, out: Tensor) -> bool:
 
 @functools.cache
 def _cpu_has_bf16_pairs() -> bool:
-    """Whether the CPU has AVX512-BF16 (vdpbf16ps), from /proc/cpuinfo's flags."""
+    """Whether the CPU runs vdpbf16ps (AVX512-BF16; CPUs with AMX have it too), by oneDNN's
+    own probe, the one `lrlc.experiments.machine` resolves bf16 precision with."""
     try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return "avx512_bf16" in line.split()
-    except OSError:
-        pass
-    return False
+        return bool(torch.backends.mkldnn.is_available() and _mkldnn_bf16())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _mkldnn_bf16() -> bool:
+    return torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def pairs_available(k: int, c: int) -> bool:
     """Whether `pairs_bmm` runs for a reduction of k and c output columns here: AVX512-BF16,
     the kernel built, k even, c a multiple of 16."""
-    if not _enabled or torch.compiler.is_compiling() or k % 2 or c % 16:
-        return False
-    lib, st = _load()
-    return lib is not None and st.isa == "AVX512" and not _isa_override and _cpu_has_bf16_pairs()
+    _, isa = _active()
+    return isa == "AVX512" and k % 2 == 0 and c % 16 == 0 and _cpu_has_bf16_pairs()
 
 
 def pairs_bmm(
@@ -289,7 +294,7 @@ def pairs_bmm(
     )  # fmt: skip
     if not ok or not pairs_available(k, c):
         raise ValueError("pairs_bmm: operands it does not take (see its docstring)")
-    lib, _ = _load()
+    lib, _ = _active()
     sa, sb, so = a.stride(), b.stride(), out.stride()
     bias_ptr, bias_p = (0, 0) if bias is None else (bias.data_ptr(), bias.stride(0))
     args = array.array("q", (
