@@ -1,14 +1,16 @@
 """What the session-19 scripts share (run them as `python docs/benchmarks/ab-session19/X.py`,
 which puts this folder on the import path): the case named on the command line."""
 
-import statistics
 import sys
-import time
+from pathlib import Path
 
 import torch
 
 from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.layers import LowRankLocallyConnected2d
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ab-session17"))
+from _timing import median_s  # noqa: E402
 
 
 def kernel_path_case():
@@ -26,13 +28,7 @@ def kernel_path_case():
     return m, x, torch.randn_like(m(x)), f"N={n} K={k} {'channels_last' if cl else 'NCHW'}"
 
 
-def median_ms(f, reps=5, warmup=0):
-    """Median wall time of f() in ms over `reps` calls, after `warmup` untimed ones."""
-    for _ in range(warmup):
-        f()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+def median_ms(f, reps=5):
+    """Median wall time of f() in ms over `reps` calls after two warm-up calls (session 17's
+    timer, `docs/benchmarks/ab-session17/_timing.py`)."""
+    return median_s(f, reps) * 1e3

@@ -52,13 +52,13 @@ def main():
              "compiled infer"]  # fmt: skip
     times = {name: [] for name in names}
     for _ in range(4):
-        times["conv train"].append(median_ms(train(conv), 3, 1))
-        times["conv infer"].append(median_ms(infer(conv), 3, 1))
+        times["conv train"].append(median_ms(train(conv), 3))
+        times["conv infer"].append(median_ms(infer(conv), 3))
         with use_native(False):
-            times["torch train"].append(median_ms(train(m), 3, 1))
-            times["torch infer"].append(median_ms(infer(m), 3, 1))
-        times["compiled train"].append(median_ms(train(m), 3, 1))
-        times["compiled infer"].append(median_ms(infer(m), 3, 1))
+            times["torch train"].append(median_ms(train(m), 3))
+            times["torch infer"].append(median_ms(infer(m), 3))
+        times["compiled train"].append(median_ms(train(m), 3))
+        times["compiled infer"].append(median_ms(infer(m), 3))
     for name, v in times.items():
         base = statistics.median(times["conv " + name.split()[-1]])
         med = statistics.median(v)

@@ -8,9 +8,9 @@ from torch.profiler import ProfilerActivity, profile, record_function
 from lrlc.functional import _native, _rows, _rows_backward
 
 
-def marked(a, b, out, accumulate=False):
+def marked(a, b, out, accumulate=False, bias=None):
     with record_function("row_bmm"):
-        return _native.row_bmm(a, b, out, accumulate)
+        return _native.row_bmm(a, b, out, accumulate, bias)
 
 
 def main():

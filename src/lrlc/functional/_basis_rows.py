@@ -199,7 +199,7 @@ class BasisKernels(RowKernels):
     def _taps_t(self) -> tuple[Tensor, ...]:
         """Per kernel row, the bases as dw's right operand (X, K): dense copies where the
         compiled kernel takes K columns (it needs them contiguous; it ran (22, 12288) @ (12288,
-        K) in 53 / 95 us against MKL's 102 / 187 at K = 16 / 32, Zen 4), else views."""
+        K) in 53 / 95 us against MKL's 103 / 207 at K = 16 / 32, Zen 4), else views."""
         m = column_multiple()
         dense = m and self.flat_acc.dtype == torch.float32 and self.flat_acc.shape[0] % m == 0
         return tuple(t.t().contiguous() if dense else t.t() for t in self._acc_taps)
