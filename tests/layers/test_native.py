@@ -72,6 +72,77 @@ def test_each_kernel_is_torchs_product_on_strided_operands(isa, shape):
 
 
 @needs_kernel
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("shape", [(22, 4, 12288), (32, 22, 4096), (13, 3, 80), (1, 1, 16)])
+def test_the_single_product_is_torchs_on_strided_operands(isa, shape):
+    """`row_mm`, the builds' and bases' gradients' (M, K) @ (K, C), which calls the kernel
+    without batch views: strided left operands, right operands and outputs inside larger
+    tensors, accumulating or not."""
+    m, k, c = shape
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(k, 2 * m, generator=gen)[:, ::2].t()  # (M, K), neither stride 1
+    b = torch.randn(k, c + 16, generator=gen)[:, 16:]
+    start = torch.randn(m, c + 32, generator=gen)[:, 32:]
+    expected = a.double() @ b.double()
+    with use_native(True, isa):
+        before = _native.calls
+        out = _native.row_mm(a, b, torch.full((m, c), float("nan")))
+        acc = start.clone()
+        _native.row_mm(a, b, acc, accumulate=True)
+        assert _native.calls == before + 2
+    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(acc.double(), start.double() + expected, rtol=1e-5, atol=1e-4)
+
+
+def test_single_products_it_cannot_take_go_to_torch():
+    cases = [
+        (torch.randn(5, 7, dtype=torch.float64), torch.randn(7, 16, dtype=torch.float64)),
+        (torch.randn(5, 7), torch.randn(7, 12)),  # not whole vectors
+        (torch.randn(5, 7), torch.randn(16, 7).t()),  # strided columns
+    ]
+    for a, b in cases:
+        before = _native.calls
+        out = _native.row_mm(a, b, torch.empty(5, b.shape[1], dtype=a.dtype))
+        torch.testing.assert_close(out, a @ b)
+        start = torch.randn(5, b.shape[1], dtype=a.dtype)
+        acc = _native.row_mm(a, b, start.clone(), accumulate=True)
+        torch.testing.assert_close(acc, start + a @ b)
+        assert _native.calls == before
+
+
+@needs_kernel
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_rows_shared_out_by_thread_give_the_same_product(isa, threads):
+    """`by_rows`: each thread a contiguous share of every position's rows (13 rows: shares of
+    13, 7 + 6 and 5 + 4 + 4, each cut into tiles of its own), the rest as before."""
+    gen = torch.Generator().manual_seed(1)
+    a = torch.randn(3, 13, 2 * 9, generator=gen)[:, :, ::2]
+    b = torch.randn(3, 9, 80, generator=gen)
+    bias = torch.randn(3, 80, generator=gen)
+    start = torch.randn(3, 13, 80, generator=gen)
+    expected = torch.bmm(a.double(), b.double())
+    before_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with use_native(True, isa):
+            before = _native.calls
+            out = _native.row_bmm(a, b, torch.full((3, 13, 80), float("nan")), by_rows=True)
+            acc = _native.row_bmm(a, b, start.clone(), accumulate=True, by_rows=True)
+            biased = _native.row_bmm(a, b, torch.empty(3, 13, 80), bias=bias, by_rows=True)
+            single = _native.row_mm(a[0], b[0], torch.full((13, 80), float("nan")), by_rows=True)
+            assert _native.calls == before + 4
+    finally:
+        torch.set_num_threads(before_threads)
+    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(acc.double(), start.double() + expected, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(
+        biased.double(), bias.double().unsqueeze(1) + expected, rtol=1e-5, atol=1e-4
+    )
+    torch.testing.assert_close(single.double(), expected[0], rtol=1e-5, atol=1e-4)
+
+
+@needs_kernel
 def test_a_wrong_kernel_would_be_caught():
     """The comparison above can fail: one element off in the kernel's input shows."""
     a, b = torch.randn(2, 9, 33), torch.randn(2, 33, 64)
@@ -179,7 +250,7 @@ def _layers():
                                      dilation=(2, 1))  # fmt: skip
     skips = LowRankLocallyConnected2d(16, 16, 3, input_size=(11, 8), rank=2, stride=(2, 1),
                                       padding=(2, 1), dilation=(2, 1))  # fmt: skip
-    # K a multiple of the vector width: dw's products take dense bases (`_taps_t`)
+    # K a multiple of the vector width (the others: dw's bases padded, `_dw_operands`)
     wide = LowRankLocallyConnected2d(16, 16, 3, input_size=(8, 8), rank=16)
     # K = H_out * W_out: filters built, and their gradients sent back, a block of rows a call
     full = LowRankLocallyConnected2d(16, 16, 3, input_size=(6, 6), rank=16, combining="full")

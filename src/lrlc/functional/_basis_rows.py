@@ -21,7 +21,7 @@ import functools
 import torch
 from torch import Tensor
 
-from ._native import column_multiple, row_mm
+from ._native import column_multiple, row_bmm, row_mm, runs_compiled
 from ._rows import RowKernels
 
 
@@ -53,6 +53,7 @@ class BasisKernels(RowKernels):
         self._w_rows = self.weights.permute(1, 2, 0).unbind(0)  # per row: (W_out, K)
         self._diag: Tensor | None = None  # dL/dx's filters by input column, and
         self._places: list[Tensor] = []  # where each tap goes in it (`place_transposed`)
+        self._places_batch: Tensor | None = None  # all of them as one batch (`_tap_places`)
         if need_grads:
             # dF^k sums every row's share: in float32 when the products run in bf16/fp16, so
             # that it is rounded once, as a convolution's weight gradient is (summed in
@@ -67,7 +68,6 @@ class BasisKernels(RowKernels):
             self._d_taps = self.d_flat.view(k, kh, -1).unbind(1)
             self._w_acc_rows = self.w_acc.unbind(1)  # per row: (K, W_out)
             self._d_w_rows = self.d_weights.unbind(1)
-            self._d_w_t = self.w_acc.new_empty((self.w_out, k))  # a row's dw, transposed
             self._pending: Tensor | None = None  # a block's filter gradients, by position
 
     # The bases re-laid out for each use, made on first use only: the forward reads `flat`,
@@ -139,15 +139,43 @@ class BasisKernels(RowKernels):
             super().place_transposed(i, a, diag)  # from the block's buffer
             return
         if self._diag is not diag:  # one diag serves every row of a backward pass
-            kw = self.transposed_shape[1]
             self._diag = diag
-            self._places = [
-                diag[kw - 1 - b : kw - 1 - b + self.w_out, b].view(self.w_out, -1)
-                for b in range(kw)
-            ]
+            self._places = self._tap_places(diag)
         w = self._w_rows[i]
+        if self._places_batch is not None:
+            # every tap by one product: 66 kernel calls a step at 22 x 22 instead of 198
+            taps, out = self._flat_t_tap_batches[a], self._places_batch
+            row_bmm(w.expand(taps.shape[0], *w.shape), taps, out, by_rows=True)
+            return
         for tap, out in zip(self._flat_t_taps[a], self._places):
-            row_mm(w, tap, out)
+            row_mm(w, tap, out, by_rows=True)
+
+    def _tap_places(self, diag: Tensor) -> list[Tensor]:
+        """Where each reversed tap b of a row's filters goes in diag: [b] is diag[kw - 1 - b +
+        j, b] for output column j, (W_out, C_out*C_in). Also sets `_places_batch`: all of them
+        as one (kw, W_out, C_out*C_in) batch, tap kw - 1 - b' at b' (diag[b' + j, kw - 1 -
+        b'], rows kw apart and taps kw - 1 apart), where the compiled kernel writes it."""
+        kw = self.transposed_shape[1]
+        places = [
+            diag[kw - 1 - b : kw - 1 - b + self.w_out, b].view(self.w_out, -1) for b in range(kw)
+        ]
+        x4 = places[0].shape[1]
+        batch = diag.as_strided(
+            (kw, self.w_out, x4), ((kw - 1) * x4, kw * x4, 1), diag.storage_offset() + (kw - 1) * x4
+        )
+        taps = self._flat_t_tap_batches[0]
+        w = self._w_rows[0]
+        self._places_batch = batch if runs_compiled(w.expand(kw, *w.shape), taps, batch) else None
+        return places
+
+    @functools.cached_property
+    def _flat_t_tap_batches(self) -> tuple[Tensor, ...]:
+        """`flat_t` by kernel row, its taps as a batch in kernel-column order: [a] is (kw, K,
+        C_out*C_in), [a][b'] tap b' of kernel row a (what `_places_batch`[b'] holds)."""
+        k = self.flat_t.shape[0]
+        kh, kw = self.transposed_shape[:2]
+        taps = self.flat_t.view(k, kh, kw, -1)
+        return tuple(taps[:, a].transpose(0, 1) for a in range(kh))
 
     def _build(self, i: int, a: int, order: str) -> Tensor:
         """Kernel row a of row i's filters (Eq. 2), (W_out, kw*C*C_out) in the order's layout
@@ -162,14 +190,14 @@ class BasisKernels(RowKernels):
             tap_rows = self._flat_rows if forward else self._flat_t_rows
             w = self._w_rows[i]  # (W_out, K)
             out = self._buffer(order, (self.w_out, tap_rows[a].shape[1]), w)
-            return row_mm(w, tap_rows[a], out)
+            return row_mm(w, tap_rows[a], out, by_rows=True)
         first = i - i % self.block
         rows = min(self.block, self.h_out - first)
         if self._built.get(order) != first:
             flat = self.flat if forward else self.flat_t
             w = self.weights[:, first : first + rows].reshape(flat.shape[0], -1)
             out = self._buffer(order, (self.block * self.w_out, flat.shape[1]), w)
-            row_mm(w.t(), flat, out[: rows * self.w_out])
+            row_mm(w.t(), flat, out[: rows * self.w_out], by_rows=True)
             self._built[order] = first
         built = self._buffers[order].view(self.block, self.w_out, kh, -1)
         return built[i - first, :, a]
@@ -191,18 +219,32 @@ class BasisKernels(RowKernels):
         # into dw at the last: MKL ran (W_out, X) @ (X, K) in 37 us where (K, X) @ (X, W_out)
         # took 96 (K = 4, X = 12288; AMD EPYC Zen 4, float32), a training step 2-4% faster at
         # K = 4-32 (session 18, docs/benchmarks/ab-session18/dw_orientation.py, dw_rows.py).
-        row_mm(flat, self._taps_t[a], self._d_w_t, accumulate=a > 0)
+        taps, d_w_t = self._dw_operands
+        row_mm(flat, taps[a], d_w_t, accumulate=a > 0, by_rows=True)
         if a == self.shape[0] - 1:
-            self._d_w_rows[i].copy_(self._d_w_t.t())
+            self._d_w_rows[i].copy_(d_w_t[:, : self._d_w_rows[i].shape[0]].t())
 
     @functools.cached_property
-    def _taps_t(self) -> tuple[Tensor, ...]:
-        """Per kernel row, the bases as dw's right operand (X, K): dense copies where the
-        compiled kernel takes K columns (it needs them contiguous; it ran (22, 12288) @ (12288,
-        K) in 53 / 95 us against MKL's 103 / 207 at K = 16 / 32, Zen 4), else views."""
-        m = column_multiple()
-        dense = m and self.flat_acc.dtype == torch.float32 and self.flat_acc.shape[0] % m == 0
-        return tuple(t.t().contiguous() if dense else t.t() for t in self._acc_taps)
+    def _dw_operands(self) -> tuple[tuple[Tensor, ...], Tensor]:
+        """Per kernel row, the bases as dw's right operand (X, K), and the (W_out, K) buffer a
+        row's dw is summed in. Where the compiled kernel runs and K fills more than a quarter
+        of the columns it would be padded to: dense copies, K padded by zero columns to the
+        kernel's multiple (it takes whole vectors of contiguous columns), the buffer as wide;
+        else views for torch's product. (22, 12288) @ (12288, K) took 47-48 us through the
+        kernel for K = 2-16 (the padded columns cost nearly nothing: it streams the left
+        operand) and 88-90 at K = 32; MKL's 38-50 / 37-47 / 69-89 / 114-126 / 196-223 at K = 2
+        / 4 / 8 / 16 / 32 (AMD EPYC Zen 4, two runs, `docs/benchmarks/ab-session20/`)."""
+        k = self.flat_acc.shape[0]
+        m = column_multiple() if self.flat_acc.dtype == torch.float32 else 0
+        if not m or 4 * k <= -(-k // m) * m:
+            return tuple(t.t() for t in self._acc_taps), self.w_acc.new_empty((self.w_out, k))
+        padded = -(-k // m) * m
+        taps = []
+        for t in self._acc_taps:
+            dense = t.new_zeros((t.shape[1], padded))
+            dense[:, :k] = t.t()
+            taps.append(dense)
+        return tuple(taps), self.w_acc.new_empty((self.w_out, padded))
 
     def _add_block_grad(self, i: int, a: int, flat: Tensor) -> None:
         """Gather the block's filter gradients by position; after its last row's last kernel

@@ -196,25 +196,36 @@ def _eligible(a: Tensor, b: Tensor, out: Tensor, width: int) -> bool:
     # What the kernel reads and writes must be what the shapes say (else it would read out of
     # bounds), in float32 on the CPU, and not recorded by autograd. Checked on every call,
     # in as few Python operations as possible: hundreds of calls make a step.
-    if not (a.dtype is b.dtype is out.dtype is torch.float32):
-        return False
-    if a.is_cuda or b.is_cuda or out.is_cuda or a.dim() != 3 or b.dim() != 3 or out.dim() != 3:
+    if a.dim() != 3 or b.dim() != 3 or out.dim() != 3:
         return False
     (p, m, k), (pb, kb, c), shape = a.shape, b.shape, out.shape
     if (pb, kb) != (p, k) or shape != (p, m, c) or c % width:
         return False
-    if b.stride(2) != 1 or out.stride(2) != 1 or a.device.type != "cpu":
+    return b.stride(2) == 1 and out.stride(2) == 1 and _plain(a, b, out)
+
+
+def _plain(a: Tensor, b: Tensor, out: Tensor) -> bool:
+    """float32 CPU operands that autograd does not record."""
+    if not (a.dtype is b.dtype is out.dtype is torch.float32):
+        return False
+    if a.device.type != "cpu" or b.device.type != "cpu" or out.device.type != "cpu":
         return False
     return not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))
 
 
 def row_bmm(
-    a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False, bias: Tensor | None = None
+    a: Tensor,
+    b: Tensor,
+    out: Tensor,
+    accumulate: bool = False,
+    bias: Tensor | None = None,
+    by_rows: bool = False,
 ) -> Tensor:
     """out = a @ b (accumulate: out += a @ b; bias: out = bias + a @ b), batched: a (P, M, K)
     with any strides, b (P, K, C) and out (P, M, C) with contiguous columns, bias (P, C) or
-    (P, 1, C), the same for every row of a position. Returns out."""
-    global calls
+    (P, 1, C), the same for every row of a position. `by_rows`: the compiled kernel's threads
+    each take a contiguous share of every position's M rows (for products whose rows are a
+    row's output positions: `lc_bmm.c`), not of the positions. Returns out."""
     if bias is not None and accumulate:
         raise ValueError("row_bmm: a bias starts the sums, so it cannot be added to out's")
     bias_rows = None if bias is None else bias.reshape(bias.shape[0], bias.shape[-1])
@@ -228,13 +239,10 @@ def row_bmm(
         bias_ptr, bias_p = (0, 0)
         if bias_rows is not None:
             bias_ptr, bias_p = bias_rows.data_ptr(), bias_rows.stride(0)
-        args = array.array("q", (
-            ISAS[isa][0], torch.get_num_threads(), np_, m, k, out.shape[2],
-            a.data_ptr(), sa[0], sa[1], sa[2], b.data_ptr(), sb[0], sb[1],
-            out.data_ptr(), so[0], so[1], int(accumulate), bias_ptr, bias_p,
-        ))  # fmt: skip
-        if lib.lrlc_bmm_f32_packed(args.buffer_info()[0]) == 0:
-            calls += 1
+        if _run(lib, isa, (
+            np_, m, k, out.shape[2], a.data_ptr(), sa[0], sa[1], sa[2], b.data_ptr(), sb[0],
+            sb[1], out.data_ptr(), so[0], so[1], int(accumulate), bias_ptr, bias_p, int(by_rows),
+        )):  # fmt: skip
             return out
     if bias is not None:
         out.copy_(bias_rows.unsqueeze(1).expand_as(out))
@@ -242,6 +250,17 @@ def row_bmm(
     if accumulate:
         return out.baddbmm_(a, b)
     return torch.bmm(a, b, out=out)
+
+
+def _run(lib: ctypes.CDLL, isa: str, args: tuple[int, ...]) -> bool:
+    """One float32 product through the kernel: `lrlc_bmm_f32_packed`'s arguments after the
+    instruction set and the thread count. Whether it ran."""
+    global calls
+    packed = array.array("q", (ISAS[isa][0], torch.get_num_threads(), *args))
+    if lib.lrlc_bmm_f32_packed(packed.buffer_info()[0]) != 0:
+        return False
+    calls += 1
+    return True
 
 
 def _bias_ok(bias: Tensor, out: Tensor) -> bool:
@@ -307,12 +326,35 @@ def pairs_bmm(
     calls += 1
 
 
-def row_mm(a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False) -> Tensor:
+def row_mm(
+    a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False, by_rows: bool = False
+) -> Tensor:
     """`row_bmm` for one product, (M, K) @ (K, C): the filter builds and the bases' gradient
     of `_basis_rows.py`, (W_out, K) @ (K, X) and (K, W_out) @ (W_out, X), which the kernel ran
-    1.3-2.6x as fast as MKL's GEMM (AMD EPYC Zen 4, K = 4-32, X = 12288). Returns out."""
-    row_bmm(a.unsqueeze(0), b.unsqueeze(0), out.unsqueeze(0), accumulate)
-    return out
+    1.3-2.6x as fast as MKL's GEMM (AMD EPYC Zen 4, K = 4-32, X = 12288). Hundreds of them
+    make a step, so the kernel is called without the batch views `row_bmm` would take (three
+    `unsqueeze` calls each, about 6 us a product). `by_rows` as for `row_bmm`. Returns out."""
+    lib, isa = _active()
+    if isa is not None and _eligible_2d(a, b, out, ISAS[isa][1]):
+        (m, k), (sa, sb, so) = a.shape, (a.stride(), b.stride(), out.stride())
+        if _run(lib, isa, (
+            1, m, k, out.shape[1], a.data_ptr(), 0, sa[0], sa[1], b.data_ptr(), 0, sb[0],
+            out.data_ptr(), 0, so[0], int(accumulate), 0, 0, int(by_rows),
+        )):  # fmt: skip
+            return out
+    if accumulate:
+        return out.addmm_(a, b)
+    return torch.mm(a, b, out=out)
+
+
+def _eligible_2d(a: Tensor, b: Tensor, out: Tensor, width: int) -> bool:
+    """`_eligible` for (M, K) @ (K, C) = (M, C)."""
+    if a.dim() != 2 or b.dim() != 2 or out.dim() != 2:
+        return False
+    (m, k), (kb, c), shape = a.shape, b.shape, out.shape
+    if kb != k or shape != (m, c) or c % width:
+        return False
+    return b.stride(1) == 1 and out.stride(1) == 1 and _plain(a, b, out)
 
 
 __all__ = [

@@ -21,6 +21,7 @@
    with the tensors' data pointers and strides (in elements). */
 
 #include <immintrin.h>
+#include <omp.h>
 #include <stddef.h>
 
 typedef ptrdiff_t idx;
@@ -112,12 +113,33 @@ static const tile_fn TILES256[R256][V256] = {{t256_1_1, t256_1_2}, {t256_2_1, t2
                                              {t256_3_1, t256_3_2}, {t256_4_1, t256_4_2},
                                              {t256_5_1, t256_5_2}, {t256_6_1, t256_6_2}};
 
+/* One tile of the product at (position p, row r0, column c0). */
+static inline void run_tile(const tile_fn *tiles, int rmax, int nvmax, idx width, idx m,
+                            idx ncols, idx kk, idx p, idx r0, idx c0, const float *a, idx a_p,
+                            idx a_m, idx a_k, const float *b, idx b_p, idx b_k, float *c,
+                            idx c_p, idx c_m, int beta, const float *bias, idx bias_p) {
+  const int rows = (int)(m - r0 < rmax ? m - r0 : rmax);
+  const idx tile_cols = nvmax * width;
+  const idx cols = ncols - c0 < tile_cols ? ncols - c0 : tile_cols;
+  const int nv = (int)(cols / width);
+  float *ct0 = c + p * c_p + r0 * c_m + c0;
+  const float *s = beta ? ct0 : (bias ? bias + p * bias_p + c0 : NULL);
+  tiles[(rows - 1) * nvmax + nv - 1](kk, a + p * a_p + r0 * a_m, a_m, a_k, b + p * b_p + c0, b_k,
+                                     ct0, c_m, s, beta ? c_m : 0);
+}
+
 /* Returns 0, or -1 for an instruction set this build does not know. The caller checks the
    shapes (columns a multiple of the vector width) and that the CPU has the set. beta = 1:
-   the sums start from C; else from bias[p * bias_p + column] where bias is not NULL. */
+   the sums start from C; else from bias[p * bias_p + column] where bias is not NULL.
+   by_rows = 0: the tiles are shared out by position, then column, then row (below);
+   by_rows = 1: each thread takes a contiguous share of the rows of every position, in
+   OpenMP's static shares, whatever the columns. The filter builds and dw, whose rows are a
+   row's output positions, use it so that each thread builds (or reads) the filters of the
+   positions its share of the row products reads (or wrote): those then stay in its own
+   core's cache instead of crossing to the other's (docs/performance.md, session 20). */
 int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const float *a,
                  idx a_p, idx a_m, idx a_k, const float *b, idx b_p, idx b_k, float *c,
-                 idx c_p, idx c_m, int beta, const float *bias, idx bias_p) {
+                 idx c_p, idx c_m, int beta, const float *bias, idx bias_p, int by_rows) {
   int rmax, width, nvmax;
   const tile_fn *tiles; /* [rows - 1][vectors - 1], nvmax vectors a row */
   if (isa == ISA_AVX512) {
@@ -129,6 +151,20 @@ int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const f
   }
   const idx tile_cols = nvmax * width;
   const idx col_tiles = (ncols + tile_cols - 1) / tile_cols;
+  if (by_rows) {
+#pragma omp parallel num_threads(threads)
+    {
+      const idx nt = omp_get_num_threads(), t = omp_get_thread_num();
+      const idx q = m / nt, extra = m % nt;
+      const idx lo = t * q + (t < extra ? t : extra), hi = lo + q + (t < extra);
+      for (idx p = 0; p < np; p++)
+        for (idx ct = 0; ct < col_tiles; ct++)
+          for (idx r0 = lo; r0 < hi; r0 += rmax) /* a last tile that stops at hi */
+            run_tile(tiles, rmax, nvmax, width, hi, ncols, kk, p, r0, ct * tile_cols, a, a_p,
+                     a_m, a_k, b, b_p, b_k, c, c_p, c_m, beta, bias, bias_p);
+    }
+    return 0;
+  }
   const idx row_tiles = (m + rmax - 1) / rmax;
   const idx per_p = col_tiles * row_tiles;
   const idx tasks = np * per_p;
@@ -138,26 +174,20 @@ int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const f
   for (idx t = 0; t < tasks; t++) {
     const idx p = t / per_p, rest = t % per_p;
     const idx ct = rest / row_tiles, rt = rest % row_tiles;
-    const idx r0 = rt * rmax, c0 = ct * tile_cols;
-    const int rows = (int)(m - r0 < rmax ? m - r0 : rmax);
-    const idx cols = ncols - c0 < tile_cols ? ncols - c0 : tile_cols;
-    const int nv = (int)(cols / width);
-    float *ct0 = c + p * c_p + r0 * c_m + c0;
-    const float *s = beta ? ct0 : (bias ? bias + p * bias_p + c0 : NULL);
-    tiles[(rows - 1) * nvmax + nv - 1](kk, a + p * a_p + r0 * a_m, a_m, a_k, b + p * b_p + c0,
-                                       b_k, ct0, c_m, s, beta ? c_m : 0);
+    run_tile(tiles, rmax, nvmax, width, m, ncols, kk, p, rt * rmax, ct * tile_cols, a, a_p, a_m,
+             a_k, b, b_p, b_k, c, c_p, c_m, beta, bias, bias_p);
   }
   return 0;
 }
 
 /* The same with its arguments in one array (isa, threads, np, m, kk, ncols, a, a_p, a_m, a_k,
-   b, b_p, b_k, c, c_p, c_m, beta, bias, bias_p; pointers as integers): one ctypes argument
-   converts in a fraction of the time of nineteen, and the row engines make hundreds of calls
-   a step. */
+   b, b_p, b_k, c, c_p, c_m, beta, bias, bias_p, by_rows; pointers as integers): one ctypes
+   argument converts in a fraction of the time of twenty, and the row engines make hundreds
+   of calls a step. */
 int lrlc_bmm_f32_packed(const idx *v) {
   return lrlc_bmm_f32((int)v[0], (int)v[1], v[2], v[3], v[4], v[5], (const float *)v[6], v[7],
                       v[8], v[9], (const float *)v[10], v[11], v[12], (float *)v[13], v[14],
-                      v[15], (int)v[16], (const float *)v[17], v[18]);
+                      v[15], (int)v[16], (const float *)v[17], v[18], (int)v[19]);
 }
 
 /* ---- bf16 with AVX512-BF16: C (float32) = S + A @ B with A bf16 whose pairs along the
