@@ -12,10 +12,12 @@ from lrlc.functional import (
     choose_path,
     low_rank_locally_connected2d,
     lrlc_by_kernels,
+    native_status,
     path_costs,
+    use_native,
 )
 from lrlc.functional._basis_rows import rows_per_block
-from lrlc.functional._kernel_path import CPU_PATH_COSTS, GPU_PATH_COSTS
+from lrlc.functional._kernel_path import COMPILED_PATH_COSTS, CPU_PATH_COSTS, GPU_PATH_COSTS
 
 from ._reference import naive_local, naive_lrlc
 from .conftest import randomize_
@@ -256,15 +258,35 @@ def test_the_cost_model_follows_the_cpu_it_runs_on(monkeypatch):
     layer = LowRankLocallyConnected2d(4, 4, 3, input_size=8, rank=2)
     cases = [("AVX512", avx512, "basis"), ("AVX512_BF16", avx512, "basis"),
              ("AVX2", avx2, "kernel"), ("DEFAULT", avx2, "kernel")]  # fmt: skip
-    for capability, costs, path in cases:
-        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda c=capability: c)
-        assert path_costs() is costs and path_costs("cpu") is costs, capability
-        assert layer.chosen_path(512) == path, capability
+    with use_native(False):  # torch's products
+        for capability, costs, path in cases:
+            monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda c=capability: c)
+            assert path_costs() is costs and path_costs("cpu") is costs, capability
+            assert layer.chosen_path(512) == path, capability
     assert path_costs("cuda") is GPU_PATH_COSTS
     # On a GPU (an H200): Algorithm 1 to K = 8, the kernel path from K = 16, at any batch.
     for batch in (32, 128, 512):
         assert choose_path(8, batch, (1, 1), (1, 1), "cuda") == "basis"
         assert choose_path(16, batch, (1, 1), (1, 1), "cuda") == "kernel"
+
+
+def test_the_cost_model_knows_the_compiled_products():
+    """With the compiled row products on an AVX-512 CPU (fitted to session 19's grids), the
+    kernel path is the cheaper from K = 2 at batches of 128 and 512, from K = 4 at 32; at
+    K = 1 Algorithm 1 (one convolution) always is. AVX2 keeps its constants."""
+    compiled = COMPILED_PATH_COSTS["AVX512"]
+    for batch in (128, 512):
+        assert choose_path(1, batch, (1, 1), (1, 1), costs=compiled) == "basis"
+        for rank in (2, 4, 8, 32):
+            assert choose_path(rank, batch, (1, 1), (1, 1), costs=compiled) == "kernel"
+    assert choose_path(2, 32, (1, 1), (1, 1), costs=compiled) == "basis"
+    assert choose_path(4, 32, (1, 1), (1, 1), costs=compiled) == "kernel"
+    assert "AVX2" not in COMPILED_PATH_COSTS
+    if native_status().isa == "AVX512" and native_status().available:
+        with use_native(True):
+            assert path_costs() is compiled
+        with use_native(False):
+            assert path_costs() is CPU_PATH_COSTS["AVX512"]
 
 
 def test_kernel_path_under_bf16_autocast_is_close_to_float32():

@@ -117,6 +117,8 @@ def test_a_broken_combine_step_misses_the_digit_threshold(mnist_small, tmp_path,
     monkeypatch.setattr(
         lrlc_module,
         "lrlc_by_kernels",
-        lambda x, bases, *a: x.detach()[:, :1, 1:-1, 1:-1].expand(-1, bases.shape[1], -1, -1) * 0,
+        lambda x, bases, *a, **kw: (
+            x.detach()[:, :1, 1:-1, 1:-1].expand(-1, bases.shape[1], -1, -1) * 0
+        ),
     )
     assert run("lrlc3", mnist_small, tmp_path, **DIGIT_RUN)["val_acc"] < DIGIT_THRESHOLD

@@ -22,6 +22,7 @@ from ._basis_rows import BasisKernels
 from ._bias import batch_sum_to
 from ._engines import plain_engine
 from ._equations import per_position_filters
+from ._native import column_multiple
 from ._ops import Padding4, Pair, conv_output_size, inference_dtype, memory_format_of
 from ._rows import (
     RowGeometry,
@@ -66,13 +67,19 @@ class PathCosts:
 #   `converged` preset's whole training step, 1 thread) Algorithm 1 still won at K = 4 (1.69
 #   vs 2.05x the convolutional net's step with LRLC in the 3rd layer, 1.89 vs 2.37 in the 2nd)
 #   and lost from K = 8; fixed_examples = 40 puts the crossover there.
-# Both predate the compiled row products (`_native`, session 19), with which the kernel path
-# costs 1.2-1.4x a convolution at N = 512 on an AVX-512 Zen 4 (float32, channels_last): at
-# K = 2 these constants still say Algorithm 1, a call within 2x that `auto` times (and there
-# took the kernel path); only with LRLC_PATH_TIMING=0 does the estimate alone decide.
+# Both are for torch's products (no C compiler, LRLC_NATIVE=0). With the compiled row
+# products (`_native`, session 19) the AVX-512 Zen 4 ran the kernel path at 1.20-1.65x a
+# convolution at N = 512 and 1.27-2.49x at N = 128 (float32, channels_last and NCHW, three
+# grids of `lrlc bench rank`, docs/benchmarks/rank-zen4-fp32-*-s19*): the least-squares fit
+# of P + (F + c K) / N to those 36 points is P = 1.25, F = 37, c = 2.6 (session 20). Then the
+# kernel path is the cheaper from K = 2 at batches of 128 and 512, and from K = 4 at 32. The
+# AVX2 kernel ran the products at MKL's speed (Zen 4 held to AVX2), so AVX2 keeps its set.
 CPU_PATH_COSTS = {
     "AVX2": PathCosts(products=1.4, fixed_examples=60.0, per_rank_examples=1.0),
     "AVX512": PathCosts(products=2.9, fixed_examples=40.0, per_rank_examples=2.0),
+}
+COMPILED_PATH_COSTS = {
+    "AVX512": PathCosts(products=1.25, fixed_examples=37.0, per_rank_examples=2.6),
 }
 # CPUs of other ISAs (not measured) get AVX2's costs.
 DEFAULT_PATH_COSTS = CPU_PATH_COSTS["AVX2"]
@@ -86,11 +93,14 @@ GPU_PATH_COSTS = PathCosts(products=12.0, fixed_examples=0.0, per_rank_examples=
 
 def path_costs(device: torch.device | str | None = None) -> PathCosts:
     """The kernel path's cost constants for a device: by the CPU's vector ISA as torch
-    dispatches it (`torch.backends.cpu.get_cpu_capability()`), `GPU_PATH_COSTS` elsewhere."""
+    dispatches it (`torch.backends.cpu.get_cpu_capability()`) and whether the compiled row
+    products run (`COMPILED_PATH_COSTS`), `GPU_PATH_COSTS` elsewhere."""
     if torch.device(device or "cpu").type != "cpu":
         return GPU_PATH_COSTS
     capability = torch.backends.cpu.get_cpu_capability()
     isa = "AVX512" if capability.startswith("AVX512") else capability
+    if isa in COMPILED_PATH_COSTS and column_multiple():
+        return COMPILED_PATH_COSTS[isa]
     return CPU_PATH_COSTS.get(isa, DEFAULT_PATH_COSTS)
 
 
