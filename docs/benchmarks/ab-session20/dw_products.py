@@ -3,24 +3,15 @@ view) and through the compiled kernel (the bases dense, K padded by zero columns
 threads sharing out the columns, the default, or the rows, `by_rows`), per call, 2 threads.
 Run: `PYTHONPATH=src python docs/benchmarks/ab-session20/dw_products.py`."""
 
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import torch
 
 from lrlc.functional._native import row_mm
 
-
-def per_call_us(f, n=200):
-    for _ in range(20):
-        f()
-    ts = []
-    for _ in range(5):
-        s = time.perf_counter()
-        for _ in range(n):
-            f()
-        ts.append((time.perf_counter() - s) / n * 1e6)
-    return statistics.median(ts)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ab-session19"))
+from small_products import per_call_us  # noqa: E402  (session 19's timer: 7 x 200 calls)
 
 
 def main():

@@ -4,10 +4,9 @@ kernel calls and the K-dependent products. Two checkouts in alternating processe
 `trees_ab.py`. Usage:
     python docs/benchmarks/ab-session20/fixed_cost.py OLD_SRC NEW_SRC K [rounds]"""
 
-import os
-import statistics
-import subprocess
 import sys
+
+from _alternate import alternate, medians
 
 CHILD = r"""
 import statistics, sys, time, torch
@@ -33,17 +32,10 @@ print(f"{statistics.median(ts) * 1e3:.3f}")
 def main():
     old, new, k = sys.argv[1:4]
     rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 4
-    res = {"old": [], "new": []}
-    for r in range(rounds):
-        order = (("old", old), ("new", new))
-        for name, src in order if r % 2 == 0 else order[::-1]:
-            env = dict(os.environ, PYTHONPATH=src)
-            out = subprocess.run([sys.executable, "-c", CHILD, k], env=env, capture_output=True,
-                                 text=True, check=True)  # fmt: skip
-            res[name].append(float(out.stdout.split()[-1]))
-            print(f"round {r} {name}: {res[name][-1]:.2f} ms a step at N = 2")
-    for name, v in res.items():
-        print(f"{name}: median {statistics.median(v):.2f} ms ({' '.join(f'{t:.1f}' for t in v)})")
+    res = alternate(old, new, CHILD, [k], rounds)
+    for name, runs in res.items():
+        steps = [run[0] for run in runs]
+        print(f"{name}: median {medians(runs)[0]:.2f} ms ({' '.join(f'{t:.1f}' for t in steps)})")
 
 
 if __name__ == "__main__":

@@ -4,10 +4,9 @@ forward's filter builds, dL/dx's placed filters, and the gradients to the bases 
 (dF and dw). Under two checkouts in alternating processes, as `trees_ab.py`. Usage:
     python docs/benchmarks/ab-session20/kernel_parts.py OLD_SRC NEW_SRC K [rounds]"""
 
-import os
-import statistics
-import subprocess
 import sys
+
+from _alternate import alternate, medians
 
 CHILD = r"""
 import statistics, sys, time, torch
@@ -45,20 +44,8 @@ print(" ".join(f"{v:.3f}" for v in out))
 def main():
     old, new, k = sys.argv[1:4]
     rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 4
-    res = {"old": [], "new": []}
-    for r in range(rounds):
-        order = (("old", old), ("new", new))
-        for name, src in order if r % 2 == 0 else order[::-1]:
-            env = dict(os.environ, PYTHONPATH=src)
-            out = subprocess.run([sys.executable, "-c", CHILD, k], env=env, capture_output=True,
-                                 text=True, check=True)  # fmt: skip
-            vals = list(map(float, out.stdout.split()))
-            res[name].append(vals)
-            b, p, g = vals
-            print(f"round {r} {name}: builds {b:.2f} places {p:.2f} grads {g:.2f} ms")
-    for name, v in res.items():
-        med = [statistics.median(x[j] for x in v) for j in range(3)]
-        b, p, g = med
+    for name, runs in alternate(old, new, CHILD, [k], rounds).items():
+        b, p, g = medians(runs)
         print(f"{name}: builds {b:.2f}  places {p:.2f}  grads (dF + dw) {g:.2f} ms a pass")
 
 

@@ -1,41 +1,27 @@
-"""Session 20: one kernel-path (or LocallyConnected2d, K = 0) training step under two checkouts
-of the library, in alternating processes; in each, 7 steps interleaved with convolution steps,
-the ratio of each to the mean of its two neighbouring convolutions, and their median. Usage:
-    python docs/benchmarks/ab-session20/trees_ab.py OLD_SRC NEW_SRC N K [cl] [rounds] [infer]
+"""Session 20: one kernel-path training step under two checkouts of the library, in
+alternating processes; in each, 7 steps interleaved with convolution steps, the ratio of each
+to the mean of its two neighbouring convolutions, and their median. The layer is session 19's
+case (`ab-session19/_case.py`: 64 -> 64, 3x3, 24 x 24, float32, 2 threads). Usage:
+    python docs/benchmarks/ab-session20/trees_ab.py OLD_SRC NEW_SRC N K [cl] [rounds]
 OLD_SRC / NEW_SRC: the `src` folders of the two checkouts (a `git worktree` of the base)."""
 
-import os
 import statistics
-import subprocess
 import sys
+from pathlib import Path
+
+from _alternate import alternate
 
 CHILD = r"""
 import statistics, sys, time, torch
-from lrlc.experiments.run.memory import keep_freed_memory
-from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d
-n, k, cl, infer = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "cl", sys.argv[4] == "1"
-keep_freed_memory()
-torch.set_num_threads(2)
-torch.manual_seed(0)
-fmt = torch.channels_last if cl else torch.contiguous_format
-x = torch.randn(n, 64, 24, 24).to(memory_format=fmt).requires_grad_(not infer)
-if k == 0:
-    m = LocallyConnected2d(64, 64, 3, input_size=(24, 24))
-else:
-    m = LowRankLocallyConnected2d(64, 64, 3, input_size=(24, 24), rank=k, path="kernel")
-conv = torch.nn.Conv2d(64, 64, 3)
-m, conv = m.to(memory_format=fmt), conv.to(memory_format=fmt)
-g = torch.randn_like(conv(x))
-def step(f):
-    if infer:
-        with torch.inference_mode():
-            f(x)
-    else:
-        f(x).backward(g)
+sys.path.insert(0, sys.argv.pop(1))
+from _case import kernel_path_case
+m, x, g, _ = kernel_path_case()
+conv = torch.nn.Conv2d(64, 64, 3).to(memory_format=torch.channels_last if sys.argv[3:] == ["cl"]
+                                     else torch.contiguous_format)
 def once(f):
-    t0 = time.perf_counter(); step(f); return time.perf_counter() - t0
+    t0 = time.perf_counter(); f(x).backward(g); return time.perf_counter() - t0
 for f in (conv, m, conv, m):
-    step(f)
+    once(f)
 # interleaved, each step beside the convolutions just before and after it: the VM's speed
 # drifts within seconds, and a ratio of neighbours follows it
 cs, ss = [once(conv)], []
@@ -51,19 +37,11 @@ def main():
     old, new, n, k = sys.argv[1:5]
     cl = "cl" if len(sys.argv) > 5 and sys.argv[5] == "cl" else "nchw"
     rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 4
-    infer = "1" if len(sys.argv) > 7 and sys.argv[7] == "infer" else "0"
-    ratios = {"old": [], "new": []}
-    for r in range(rounds):
-        order = (("old", old), ("new", new))
-        for name, src in order if r % 2 == 0 else order[::-1]:
-            env = dict(os.environ, PYTHONPATH=src)
-            cmd = [sys.executable, "-c", CHILD, n, k, cl, infer]
-            out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-            step, conv, ratio = map(float, out.stdout.split())
-            ratios[name].append(ratio)
-            print(f"round {r} {name}: step {step:.1f} ms, conv {conv:.1f} ms, {ratio:.3f}x")
-    for name, rs in ratios.items():
-        print(f"{name}: median {statistics.median(rs):.3f}x  ({' '.join(f'{v:.2f}' for v in rs)})")
+    case_dir = str(Path(__file__).resolve().parent.parent / "ab-session19")
+    for name, runs in alternate(old, new, CHILD, [case_dir, n, k, cl], rounds).items():
+        ratios = [run[2] for run in runs]
+        shown = " ".join(f"{v:.2f}" for v in ratios)
+        print(f"{name}: median {statistics.median(ratios):.3f}x  ({shown})")
 
 
 if __name__ == "__main__":
