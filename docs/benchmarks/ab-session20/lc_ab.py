@@ -1,0 +1,54 @@
+"""Session 20: `LocallyConnected2d` (64 -> 64, 3x3, 24 x 24, float32, 2 threads, channels_last)
+inference or a training step under two checkouts of the library, in alternating processes;
+in each, 9 calls interleaved with those of a convolution, the ratio of each to the mean of
+its two neighbouring convolution calls, and their median. Usage:
+    python docs/benchmarks/ab-session20/lc_ab.py OLD_SRC NEW_SRC N infer|train [rounds]"""
+
+import statistics
+import sys
+
+from _alternate import alternate
+
+CHILD = r"""
+import statistics, sys, time, torch
+from lrlc.experiments.run.memory import keep_freed_memory
+from lrlc.layers import LocallyConnected2d
+keep_freed_memory()
+torch.set_num_threads(2)
+torch.manual_seed(0)
+n, train = int(sys.argv[1]), sys.argv[2] == "train"
+cl = torch.channels_last
+x = torch.randn(n, 64, 24, 24).to(memory_format=cl).requires_grad_(train)
+m = LocallyConnected2d(64, 64, 3, input_size=(24, 24)).to(memory_format=cl)
+conv = torch.nn.Conv2d(64, 64, 3).to(memory_format=cl)
+g = torch.randn(n, 64, 22, 22).to(memory_format=cl)
+def once(f):
+    t0 = time.perf_counter()
+    if train:
+        f(x).backward(g)
+    else:
+        with torch.inference_mode():
+            f(x)
+    return time.perf_counter() - t0
+for f in (conv, m, conv, m):
+    once(f)
+cs, ss = [once(conv)], []
+for _ in range(9):
+    ss.append(once(m)); cs.append(once(conv))
+ratios = [s / ((a + b) / 2) for s, a, b in zip(ss, cs, cs[1:])]
+step_ms, conv_ms = statistics.median(ss) * 1e3, statistics.median(cs) * 1e3
+print(f"{step_ms:.2f} {conv_ms:.2f} {statistics.median(ratios):.4f}")
+"""
+
+
+def main():
+    old, new, n, mode = sys.argv[1:5]
+    rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 4
+    for name, runs in alternate(old, new, CHILD, [n, mode], rounds).items():
+        ratios = [run[2] for run in runs]
+        shown = " ".join(f"{v:.3f}" for v in ratios)
+        print(f"{name}: median {statistics.median(ratios):.3f}x  ({shown})")
+
+
+if __name__ == "__main__":
+    main()
