@@ -115,6 +115,12 @@ class BasisKernels(RowKernels):
         pairs = self.flat.view(k, kh, kwc // 2, 2, c_out).transpose(3, 4)
         return pairs.reshape(k, kh, -1).unbind(1)
 
+    def whole_source(self) -> tuple[str, Tensor, ...] | None:
+        # One row's filters at a time only (blocks of rows build theirs whole, by `_build`)
+        if self.block > 1:
+            return None
+        return "basis", self.weights, self.flat.view(self.flat.shape[0], self.shape[0], -1)
+
     def pair_shape(self) -> tuple[int, int] | None:
         # One row's filters at a time only: blocks of rows (K >= 2 W_out) keep torch's bf16
         # products.

@@ -121,6 +121,13 @@ class _WeightKernels(RowKernels):
     def row(self, i: int) -> Tensor:
         return weight_by_rows(self.weight[i : i + 1])[0]
 
+    def whole_source(self) -> tuple[str, Tensor] | None:
+        h, w, c_out, c_in, kh, kw = self.weight.shape
+        try:  # a view where the weight is stored in the rows' order (`LocallyConnected2d`)
+            return "rows", self.weight.permute(0, 1, 4, 5, 3, 2).view(h, w, kh, kw * c_in, c_out)
+        except RuntimeError:
+            return None
+
     def add_grad(self, i: int, a: int, grad: Tensor) -> None:
         w_out, c_out, c_in, kh, kw = self.weight.shape[1:]
         # into the stored (kh, kw, C_in, C_out) order of (i, :, a)
@@ -135,6 +142,9 @@ class _CachedRows(RowKernels):
 
     def row(self, i: int) -> Tensor:
         return self.rows[i]
+
+    def whole_source(self) -> tuple[str, Tensor]:
+        return "rows", self.rows
 
 
 def weight_by_rows(weight: Tensor) -> Tensor:

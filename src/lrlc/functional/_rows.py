@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._native import pairs_available, pairs_bmm, row_bmm, runs_compiled
+from ._native import pairs_available, pairs_bmm, row_bmm, rows_forward, runs_compiled
 from ._ops import Padding4, Pair
 
 
@@ -127,6 +127,12 @@ class RowKernels:
         `pair_shape` is not None."""
         raise NotImplementedError
 
+    def whole_source(self) -> tuple[str, Tensor, ...] | None:
+        """Every row's filters for the whole forward in one compiled call (`rows_forward`):
+        ("rows", W (H_out, W_out, kh, kw*C_in, C_out)) where they are stored, ("basis", w (K,
+        H_out, W_out), F (K, kh, kw*C_in*C_out)) where it builds them (Eq. 2), or None."""
+        return None
+
     def add_grad(self, i: int, a: int, grad: Tensor) -> None:
         """grad: (W_out, C_out, kw * C_in), dL/dW of row i, kernel row a, transposed (the
         order `_row_filter_grad`'s products write fastest), valid only during the call (its
@@ -169,9 +175,13 @@ def forward_rows(
     h_out, w_out = geo.out
     if _pairs_apply(xp, kernels, geo):
         return _forward_rows_pairs(xp, kernels, geo, channels_last, bias)
-    out: Tensor | None = None
     # (H_out, W_out, C_out), dense: each row's products start from its row of the bias
     bias_rows = None if bias is None else bias.permute(1, 2, 0).contiguous()
+    if channels_last and geo.grouped:
+        out = _forward_whole(xp, kernels, geo, bias_rows)
+        if out is not None:
+            return out.permute(0, 3, 1, 2)
+    out: Tensor | None = None
     patches = _Patches(xp, geo)
     buf: Tensor | None = None  # (W_out, N, C_out), where a row's products sum, row to row
     direct = False  # whether they sum in the output itself (`row_bmm`'s compiled kernel)
@@ -196,6 +206,23 @@ def forward_rows(
         if not direct:
             _write_row(out, i, acc, channels_last)
     return out.permute(0, 3, 1, 2) if channels_last else out
+
+
+def _forward_whole(
+    xp: Tensor, kernels: RowKernels, geo: RowGeometry, bias_rows: Tensor | None
+) -> Tensor | None:
+    """The channels_last output (N, H_out, W_out, C_out) by one compiled call for every row
+    (`rows_forward`: no Python between the products, each thread building and multiplying
+    its own positions' filters), or None where that does not run."""
+    source = kernels.whole_source()
+    if source is None:
+        return None
+    kwc = geo.kw * geo.channels
+    c_out = source[1].shape[-1] if source[0] == "rows" else source[2].shape[-1] // kwc
+    out = _new_output(xp, xp.shape[1], c_out, geo, True)
+    stride, dilation = geo.stride, geo.dilation
+    done = rows_forward(xp, (geo.kh, geo.kw), stride, dilation, source, out, bias_rows)
+    return out if done else None
 
 
 def _new_output(like: Tensor, n: int, c_out: int, geo: RowGeometry, channels_last: bool) -> Tensor:

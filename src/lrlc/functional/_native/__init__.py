@@ -137,10 +137,10 @@ def _load() -> tuple[ctypes.CDLL | None, NativeStatus]:
 def _open(path: Path) -> ctypes.CDLL | None:
     try:
         lib = ctypes.CDLL(str(path))
-        fns = lib.lrlc_bmm_f32_packed, lib.lrlc_bmm_bf16_packed
+        fns = lib.lrlc_bmm_f32_packed, lib.lrlc_bmm_bf16_packed, lib.lrlc_rows_forward_f32
     except (OSError, AttributeError):
         return None
-    for fn in fns:  # `row_bmm` and `pairs_bmm` pack their arguments
+    for fn in fns:  # `row_bmm`, `pairs_bmm` and `rows_forward` pack their arguments
         fn.argtypes = [ctypes.c_void_p]
         fn.restype = ctypes.c_int
     return lib
@@ -255,12 +255,17 @@ def row_bmm(
 def _run(lib: ctypes.CDLL, isa: str, args: tuple[int, ...]) -> bool:
     """One float32 product through the kernel: `lrlc_bmm_f32_packed`'s arguments after the
     instruction set and the thread count. Whether it ran."""
-    global calls
     packed = array.array("q", (ISAS[isa][0], torch.get_num_threads(), *args))
     if lib.lrlc_bmm_f32_packed(packed.buffer_info()[0]) != 0:
         return False
-    calls += 1
+    _ran()
     return True
+
+
+def _ran() -> None:
+    """Count one call of the compiled code (`calls`)."""
+    global calls
+    calls += 1
 
 
 def _bias_ok(bias: Tensor, out: Tensor) -> bool:
@@ -301,7 +306,6 @@ def pairs_bmm(
     (P, K, C) bf16 operand interleaved by pairs along K, (P, K / 2, C, 2); out (P, M, C);
     bias (P, C) float32. The caller has checked `pairs_available`; there is no torch
     fallback, since b is not a matrix torch multiplies."""
-    global calls
     np_, m, k = a.shape
     c = out.shape[2]
     ok = (
@@ -323,7 +327,7 @@ def pairs_bmm(
     ))  # fmt: skip
     if lib.lrlc_bmm_bf16_packed(args.buffer_info()[0]) != 0:
         raise RuntimeError("pairs_bmm: the kernel refused its operands")
-    calls += 1
+    _ran()
 
 
 def row_mm(
@@ -357,6 +361,8 @@ def _eligible_2d(a: Tensor, b: Tensor, out: Tensor, width: int) -> bool:
     return b.stride(1) == 1 and out.stride(1) == 1 and _plain(a, b, out)
 
 
+from .whole import rows_forward  # noqa: E402  (it uses the names above)
+
 __all__ = [
     "NativeStatus",
     "column_multiple",
@@ -364,6 +370,7 @@ __all__ = [
     "pairs_bmm",
     "row_bmm",
     "row_mm",
+    "rows_forward",
     "runs_compiled",
     "status",
     "use_native",

@@ -190,6 +190,79 @@ int lrlc_bmm_f32_packed(const idx *v) {
                       v[15], (int)v[16], (const float *)v[17], v[18], (int)v[19]);
 }
 
+/* ---- A whole forward of the row products in one call (float32): for every output row i and
+   kernel row a, out[i, j] (+)= patches(i, a, j) @ W[i, j, a], from the bias at a = 0. Each
+   thread owns a contiguous share of the output positions j of every row, and for each
+   (i, a) builds its own positions' filters (the kernel path: W[i, j, a] = sum_k w[k, i, j]
+   F^k_a, into its own buffer) and multiplies them, so that nothing a thread builds or
+   writes is read by another: no barrier, no fork per product, no Python between them (the
+   row loops' ~130 calls a forward at 22 x 22). Arguments in one array:
+     0 isa, 1 threads, 2 h_out, 3 w_out, 4 n, 5 kh, 6 kwc (kw * C_in), 7 c_out,
+     8 x, 9 x_i (per output row), 10 x_a (per kernel row), 11 x_p (per position), 12 x_m
+       (per example): patches(i, a, j)[m, :] = x[i x_i + a x_a + j x_p + m x_m + 0..kwc),
+     13 mode: 0 stored filters W[i, j, a] = rows + i r_i + j r_p + a r_a (kwc x c_out, rows
+       r_k apart); 1 built from K bases,
+     14 rows or weights w (K, H_out, W_out), 15 r_i or w_i, 16 r_p or w_p, 17 r_a or w_k,
+     18 r_k or the bases F (K, kh, kwc * c_out), 19 f_k, 20 f_a, 21 K, 22 buffers (threads x
+       ceil(w_out / threads) x kwc x c_out floats),
+     23 out, 24 o_i, 25 o_p, 26 o_m (columns contiguous), 27 bias (or 0), 28 b_i, 29 b_p. */
+int lrlc_rows_forward_f32(const idx *v) {
+  const int isa = (int)v[0], threads = (int)v[1];
+  const idx h_out = v[2], w_out = v[3], n = v[4], kh = v[5], kwc = v[6], c_out = v[7];
+  const float *x = (const float *)v[8];
+  const idx x_i = v[9], x_a = v[10], x_p = v[11], x_m = v[12];
+  const int built = (int)v[13];
+  const float *src = (const float *)v[14];
+  const idx s_i = v[15], s_p = v[16], s_a = v[17];
+  const float *bases = (const float *)v[18]; /* mode 1 */
+  const idx r_k = v[18], f_k = v[19], f_a = v[20], rank = v[21];
+  float *buffers = (float *)v[22];
+  float *out = (float *)v[23];
+  const idx o_i = v[24], o_p = v[25], o_m = v[26];
+  const float *bias = (const float *)v[27];
+  const idx bias_i = v[28], bias_p = v[29];
+  int rmax, width, nvmax;
+  const tile_fn *tiles;
+  if (isa == ISA_AVX512) {
+    rmax = R512, width = W512, nvmax = 4, tiles = &TILES512[0][0];
+  } else if (isa == ISA_AVX2) {
+    rmax = R256, width = W256, nvmax = V256, tiles = &TILES256[0][0];
+  } else {
+    return -1;
+  }
+  const idx tile_cols = nvmax * width, x_len = kwc * c_out;
+  const idx share = (w_out + threads - 1) / threads;
+#pragma omp parallel num_threads(threads)
+  {
+    const idx nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const idx q = w_out / nt, extra = w_out % nt;
+    const idx lo = t * q + (t < extra ? t : extra), hi = lo + q + (t < extra);
+    float *buf = buffers + t * share * x_len;
+    for (idx i = 0; i < h_out && lo < hi; i++) {
+      for (idx a = 0; a < kh; a++) {
+        if (built) { /* this thread's positions' filters: (hi - lo, K) @ (K, x_len) */
+          const float *w = src + i * s_i + lo * s_p, *f = bases + a * f_a;
+          for (idx c0 = 0; c0 < x_len; c0 += tile_cols)
+            for (idx r0 = 0; r0 < hi - lo; r0 += rmax)
+              run_tile(tiles, rmax, nvmax, width, hi - lo, x_len, rank, 0, r0, c0, w, 0, s_p,
+                       s_a, f, 0, f_k, buf, 0, x_len, 0, NULL, 0);
+        }
+        for (idx j = lo; j < hi; j++) {
+          const float *b = built ? buf + (j - lo) * x_len : src + i * s_i + j * s_p + a * s_a;
+          const float *xj = x + i * x_i + a * x_a + j * x_p;
+          float *oj = out + i * o_i + j * o_p;
+          const float *bj = (a == 0 && bias) ? bias + i * bias_i + j * bias_p : NULL;
+          for (idx c0 = 0; c0 < c_out; c0 += tile_cols)
+            for (idx r0 = 0; r0 < n; r0 += rmax)
+              run_tile(tiles, rmax, nvmax, width, n, c_out, kwc, 0, r0, c0, xj, 0, x_m, 1, b, 0,
+                       built ? c_out : r_k, oj, 0, o_m, a > 0, bj, 0);
+        }
+      }
+    }
+  }
+  return 0;
+}
+
 /* ---- bf16 with AVX512-BF16: C (float32) = S + A @ B with A bf16 whose pairs along the
    reduction are adjacent (a_k = 1) and B bf16 interleaved by those pairs, (K / 2, C, 2), as
    the filter builds write it: one vdpbf16ps does two steps of the reduction for 16 columns.
