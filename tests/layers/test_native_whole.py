@@ -105,16 +105,17 @@ def test_what_the_whole_forward_cannot_take_is_left_to_the_row_loop():
 
 
 @needs_kernel
+@pytest.mark.parametrize("fmt", [CL, torch.contiguous_format], ids=str)
 @pytest.mark.parametrize("kind", ["lrlc", "lc"])
-def test_layers_take_the_whole_forward_in_channels_last(kind, monkeypatch):
+def test_layers_take_the_whole_forward(kind, fmt, monkeypatch):
     torch.manual_seed(0)
     if kind == "lrlc":
         layer = LowRankLocallyConnected2d(8, 16, 3, input_size=(9, 10), rank=3, padding=1)
         layer.path = "kernel"
     else:
         layer = LocallyConnected2d(8, 16, 3, input_size=(9, 10), padding=1)
-    layer = layer.to(memory_format=CL)
-    x = torch.randn(3, 8, 9, 10).to(memory_format=CL)
+    layer = layer.to(memory_format=fmt)
+    x = torch.randn(3, 8, 9, 10).to(memory_format=fmt)
     ran = []
     real = _native.rows_forward
 
@@ -130,5 +131,6 @@ def test_layers_take_the_whole_forward_in_channels_last(kind, monkeypatch):
         with torch.no_grad():
             inferred = layer(x)  # inference
     assert ran == [True, True]
+    assert got.is_contiguous(memory_format=fmt) and inferred.is_contiguous(memory_format=fmt)
     torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(inferred, ref, rtol=1e-5, atol=1e-4)

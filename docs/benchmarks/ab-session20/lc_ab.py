@@ -1,8 +1,8 @@
-"""Session 20: `LocallyConnected2d` (64 -> 64, 3x3, 24 x 24, float32, 2 threads, channels_last)
-inference or a training step under two checkouts of the library, in alternating processes;
+"""Session 20: `LocallyConnected2d` (64 -> 64, 3x3, 24 x 24, float32, 2 threads, channels_last
+or NCHW) inference or a training step under two checkouts of the library, in alternating processes;
 in each, 9 calls interleaved with those of a convolution, the ratio of each to the mean of
 its two neighbouring convolution calls, and their median. Usage:
-    python docs/benchmarks/ab-session20/lc_ab.py OLD_SRC NEW_SRC N infer|train [rounds]"""
+    python docs/benchmarks/ab-session20/lc_ab.py OLD_SRC NEW_SRC N infer|train [cl|nchw] [rounds]"""
 
 import statistics
 import sys
@@ -17,7 +17,7 @@ keep_freed_memory()
 torch.set_num_threads(2)
 torch.manual_seed(0)
 n, train = int(sys.argv[1]), sys.argv[2] == "train"
-cl = torch.channels_last
+cl = torch.channels_last if sys.argv[3] == "cl" else torch.contiguous_format
 x = torch.randn(n, 64, 24, 24).to(memory_format=cl).requires_grad_(train)
 m = LocallyConnected2d(64, 64, 3, input_size=(24, 24)).to(memory_format=cl)
 conv = torch.nn.Conv2d(64, 64, 3).to(memory_format=cl)
@@ -43,8 +43,9 @@ print(f"{step_ms:.2f} {conv_ms:.2f} {statistics.median(ratios):.4f}")
 
 def main():
     old, new, n, mode = sys.argv[1:5]
-    rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 4
-    for name, runs in alternate(old, new, CHILD, [n, mode], rounds).items():
+    layout = sys.argv[5] if len(sys.argv) > 5 else "cl"
+    rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 4
+    for name, runs in alternate(old, new, CHILD, [n, mode, layout], rounds).items():
         ratios = [run[2] for run in runs]
         shown = " ".join(f"{v:.3f}" for v in ratios)
         print(f"{name}: median {statistics.median(ratios):.3f}x  ({shown})")

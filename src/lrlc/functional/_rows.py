@@ -166,7 +166,8 @@ def forward_rows(
     bias: Tensor | None = None,
 ) -> Tensor:
     """y (N, C_out, H_out, W_out) from the padded (Hp, N, Wp, C) input, dense in
-    `memory_format` (the input's): each row's product is written straight into its place.
+    `memory_format` (the input's): by one compiled call for all rows where it runs
+    (`_forward_whole`), else row by row, each row's product written straight into its place.
     A (C_out, H_out, W_out) `bias` seeds each row's first product, which saves a pass over
     the whole output (inference, and training: the autograd Functions return its gradient,
     the batch sum of dL/dy)."""
@@ -177,10 +178,13 @@ def forward_rows(
         return _forward_rows_pairs(xp, kernels, geo, channels_last, bias)
     # (H_out, W_out, C_out), dense: each row's products start from its row of the bias
     bias_rows = None if bias is None else bias.permute(1, 2, 0).contiguous()
-    if channels_last and geo.grouped:
+    if geo.grouped:
         out = _forward_whole(xp, kernels, geo, bias_rows)
         if out is not None:
-            return out.permute(0, 3, 1, 2)
+            out = out.permute(0, 3, 1, 2)
+            # NCHW: one transposing copy of the whole output, where the row loop made one
+            # per row
+            return out if channels_last else out.contiguous()
     out: Tensor | None = None
     patches = _Patches(xp, geo)
     buf: Tensor | None = None  # (W_out, N, C_out), where a row's products sum, row to row
