@@ -29,3 +29,20 @@ def alternate(old_src: str, new_src: str, child: str, args: list[str], rounds: i
 def medians(runs: list[list[float]]) -> list[float]:
     """The median of each column of `alternate`'s runs."""
     return [statistics.median(col) for col in zip(*runs)]
+
+
+def neighbour_ratios(once, case, yardstick, reps: int) -> str:
+    """In a child process: `once(f)` times one call of f (seconds). After two warm-up calls of
+    each, `reps` calls of `case` interleaved with calls of `yardstick`; each ratio is a case
+    call's time over the mean of the yardstick calls just before and after it (the VM's
+    speed drifts within seconds, and a ratio of neighbours follows it). Returns the line
+    `alternate` reads: median case ms, median yardstick ms, median ratio."""
+    for f in (yardstick, case, yardstick, case):
+        once(f)
+    cs, ss = [once(yardstick)], []
+    for _ in range(reps):
+        ss.append(once(case))
+        cs.append(once(yardstick))
+    ratios = [s / ((a + b) / 2) for s, a, b in zip(ss, cs, cs[1:])]
+    step_ms, conv_ms = statistics.median(ss) * 1e3, statistics.median(cs) * 1e3
+    return f"{step_ms:.2f} {conv_ms:.2f} {statistics.median(ratios):.4f}"

@@ -6,11 +6,16 @@ its two neighbouring convolution calls, and their median. Usage:
 
 import statistics
 import sys
+from pathlib import Path
 
 from _alternate import alternate
 
+HERE = str(Path(__file__).resolve().parent)
+
 CHILD = r"""
-import statistics, sys, time, torch
+import sys, time, torch
+sys.path.insert(0, sys.argv.pop(1))
+from _alternate import neighbour_ratios
 from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.layers import LocallyConnected2d
 keep_freed_memory()
@@ -30,14 +35,7 @@ def once(f):
         with torch.inference_mode():
             f(x)
     return time.perf_counter() - t0
-for f in (conv, m, conv, m):
-    once(f)
-cs, ss = [once(conv)], []
-for _ in range(9):
-    ss.append(once(m)); cs.append(once(conv))
-ratios = [s / ((a + b) / 2) for s, a, b in zip(ss, cs, cs[1:])]
-step_ms, conv_ms = statistics.median(ss) * 1e3, statistics.median(cs) * 1e3
-print(f"{step_ms:.2f} {conv_ms:.2f} {statistics.median(ratios):.4f}")
+print(neighbour_ratios(once, m, conv, 9))
 """
 
 
@@ -45,7 +43,7 @@ def main():
     old, new, n, mode = sys.argv[1:5]
     layout = sys.argv[5] if len(sys.argv) > 5 else "cl"
     rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 4
-    for name, runs in alternate(old, new, CHILD, [n, mode, layout], rounds).items():
+    for name, runs in alternate(old, new, CHILD, [HERE, n, mode, layout], rounds).items():
         ratios = [run[2] for run in runs]
         shown = " ".join(f"{v:.3f}" for v in ratios)
         print(f"{name}: median {statistics.median(ratios):.3f}x  ({shown})")

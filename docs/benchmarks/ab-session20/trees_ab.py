@@ -12,24 +12,17 @@ from pathlib import Path
 from _alternate import alternate
 
 CHILD = r"""
-import statistics, sys, time, torch
+import sys, time, torch
 sys.path.insert(0, sys.argv.pop(1))
+sys.path.insert(0, sys.argv.pop(1))
+from _alternate import neighbour_ratios
 from _case import kernel_path_case
 m, x, g, _ = kernel_path_case()
 conv = torch.nn.Conv2d(64, 64, 3).to(memory_format=torch.channels_last if sys.argv[3:] == ["cl"]
                                      else torch.contiguous_format)
 def once(f):
     t0 = time.perf_counter(); f(x).backward(g); return time.perf_counter() - t0
-for f in (conv, m, conv, m):
-    once(f)
-# interleaved, each step beside the convolutions just before and after it: the VM's speed
-# drifts within seconds, and a ratio of neighbours follows it
-cs, ss = [once(conv)], []
-for _ in range(7):
-    ss.append(once(m)); cs.append(once(conv))
-ratios = [s / ((a + b) / 2) for s, a, b in zip(ss, cs, cs[1:])]
-step_ms, conv_ms = statistics.median(ss) * 1e3, statistics.median(cs) * 1e3
-print(f"{step_ms:.2f} {conv_ms:.2f} {statistics.median(ratios):.4f}")
+print(neighbour_ratios(once, m, conv, 7))
 """
 
 
@@ -37,8 +30,10 @@ def main():
     old, new, n, k = sys.argv[1:5]
     cl = "cl" if len(sys.argv) > 5 and sys.argv[5] == "cl" else "nchw"
     rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 4
-    case_dir = str(Path(__file__).resolve().parent.parent / "ab-session19")
-    for name, runs in alternate(old, new, CHILD, [case_dir, n, k, cl], rounds).items():
+    here = Path(__file__).resolve().parent
+    case_dir = str(here.parent / "ab-session19")
+    here = str(here)
+    for name, runs in alternate(old, new, CHILD, [case_dir, here, n, k, cl], rounds).items():
         ratios = [run[2] for run in runs]
         shown = " ".join(f"{v:.2f}" for v in ratios)
         print(f"{name}: median {statistics.median(ratios):.3f}x  ({shown})")

@@ -113,19 +113,38 @@ static const tile_fn TILES256[R256][V256] = {{t256_1_1, t256_1_2}, {t256_2_1, t2
                                              {t256_3_1, t256_3_2}, {t256_4_1, t256_4_2},
                                              {t256_5_1, t256_5_2}, {t256_6_1, t256_6_2}};
 
+/* An instruction set's tiles: [rows - 1][vectors - 1], up to rmax rows of nvmax vectors of
+   width floats. */
+typedef struct {
+  int rmax, width, nvmax;
+  const tile_fn *tiles;
+} tile_set;
+
+/* 0, or -1 for an instruction set this build does not know. */
+static int tile_set_for(int isa, tile_set *ts) {
+  if (isa == ISA_AVX512) {
+    *ts = (tile_set){R512, W512, 4, &TILES512[0][0]};
+  } else if (isa == ISA_AVX2) {
+    *ts = (tile_set){R256, W256, V256, &TILES256[0][0]};
+  } else {
+    return -1;
+  }
+  return 0;
+}
+
 /* One tile of the product at (position p, row r0, column c0). */
-static inline void run_tile(const tile_fn *tiles, int rmax, int nvmax, idx width, idx m,
-                            idx ncols, idx kk, idx p, idx r0, idx c0, const float *a, idx a_p,
-                            idx a_m, idx a_k, const float *b, idx b_p, idx b_k, float *c,
-                            idx c_p, idx c_m, int beta, const float *bias, idx bias_p) {
-  const int rows = (int)(m - r0 < rmax ? m - r0 : rmax);
-  const idx tile_cols = nvmax * width;
+static inline void run_tile(const tile_set *ts, idx m, idx ncols, idx kk, idx p, idx r0, idx c0,
+                            const float *a, idx a_p, idx a_m, idx a_k, const float *b, idx b_p,
+                            idx b_k, float *c, idx c_p, idx c_m, int beta, const float *bias,
+                            idx bias_p) {
+  const int rows = (int)(m - r0 < ts->rmax ? m - r0 : ts->rmax);
+  const idx tile_cols = ts->nvmax * ts->width;
   const idx cols = ncols - c0 < tile_cols ? ncols - c0 : tile_cols;
-  const int nv = (int)(cols / width);
+  const int nv = (int)(cols / ts->width);
   float *ct0 = c + p * c_p + r0 * c_m + c0;
   const float *s = beta ? ct0 : (bias ? bias + p * bias_p + c0 : NULL);
-  tiles[(rows - 1) * nvmax + nv - 1](kk, a + p * a_p + r0 * a_m, a_m, a_k, b + p * b_p + c0, b_k,
-                                     ct0, c_m, s, beta ? c_m : 0);
+  ts->tiles[(rows - 1) * ts->nvmax + nv - 1](kk, a + p * a_p + r0 * a_m, a_m, a_k,
+                                             b + p * b_p + c0, b_k, ct0, c_m, s, beta ? c_m : 0);
 }
 
 /* Returns 0, or -1 for an instruction set this build does not know. The caller checks the
@@ -140,15 +159,9 @@ static inline void run_tile(const tile_fn *tiles, int rmax, int nvmax, idx width
 int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const float *a,
                  idx a_p, idx a_m, idx a_k, const float *b, idx b_p, idx b_k, float *c,
                  idx c_p, idx c_m, int beta, const float *bias, idx bias_p, int by_rows) {
-  int rmax, width, nvmax;
-  const tile_fn *tiles; /* [rows - 1][vectors - 1], nvmax vectors a row */
-  if (isa == ISA_AVX512) {
-    rmax = R512, width = W512, nvmax = 4, tiles = &TILES512[0][0];
-  } else if (isa == ISA_AVX2) {
-    rmax = R256, width = W256, nvmax = V256, tiles = &TILES256[0][0];
-  } else {
-    return -1;
-  }
+  tile_set ts;
+  if (tile_set_for(isa, &ts)) return -1;
+  const int rmax = ts.rmax, width = ts.width, nvmax = ts.nvmax;
   const idx tile_cols = nvmax * width;
   const idx col_tiles = (ncols + tile_cols - 1) / tile_cols;
   if (by_rows) {
@@ -160,7 +173,7 @@ int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const f
       for (idx p = 0; p < np; p++)
         for (idx ct = 0; ct < col_tiles; ct++)
           for (idx r0 = lo; r0 < hi; r0 += rmax) /* a last tile that stops at hi */
-            run_tile(tiles, rmax, nvmax, width, hi, ncols, kk, p, r0, ct * tile_cols, a, a_p,
+            run_tile(&ts, hi, ncols, kk, p, r0, ct * tile_cols, a, a_p,
                      a_m, a_k, b, b_p, b_k, c, c_p, c_m, beta, bias, bias_p);
     }
     return 0;
@@ -174,7 +187,7 @@ int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const f
   for (idx t = 0; t < tasks; t++) {
     const idx p = t / per_p, rest = t % per_p;
     const idx ct = rest / row_tiles, rt = rest % row_tiles;
-    run_tile(tiles, rmax, nvmax, width, m, ncols, kk, p, rt * rmax, ct * tile_cols, a, a_p, a_m,
+    run_tile(&ts, m, ncols, kk, p, rt * rmax, ct * tile_cols, a, a_p, a_m,
              a_k, b, b_p, b_k, c, c_p, c_m, beta, bias, bias_p);
   }
   return 0;
@@ -221,15 +234,9 @@ int lrlc_rows_forward_f32(const idx *v) {
   const idx o_i = v[24], o_p = v[25], o_m = v[26];
   const float *bias = (const float *)v[27];
   const idx bias_i = v[28], bias_p = v[29];
-  int rmax, width, nvmax;
-  const tile_fn *tiles;
-  if (isa == ISA_AVX512) {
-    rmax = R512, width = W512, nvmax = 4, tiles = &TILES512[0][0];
-  } else if (isa == ISA_AVX2) {
-    rmax = R256, width = W256, nvmax = V256, tiles = &TILES256[0][0];
-  } else {
-    return -1;
-  }
+  tile_set ts;
+  if (tile_set_for(isa, &ts)) return -1;
+  const int rmax = ts.rmax, width = ts.width, nvmax = ts.nvmax;
   const idx tile_cols = nvmax * width, x_len = kwc * c_out;
   const idx share = (w_out + threads - 1) / threads;
 #pragma omp parallel num_threads(threads)
@@ -244,7 +251,7 @@ int lrlc_rows_forward_f32(const idx *v) {
           const float *w = src + i * s_i + lo * s_p, *f = bases + a * f_a;
           for (idx c0 = 0; c0 < x_len; c0 += tile_cols)
             for (idx r0 = 0; r0 < hi - lo; r0 += rmax)
-              run_tile(tiles, rmax, nvmax, width, hi - lo, x_len, rank, 0, r0, c0, w, 0, s_p,
+              run_tile(&ts, hi - lo, x_len, rank, 0, r0, c0, w, 0, s_p,
                        s_a, f, 0, f_k, buf, 0, x_len, 0, NULL, 0);
         }
         for (idx j = lo; j < hi; j++) {
@@ -254,7 +261,7 @@ int lrlc_rows_forward_f32(const idx *v) {
           const float *bj = (a == 0 && bias) ? bias + i * bias_i + j * bias_p : NULL;
           for (idx c0 = 0; c0 < c_out; c0 += tile_cols)
             for (idx r0 = 0; r0 < n; r0 += rmax)
-              run_tile(tiles, rmax, nvmax, width, n, c_out, kwc, 0, r0, c0, xj, 0, x_m, 1, b, 0,
+              run_tile(&ts, n, c_out, kwc, 0, r0, c0, xj, 0, x_m, 1, b, 0,
                        built ? c_out : r_k, oj, 0, o_m, a > 0, bj, 0);
         }
       }
