@@ -236,10 +236,10 @@ class BasisKernels(RowKernels):
         row's dw is summed in. Where the compiled kernel runs and K fills more than a quarter
         of the columns it would be padded to: dense copies, K padded by zero columns to the
         kernel's multiple (it takes whole vectors of contiguous columns), the buffer as wide;
-        else views for torch's product. (22, 12288) @ (12288, K) took 47-48 us through the
+        else views for torch's product. (22, 12288) @ (12288, K) took 46-52 us through the
         kernel for K = 2-16 (the padded columns cost nearly nothing: it streams the left
-        operand) and 88-90 at K = 32; MKL's 38-50 / 37-47 / 69-89 / 114-126 / 196-223 at K = 2
-        / 4 / 8 / 16 / 32 (AMD EPYC Zen 4, two runs, `docs/benchmarks/ab-session20/`)."""
+        operand) and 87-93 at K = 32; MKL's 37-51 / 37-47 / 69-90 / 102-126 / 189-223 at K = 2
+        / 4 / 8 / 16 / 32 (AMD EPYC Zen 4, three runs, `docs/benchmarks/ab-session20/`)."""
         k = self.flat_acc.shape[0]
         m = column_multiple() if self.flat_acc.dtype == torch.float32 else 0
         if not m or 4 * k <= -(-k // m) * m:
