@@ -115,18 +115,20 @@ class _WeightKernels(RowKernels):
 
     def __init__(self, weight: Tensor, need_grads: bool = False) -> None:
         self.weight = weight
+        self._d_rows: Tensor | None = None  # d_weight in the rows' order, where a view
         if need_grads:
             self.d_weight = torch.empty_like(weight)
+            self._d_rows = _rows_view(self.d_weight)
 
     def row(self, i: int) -> Tensor:
         return weight_by_rows(self.weight[i : i + 1])[0]
 
     def whole_source(self) -> tuple[str, Tensor] | None:
-        h, w, c_out, c_in, kh, kw = self.weight.shape
-        try:  # a view where the weight is stored in the rows' order (`LocallyConnected2d`)
-            return "rows", self.weight.permute(0, 1, 4, 5, 3, 2).view(h, w, kh, kw * c_in, c_out)
-        except RuntimeError:
-            return None
+        rows = _rows_view(self.weight)
+        return None if rows is None else ("rows", rows)
+
+    def grad_target(self, i: int, a: int) -> Tensor | None:
+        return None if self._d_rows is None else self._d_rows[i, :, a]
 
     def add_grad(self, i: int, a: int, grad: Tensor) -> None:
         w_out, c_out, c_in, kh, kw = self.weight.shape[1:]
@@ -145,6 +147,16 @@ class _CachedRows(RowKernels):
 
     def whole_source(self) -> tuple[str, Tensor]:
         return "rows", self.rows
+
+
+def _rows_view(weight: Tensor) -> Tensor | None:
+    """(H_out, W_out, C_out, C_in, kh, kw) as (H_out, W_out, kh, kw * C_in, C_out) without a
+    copy, where it is stored in that order (`LocallyConnected2d`'s weight), else None."""
+    h, w, c_out, c_in, kh, kw = weight.shape
+    try:
+        return weight.permute(0, 1, 4, 5, 3, 2).view(h, w, kh, kw * c_in, c_out)
+    except RuntimeError:
+        return None
 
 
 def weight_by_rows(weight: Tensor) -> Tensor:

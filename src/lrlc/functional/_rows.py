@@ -139,6 +139,11 @@ class RowKernels:
         buffer is reused for the next kernel row, so that it is read from cache)."""
         raise NotImplementedError
 
+    def grad_target(self, i: int, a: int) -> Tensor | None:
+        """Where dL/dW of row i, kernel row a may be written directly instead of handed to
+        `add_grad`: (W_out, kw * C_in, C_out) with contiguous columns, or None."""
+        return None
+
     def kernel_row(self, i: int, a: int) -> Tensor:
         """Kernel row a of row i's filters, (W_out, kw * C_in, C_out), valid until the next
         call (a subclass may build it into one reused buffer)."""
