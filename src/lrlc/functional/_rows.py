@@ -226,12 +226,8 @@ def _forward_whole(
     source = kernels.whole_source()
     if source is None:
         return None
-    kwc = geo.kw * geo.channels
-    c_out = source[1].shape[-1] if source[0] == "rows" else source[2].shape[-1] // kwc
-    out = _new_output(xp, xp.shape[1], c_out, geo, True)
-    stride, dilation = geo.stride, geo.dilation
-    done = rows_forward(xp, (geo.kh, geo.kw), stride, dilation, source, out, bias_rows)
-    return out if done else None
+    kernel = (geo.kh, geo.kw)
+    return rows_forward(xp, kernel, geo.stride, geo.dilation, geo.out, source, bias_rows)
 
 
 def _new_output(like: Tensor, n: int, c_out: int, geo: RowGeometry, channels_last: bool) -> Tensor:

@@ -2,7 +2,7 @@
 `lrlc_rows_forward_f32`): every output row and kernel row of `_rows.forward_rows`, each thread
 building (for the kernel path) and multiplying the filters of its own share of the output
 positions, straight into a channels_last output. It replaces the ~130 calls of the row loop
-(and their Python) where it can run; `rows_forward` says whether it did.
+(and their Python) where it can run; `rows_forward` returns None where it cannot.
 """
 
 from __future__ import annotations
@@ -29,35 +29,34 @@ def rows_forward(
     kernel: tuple[int, int],
     stride: tuple[int, int],
     dilation: tuple[int, int],
+    out_size: tuple[int, int],
     source: tuple[str, ...],
-    out: Tensor,
     bias: Tensor | None,
-) -> bool:
-    """out (N, H_out, W_out, C_out), dense, = the row products of `_rows.forward_rows` over the
-    (Hp, N, Wp, C) input xp (each kernel row's kw taps contiguous), from bias (H_out, W_out,
-    C_out) if given. `source`: ("rows", W) with W (H_out, W_out, kh, kw * C, C_out), stored
-    filters; or ("basis", w, F) with w (K, H_out, W_out) and F (K, kh, kw * C * C_out), the
-    filters W[i, j, a] = sum_k w[k, i, j] F[k, a] (Eq. 2) built as they are needed. Returns
-    False, having written nothing, where it cannot run (then the caller's row loop does)."""
+) -> Tensor | None:
+    """The row products of `_rows.forward_rows` over the (Hp, N, Wp, C) input xp (each kernel
+    row's kw taps contiguous) as a new dense (N, H_out, W_out, C_out), from bias (H_out,
+    W_out, C_out) if given. `source`: ("rows", W) with W (H_out, W_out, kh, kw * C, C_out),
+    stored filters; or ("basis", w, F) with w (K, H_out, W_out) and F (K, kh, kw * C * C_out),
+    the filters W[i, j, a] = sum_k w[k, i, j] F[k, a] (Eq. 2) built as they are needed.
+    None where it cannot run (then the caller's row loop does)."""
     lib, isa = _active()
     if isa is None:
-        return False
+        return None
     threads = torch.get_num_threads()
-    n, h_out, w_out, c_out = out.shape
-    kh, kw = kernel
-    c = xp.shape[3]
+    (h_out, w_out), (kh, kw), (_, n, _, c) = out_size, kernel, xp.shape
     kwc = kw * c
-    tensors = [xp, out, *source[1:]] + ([] if bias is None else [bias])
+    c_out = source[1].shape[-1] if source[0] == "rows" else source[2].shape[-1] // kwc
+    tensors = [xp, *source[1:]] + ([] if bias is None else [bias])
     if any(t.dtype is not torch.float32 or t.device.type != "cpu" for t in tensors):
-        return False
+        return None
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        return False
-    if c_out % ISAS[isa][1] or not _balanced(w_out, threads) or not out.is_contiguous():
-        return False
+        return None
+    if c_out % ISAS[isa][1] or not _balanced(w_out, threads):
+        return None
     if xp.stride(3) != 1 or xp.stride(2) != c:  # the kw taps of a kernel row contiguous
-        return False
+        return None
     if bias is not None and (bias.shape != (h_out, w_out, c_out) or bias.stride(2) != 1):
-        return False
+        return None
     s_row, s_n, s_col, _ = xp.stride()
     head = [ISAS[isa][0], threads, h_out, w_out, n, kh, kwc, c_out, xp.data_ptr(),
             stride[0] * s_row, dilation[0] * s_row, stride[1] * s_col, s_n]  # fmt: skip
@@ -65,25 +64,26 @@ def rows_forward(
     if source[0] == "rows":
         rows = source[1]
         if rows.shape != (h_out, w_out, kh, kwc, c_out) or rows.stride(4) != 1:
-            return False
+            return None
         r = rows.stride()
         body = [0, rows.data_ptr(), r[0], r[1], r[2], r[3], 0, 0, 0, 0]
     else:
         w, flat = source[1], source[2]
         k = w.shape[0]
         if w.shape != (k, h_out, w_out) or flat.shape != (k, kh, kwc * c_out):
-            return False
+            return None
         if flat.stride(2) != 1:
-            return False
-        buffers = out.new_empty(threads * -(-w_out // threads) * kwc * c_out)
+            return None
+        buffers = xp.new_empty(threads * -(-w_out // threads) * kwc * c_out)
         sw, sf = w.stride(), flat.stride()
         body = [1, w.data_ptr(), sw[1], sw[2], sw[0], flat.data_ptr(), sf[0], sf[1], k,
                 buffers.data_ptr()]  # fmt: skip
+    out = xp.new_empty((n, h_out, w_out, c_out))
     o = out.stride()
     tail = [out.data_ptr(), o[1], o[2], o[0]]
     tail += [0, 0, 0] if bias is None else [bias.data_ptr(), bias.stride(0), bias.stride(1)]
     args = array.array("q", head + body + tail)
     if lib.lrlc_rows_forward_f32(args.buffer_info()[0]) != 0:
-        return False
+        return None
     _ran()
-    return True
+    return out
