@@ -21,7 +21,7 @@ import functools
 import torch
 from torch import Tensor
 
-from ._native import column_multiple, row_bmm, row_mm, runs_compiled
+from ._native import column_multiple, pack_panels, panel_width, row_bmm, row_mm, runs_compiled
 from ._rows import RowKernels
 
 
@@ -63,6 +63,14 @@ class BasisKernels(RowKernels):
             self.flat_acc = bases.permute(0, 3, 1, 4, 2).reshape(k, -1).to(acc)
             self.w_acc = self.weights.to(acc)
             self.d_flat = torch.zeros_like(self.flat_acc)
+            # dF^k by kernel row in the compiled kernel's panels, where it runs on one row at
+            # a time: (kh, tiles, K, width), each product's tile of K rows one block, as the
+            # bases the builds read (`_flat_panels`); unpacked into d_flat at the end.
+            width = panel_width() if self.block == 1 and acc is torch.float32 else 0
+            self._d_panels: Tensor | None = None
+            if width:
+                tiles = -(-self.flat_acc.shape[1] // kh // width)
+                self._d_panels = self.flat_acc.new_zeros((kh, tiles, k, width))
             self.d_weights = torch.empty_like(self.w_acc)
             self._acc_taps = self.flat_acc.view(k, kh, -1).unbind(1)  # per kernel row
             self._d_taps = self.d_flat.view(k, kh, -1).unbind(1)
@@ -102,6 +110,20 @@ class BasisKernels(RowKernels):
         taps = self.flat_t.view(self.flat_t.shape[0], kh, kw, -1)
         return tuple(tuple(taps[:, a, kw - 1 - b] for b in range(kw)) for a in range(kh))
 
+    @functools.cached_property
+    def _flat_panels(self) -> Tensor | None:
+        """`flat` by kernel row in the compiled kernel's panels, (kh, tiles, K, width), what
+        the forward's builds read (`pack_panels`), or None where the kernel does not run. The
+        builds' tiles each read all K rows of their columns: K = 32 rows 48 KB apart are more
+        streams than the prefetchers follow, and the build ran at about half its speed from
+        memory (docs/performance.md, session 21)."""
+        width = panel_width()
+        if not width or self.flat.dtype is not torch.float32:
+            return None
+        return pack_panels(
+            self.flat.view(self.flat.shape[0], self.shape[0], -1).transpose(0, 1), width
+        )
+
     def kernel_row(self, i: int, a: int) -> Tensor:
         return self._build(i, a, "forward").view(-1, *self.shape[1:])
 
@@ -119,7 +141,8 @@ class BasisKernels(RowKernels):
         # One row's filters at a time only (blocks of rows build theirs whole, by `_build`)
         if self.block > 1:
             return None
-        return "basis", self.weights, self.flat.view(self.flat.shape[0], self.shape[0], -1)
+        flat = self.flat.view(self.flat.shape[0], self.shape[0], -1)
+        return "basis", self.weights, flat, self._flat_panels
 
     def pair_shape(self) -> tuple[int, int] | None:
         # One row's filters at a time only: blocks of rows (K >= 2 W_out) keep torch's bf16
@@ -151,7 +174,8 @@ class BasisKernels(RowKernels):
         if self._places_batch is not None:
             # every tap by one product: 66 kernel calls a step at 22 x 22 instead of 198
             taps, out = self._flat_t_tap_batches[a], self._places_batch
-            row_bmm(w.expand(taps.shape[0], *w.shape), taps, out, by_rows=True)
+            packed = self._flat_t_tap_panels[a] if self._flat_t_tap_panels else None
+            row_bmm(w.expand(taps.shape[0], *w.shape), taps, out, by_rows=True, packed=packed)
             return
         for tap, out in zip(self._flat_t_taps[a], self._places):
             row_mm(w, tap, out, by_rows=True)
@@ -182,6 +206,15 @@ class BasisKernels(RowKernels):
         kh, kw = self.transposed_shape[:2]
         taps = self.flat_t.view(k, kh, kw, -1)
         return tuple(taps[:, a].transpose(0, 1) for a in range(kh))
+
+    @functools.cached_property
+    def _flat_t_tap_panels(self) -> tuple[Tensor, ...] | None:
+        """`_flat_t_tap_batches` in the compiled kernel's panels (as `_flat_panels`): [a] is
+        (kw, tiles, K, width), or None where the kernel does not run."""
+        width = panel_width()
+        if not width or self.flat_t.dtype is not torch.float32:
+            return None
+        return tuple(pack_panels(t, width) for t in self._flat_t_tap_batches)
 
     def _build(self, i: int, a: int, order: str) -> Tensor:
         """Kernel row a of row i's filters (Eq. 2), (W_out, kw*C*C_out) in the order's layout
@@ -220,7 +253,8 @@ class BasisKernels(RowKernels):
         if self.block > 1:
             self._add_block_grad(i, a, flat)
             return
-        row_mm(self._w_acc_rows[i], flat, self._d_taps[a], accumulate=True)  # dF^k += w dW
+        panels = None if self._d_panels is None else self._d_panels[a]
+        row_mm(self._w_acc_rows[i], flat, self._d_taps[a], True, out_packed=panels)  # dF += w dW
         # dw[k, i, :] = <dW[i, :], F^k>, summed over the kernel rows as (W_out, K) and written
         # into dw at the last: MKL ran (W_out, X) @ (X, K) in 37 us where (K, X) @ (X, W_out)
         # took 96 (K = 4, X = 12288; AMD EPYC Zen 4, float32), a training step 2-4% faster at
@@ -273,4 +307,8 @@ class BasisKernels(RowKernels):
 
     def bases_grad(self, shape: torch.Size) -> Tensor:
         k, c_out, c_in, kh, kw = shape
+        if self._d_panels is not None:  # (kh, tiles, K, width) -> (K, kh, X)
+            x = self.d_flat.shape[1] // kh
+            d = self._d_panels.permute(2, 0, 1, 3).reshape(k, kh, -1)[:, :, :x]
+            self.d_flat.view(k, kh, x).copy_(d)
         return self.d_flat.view(k, kh, c_out, kw, c_in).permute(0, 2, 4, 1, 3)

@@ -130,7 +130,8 @@ class RowKernels:
     def whole_source(self) -> tuple[str, Tensor, ...] | None:
         """Every row's filters for the whole forward in one compiled call (`rows_forward`):
         ("rows", W (H_out, W_out, kh, kw*C_in, C_out)) where they are stored, ("basis", w (K,
-        H_out, W_out), F (K, kh, kw*C_in*C_out)) where it builds them (Eq. 2), or None."""
+        H_out, W_out), F (K, kh, kw*C_in*C_out), F packed in panels or None) where it builds
+        them (Eq. 2), or None."""
         return None
 
     def add_grad(self, i: int, a: int, grad: Tensor) -> None:

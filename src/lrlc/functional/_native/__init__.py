@@ -37,8 +37,9 @@ from torch import Tensor
 SOURCE = Path(__file__).with_name("lc_bmm.c")
 
 # Instruction sets the C file has a kernel for: torch's name -> (the C file's code, the
-# number of float32 columns one SIMD vector holds; a product's columns must be a multiple).
-ISAS = {"AVX512": (2, 16), "AVX2": (1, 8)}
+# number of float32 columns one SIMD vector holds, a product's columns must be a multiple;
+# the columns of one tile, the width of the panels a packed right operand is cut into).
+ISAS = {"AVX512": (2, 16, 64), "AVX2": (1, 8, 16)}
 
 _enabled = os.environ.get("LRLC_NATIVE", "1") != "0"
 calls = 0  # products the compiled kernel has run in this process (tests, benchmarks)
@@ -213,6 +214,38 @@ def _plain(a: Tensor, b: Tensor, out: Tensor) -> bool:
     return not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))
 
 
+def panel_width() -> int:
+    """The width of the panels `pack_panels` cuts a right operand into for the compiled
+    kernel (its tile's columns: 64 with AVX-512, 16 with AVX2), or 0 where it does not run."""
+    _, isa = _active()
+    return ISAS[isa][2] if isa is not None else 0
+
+
+def pack_panels(b: Tensor, width: int) -> Tensor:
+    """b (..., K, C) -> (..., ceil(C / width), K, width), zero-padded: each tile's columns
+    of all K rows one contiguous block, the `packed` operand of `row_bmm` / `row_mm`."""
+    k, c = b.shape[-2:]
+    tiles = -(-c // width)
+    padded = b.new_zeros((*b.shape[:-1], tiles * width))
+    padded[..., :c] = b
+    return padded.view(*b.shape[:-1], tiles, width).transpose(-3, -2).contiguous()
+
+
+def _packed_strides(b: Tensor, packed: Tensor | None, isa: str) -> tuple[int, int, int] | None:
+    """(b_p, b_k, b_ct) of `packed`, `b` in panels of the kernel's width, where it is one
+    (else None: the caller reads b)."""
+    if packed is None:
+        return None
+    width = ISAS[isa][2]
+    k, c = b.shape[-2:]
+    shape = packed.shape
+    if shape[:-3] != b.shape[:-2] or shape[-2:] != (k, width) or shape[-3] * width < c:
+        return None
+    if packed.dtype is not torch.float32 or packed.stride()[-2:] != (width, 1):
+        return None
+    return (packed.stride(0) if packed.dim() == 4 else 0), width, packed.stride(-3)
+
+
 def row_bmm(
     a: Tensor,
     b: Tensor,
@@ -220,12 +253,15 @@ def row_bmm(
     accumulate: bool = False,
     bias: Tensor | None = None,
     by_rows: bool = False,
+    packed: Tensor | None = None,
 ) -> Tensor:
     """out = a @ b (accumulate: out += a @ b; bias: out = bias + a @ b), batched: a (P, M, K)
     with any strides, b (P, K, C) and out (P, M, C) with contiguous columns, bias (P, C) or
     (P, 1, C), the same for every row of a position. `by_rows`: the compiled kernel's threads
     each take a contiguous share of every position's M rows (for products whose rows are a
-    row's output positions: `lc_bmm.c`), not of the positions. Returns out."""
+    row's output positions: `lc_bmm.c`), not of the positions. `packed`: b as
+    `pack_panels(b, panel_width())`, which the compiled kernel then reads instead. Returns
+    out."""
     if bias is not None and accumulate:
         raise ValueError("row_bmm: a bias starts the sums, so it cannot be added to out's")
     bias_rows = None if bias is None else bias.reshape(bias.shape[0], bias.shape[-1])
@@ -239,9 +275,14 @@ def row_bmm(
         bias_ptr, bias_p = (0, 0)
         if bias_rows is not None:
             bias_ptr, bias_p = bias_rows.data_ptr(), bias_rows.stride(0)
+        b_ptr, (b_p, b_k, b_ct) = b.data_ptr(), (sb[0], sb[1], 0)
+        panels = _packed_strides(b, packed, isa)
+        if panels is not None:
+            b_ptr, (b_p, b_k, b_ct) = packed.data_ptr(), panels
         if _run(lib, isa, (
-            np_, m, k, out.shape[2], a.data_ptr(), sa[0], sa[1], sa[2], b.data_ptr(), sb[0],
-            sb[1], out.data_ptr(), so[0], so[1], int(accumulate), bias_ptr, bias_p, int(by_rows),
+            np_, m, k, out.shape[2], a.data_ptr(), sa[0], sa[1], sa[2], b_ptr, b_p, b_k,
+            out.data_ptr(), so[0], so[1], int(accumulate), bias_ptr, bias_p, int(by_rows), b_ct,
+            0,
         )):  # fmt: skip
             return out
     if bias is not None:
@@ -277,75 +318,54 @@ def _bias_ok(bias: Tensor, out: Tensor) -> bool:
     )
 
 
-@functools.cache
-def _cpu_has_bf16_pairs() -> bool:
-    """Whether the CPU runs vdpbf16ps (AVX512-BF16; CPUs with AMX have it too), by oneDNN's
-    own probe, the one `lrlc.experiments.machine` resolves bf16 precision with."""
-    try:
-        return bool(torch.backends.mkldnn.is_available() and _mkldnn_bf16())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def _mkldnn_bf16() -> bool:
-    return torch.ops.mkldnn._is_mkldnn_bf16_supported()
-
-
-def pairs_available(k: int, c: int) -> bool:
-    """Whether `pairs_bmm` runs for a reduction of k and c output columns here: AVX512-BF16,
-    the kernel built, k even, c a multiple of 16."""
-    _, isa = _active()
-    return isa == "AVX512" and k % 2 == 0 and c % 16 == 0 and _cpu_has_bf16_pairs()
-
-
-def pairs_bmm(
-    a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False, bias: Tensor | None = None
-) -> None:
-    """out (float32) = a @ b in bf16 through the compiled AVX512-BF16 kernel (accumulate: out
-    += a @ b; bias: out = bias + a @ b): a (P, M, K) bf16 with unit stride along K; b the
-    (P, K, C) bf16 operand interleaved by pairs along K, (P, K / 2, C, 2); out (P, M, C);
-    bias (P, C) float32. The caller has checked `pairs_available`; there is no torch
-    fallback, since b is not a matrix torch multiplies."""
-    np_, m, k = a.shape
-    c = out.shape[2]
-    ok = (
-        a.dtype is b.dtype is torch.bfloat16 and out.dtype is torch.float32
-        and a.stride(2) == 1 and b.shape == (np_, k // 2, c, 2) and b.stride()[2:] == (2, 1)
-        and out.shape[:2] == (np_, m) and out.stride(2) == 1
-        and (bias is None or (bias.dtype is torch.float32 and bias.shape == (np_, c)
-                              and bias.stride(1) == 1 and not accumulate))
-    )  # fmt: skip
-    if not ok or not pairs_available(k, c):
-        raise ValueError("pairs_bmm: operands it does not take (see its docstring)")
-    lib, _ = _active()
-    sa, sb, so = a.stride(), b.stride(), out.stride()
-    bias_ptr, bias_p = (0, 0) if bias is None else (bias.data_ptr(), bias.stride(0))
-    args = array.array("q", (
-        torch.get_num_threads(), np_, m, k, c, a.data_ptr(), sa[0], sa[1],
-        b.data_ptr(), sb[0], sb[1], out.data_ptr(), so[0], so[1], int(accumulate),
-        bias_ptr, bias_p,
-    ))  # fmt: skip
-    if lib.lrlc_bmm_bf16_packed(args.buffer_info()[0]) != 0:
-        raise RuntimeError("pairs_bmm: the kernel refused its operands")
-    _ran()
-
-
 def row_mm(
-    a: Tensor, b: Tensor, out: Tensor, accumulate: bool = False, by_rows: bool = False
+    a: Tensor,
+    b: Tensor,
+    out: Tensor,
+    accumulate: bool = False,
+    by_rows: bool = False,
+    packed: Tensor | None = None,
+    out_packed: Tensor | None = None,
 ) -> Tensor:
     """`row_bmm` for one product, (M, K) @ (K, C): the filter builds and the bases' gradient
     of `_basis_rows.py`, (W_out, K) @ (K, X) and (K, W_out) @ (W_out, X), which the kernel ran
     1.3-2.6x as fast as MKL's GEMM (AMD EPYC Zen 4, K = 4-32, X = 12288). Hundreds of them
     make a step, so the kernel is called without the batch views `row_bmm` would take (three
-    `unsqueeze` calls each, about 6 us a product). `by_rows` as for `row_bmm`. Returns out."""
+    `unsqueeze` calls each, about 6 us a product). `by_rows`, `packed` as for `row_bmm`.
+    `out_packed`: the output is `pack_panels(out, panel_width())` instead, which it writes
+    (or adds to) in place of out, whichever product runs. Returns out, or out_packed."""
     lib, isa = _active()
     if isa is not None and _eligible_2d(a, b, out, ISAS[isa][1]):
         (m, k), (sa, sb, so) = a.shape, (a.stride(), b.stride(), out.stride())
+        b_ptr, (b_k, b_ct) = b.data_ptr(), (sb[0], 0)
+        panels = _packed_strides(b, packed, isa)
+        if panels is not None:
+            b_ptr, (_, b_k, b_ct) = packed.data_ptr(), panels
+        c_ptr, c_m, c_ct = out.data_ptr(), so[0], 0
+        if out_packed is not None:
+            c_out = _packed_strides(out, out_packed, isa)
+            if c_out is None:
+                raise ValueError("row_mm: out_packed is not out in the kernel's panels")
+            c_ptr, (_, c_m, c_ct) = out_packed.data_ptr(), c_out
         if _run(lib, isa, (
-            1, m, k, out.shape[1], a.data_ptr(), 0, sa[0], sa[1], b.data_ptr(), 0, sb[0],
-            out.data_ptr(), 0, so[0], int(accumulate), 0, 0, int(by_rows),
+            1, m, k, out.shape[1], a.data_ptr(), 0, sa[0], sa[1], b_ptr, 0, b_k,
+            c_ptr, 0, c_m, int(accumulate), 0, 0, int(by_rows), b_ct, c_ct,
         )):  # fmt: skip
-            return out
+            return out if out_packed is None else out_packed
+    if out_packed is not None:  # torch's product, into the panels' first C columns
+        prod, width = a @ b, out_packed.shape[2]
+        whole = prod.shape[1] // width  # panels it fills; the last may take fewer columns
+        parts = [
+            (
+                out_packed[:whole].transpose(0, 1),
+                prod[:, : whole * width].unflatten(1, (whole, width)),
+            )
+        ]
+        if prod.shape[1] % width:
+            parts.append((out_packed[whole, :, : prod.shape[1] % width], prod[:, whole * width :]))
+        for dst, src in parts:
+            dst.add_(src) if accumulate else dst.copy_(src)
+        return out_packed
     if accumulate:
         return out.addmm_(a, b)
     return torch.mm(a, b, out=out)
@@ -361,13 +381,16 @@ def _eligible_2d(a: Tensor, b: Tensor, out: Tensor, width: int) -> bool:
     return b.stride(1) == 1 and out.stride(1) == 1 and _plain(a, b, out)
 
 
-from .whole import rows_forward  # noqa: E402  (it uses the names above)
+from .pairs import _cpu_has_bf16_pairs, pairs_available, pairs_bmm  # noqa: E402, F401
+from .whole import rows_forward  # noqa: E402  (they use the names above)
 
 __all__ = [
     "NativeStatus",
     "column_multiple",
+    "pack_panels",
     "pairs_available",
     "pairs_bmm",
+    "panel_width",
     "row_bmm",
     "row_mm",
     "rows_forward",

@@ -132,19 +132,23 @@ static int tile_set_for(int isa, tile_set *ts) {
   return 0;
 }
 
-/* One tile of the product at (position p, row r0, column c0). */
+/* One tile of the product at (position p, row r0, column c0). B's column tiles are b_ct
+   apart: the tile width where its columns are contiguous, or K * width where B is packed in
+   panels, (columns / width, K, width), each tile's K rows one contiguous block (`lrlc_bmm_f32`);
+   C's the same with c_ct. */
 static inline void run_tile(const tile_set *ts, idx m, idx ncols, idx kk, idx p, idx r0, idx c0,
                             const float *a, idx a_p, idx a_m, idx a_k, const float *b, idx b_p,
-                            idx b_k, float *c, idx c_p, idx c_m, int beta, const float *bias,
-                            idx bias_p) {
+                            idx b_k, idx b_ct, float *c, idx c_p, idx c_m, idx c_ct, int beta,
+                            const float *bias, idx bias_p) {
   const int rows = (int)(m - r0 < ts->rmax ? m - r0 : ts->rmax);
   const idx tile_cols = ts->nvmax * ts->width;
   const idx cols = ncols - c0 < tile_cols ? ncols - c0 : tile_cols;
   const int nv = (int)(cols / ts->width);
-  float *ct0 = c + p * c_p + r0 * c_m + c0;
+  float *ct0 = c + p * c_p + r0 * c_m + c0 / tile_cols * c_ct;
   const float *s = beta ? ct0 : (bias ? bias + p * bias_p + c0 : NULL);
   ts->tiles[(rows - 1) * ts->nvmax + nv - 1](kk, a + p * a_p + r0 * a_m, a_m, a_k,
-                                             b + p * b_p + c0, b_k, ct0, c_m, s, beta ? c_m : 0);
+                                             b + p * b_p + c0 / tile_cols * b_ct, b_k, ct0, c_m,
+                                             s, beta ? c_m : 0);
 }
 
 /* Returns 0, or -1 for an instruction set this build does not know. The caller checks the
@@ -155,14 +159,24 @@ static inline void run_tile(const tile_set *ts, idx m, idx ncols, idx kk, idx p,
    OpenMP's static shares, whatever the columns. The filter builds and dw, whose rows are a
    row's output positions, use it so that each thread builds (or reads) the filters of the
    positions its share of the row products reads (or wrote): those then stay in its own
-   core's cache instead of crossing to the other's (docs/performance.md, session 20). */
+   core's cache instead of crossing to the other's (docs/performance.md, session 20).
+   b_ct = 0: B's columns are contiguous; else B is packed in panels of the tile's width
+   (nvmax * width columns), b_ct apart, each (K, width) with rows b_k apart: a product that
+   reads a tall B whose rows lie far apart (the bases, K rows 48 KB apart at 64 channels)
+   then streams one block per tile instead of K separate rows, which the CPU's prefetchers
+   follow (K = 32: 32 rows a tile, more streams than they track; docs/performance.md,
+   session 21). c_ct the same for C (c_m then the rows' distance within a panel): the bases'
+   gradient, whose rows are as far apart. */
 int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const float *a,
                  idx a_p, idx a_m, idx a_k, const float *b, idx b_p, idx b_k, float *c,
-                 idx c_p, idx c_m, int beta, const float *bias, idx bias_p, int by_rows) {
+                 idx c_p, idx c_m, int beta, const float *bias, idx bias_p, int by_rows,
+                 idx b_ct, idx c_ct) {
   tile_set ts;
   if (tile_set_for(isa, &ts)) return -1;
   const int rmax = ts.rmax, width = ts.width, nvmax = ts.nvmax;
   const idx tile_cols = nvmax * width;
+  if (!b_ct) b_ct = tile_cols;
+  if (!c_ct) c_ct = tile_cols;
   const idx col_tiles = (ncols + tile_cols - 1) / tile_cols;
   if (by_rows) {
 #pragma omp parallel num_threads(threads)
@@ -174,7 +188,7 @@ int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const f
         for (idx ct = 0; ct < col_tiles; ct++)
           for (idx r0 = lo; r0 < hi; r0 += rmax) /* a last tile that stops at hi */
             run_tile(&ts, hi, ncols, kk, p, r0, ct * tile_cols, a, a_p,
-                     a_m, a_k, b, b_p, b_k, c, c_p, c_m, beta, bias, bias_p);
+                     a_m, a_k, b, b_p, b_k, b_ct, c, c_p, c_m, c_ct, beta, bias, bias_p);
     }
     return 0;
   }
@@ -188,19 +202,20 @@ int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const f
     const idx p = t / per_p, rest = t % per_p;
     const idx ct = rest / row_tiles, rt = rest % row_tiles;
     run_tile(&ts, m, ncols, kk, p, rt * rmax, ct * tile_cols, a, a_p, a_m,
-             a_k, b, b_p, b_k, c, c_p, c_m, beta, bias, bias_p);
+             a_k, b, b_p, b_k, b_ct, c, c_p, c_m, c_ct, beta, bias, bias_p);
   }
   return 0;
 }
 
 /* The same with its arguments in one array (isa, threads, np, m, kk, ncols, a, a_p, a_m, a_k,
-   b, b_p, b_k, c, c_p, c_m, beta, bias, bias_p, by_rows; pointers as integers): one ctypes
+   b, b_p, b_k, c, c_p, c_m, beta, bias, bias_p, by_rows, b_ct, c_ct; pointers as integers): one
+   ctypes
    argument converts in a fraction of the time of twenty, and the row engines make hundreds
    of calls a step. */
 int lrlc_bmm_f32_packed(const idx *v) {
   return lrlc_bmm_f32((int)v[0], (int)v[1], v[2], v[3], v[4], v[5], (const float *)v[6], v[7],
                       v[8], v[9], (const float *)v[10], v[11], v[12], (float *)v[13], v[14],
-                      v[15], (int)v[16], (const float *)v[17], v[18], (int)v[19]);
+                      v[15], (int)v[16], (const float *)v[17], v[18], (int)v[19], v[20], v[21]);
 }
 
 /* ---- A whole forward of the row products in one call (float32): for every output row i and
@@ -218,7 +233,8 @@ int lrlc_bmm_f32_packed(const idx *v) {
      14 rows or weights w (K, H_out, W_out), 15 r_i or w_i, 16 r_p or w_p, 17 r_a or w_k,
      18 r_k or the bases F (K, kh, kwc * c_out), 19 f_k, 20 f_a, 21 K, 22 buffers (threads x
        ceil(w_out / threads) x kwc x c_out floats),
-     23 out, 24 o_i, 25 o_p, 26 o_m (columns contiguous), 27 bias (or 0), 28 b_i, 29 b_p. */
+     23 out, 24 o_i, 25 o_p, 26 o_m (columns contiguous), 27 bias (or 0), 28 b_i, 29 b_p,
+     30 f_ct: 0, or the bases packed in panels (`lrlc_bmm_f32`'s b_ct; f_k then within one). */
 int lrlc_rows_forward_f32(const idx *v) {
   const int isa = (int)v[0], threads = (int)v[1];
   const idx h_out = v[2], w_out = v[3], n = v[4], kh = v[5], kwc = v[6], c_out = v[7];
@@ -238,6 +254,7 @@ int lrlc_rows_forward_f32(const idx *v) {
   if (tile_set_for(isa, &ts)) return -1;
   const int rmax = ts.rmax, width = ts.width, nvmax = ts.nvmax;
   const idx tile_cols = nvmax * width, x_len = kwc * c_out;
+  const idx f_ct = v[30] ? v[30] : tile_cols;
   const idx share = (w_out + threads - 1) / threads;
 #pragma omp parallel num_threads(threads)
   {
@@ -252,7 +269,7 @@ int lrlc_rows_forward_f32(const idx *v) {
           for (idx c0 = 0; c0 < x_len; c0 += tile_cols)
             for (idx r0 = 0; r0 < hi - lo; r0 += rmax)
               run_tile(&ts, hi - lo, x_len, rank, 0, r0, c0, w, 0, s_p,
-                       s_a, f, 0, f_k, buf, 0, x_len, 0, NULL, 0);
+                       s_a, f, 0, f_k, f_ct, buf, 0, x_len, tile_cols, 0, NULL, 0);
         }
         for (idx j = lo; j < hi; j++) {
           const float *b = built ? buf + (j - lo) * x_len : src + i * s_i + j * s_p + a * s_a;
@@ -262,7 +279,7 @@ int lrlc_rows_forward_f32(const idx *v) {
           for (idx c0 = 0; c0 < c_out; c0 += tile_cols)
             for (idx r0 = 0; r0 < n; r0 += rmax)
               run_tile(&ts, n, c_out, kwc, 0, r0, c0, xj, 0, x_m, 1, b, 0,
-                       built ? c_out : r_k, oj, 0, o_m, a > 0, bj, 0);
+                       built ? c_out : r_k, tile_cols, oj, 0, o_m, tile_cols, a > 0, bj, 0);
         }
       }
     }

@@ -36,8 +36,10 @@ def rows_forward(
     """The row products of `_rows.forward_rows` over the (Hp, N, Wp, C) input xp (each kernel
     row's kw taps contiguous) as a new dense (N, H_out, W_out, C_out), from bias (H_out,
     W_out, C_out) if given. `source`: ("rows", W) with W (H_out, W_out, kh, kw * C, C_out),
-    stored filters; or ("basis", w, F) with w (K, H_out, W_out) and F (K, kh, kw * C * C_out),
-    the filters W[i, j, a] = sum_k w[k, i, j] F[k, a] (Eq. 2) built as they are needed.
+    stored filters; or ("basis", w, F, packed) with w (K, H_out, W_out) and F (K, kh, kw * C *
+    C_out), the filters W[i, j, a] = sum_k w[k, i, j] F[k, a] (Eq. 2) built as they are
+    needed, and packed None or F's kernel rows in panels, `pack_panels(F.transpose(0, 1),
+    width)` (kh, tiles, K, width), which the builds then read.
     None where it cannot run (then the caller's row loop does)."""
     lib, isa = _active()
     if isa is None:
@@ -46,7 +48,7 @@ def rows_forward(
     (h_out, w_out), (kh, kw), (_, n, _, c) = out_size, kernel, xp.shape
     kwc = kw * c
     c_out = source[1].shape[-1] if source[0] == "rows" else source[2].shape[-1] // kwc
-    tensors = [xp, *source[1:]] + ([] if bias is None else [bias])
+    tensors = [t for t in (xp, *source[1:], bias) if t is not None]
     if any(t.dtype is not torch.float32 or t.device.type != "cpu" for t in tensors):
         return None
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
@@ -75,15 +77,27 @@ def rows_forward(
         if flat.stride(2) != 1:
             return None
         buffers = xp.new_empty(threads * -(-w_out // threads) * kwc * c_out)
-        sw, sf = w.stride(), flat.stride()
-        body = [1, w.data_ptr(), sw[1], sw[2], sw[0], flat.data_ptr(), sf[0], sf[1], k,
-                buffers.data_ptr()]  # fmt: skip
+        sw, (f_ptr, f_k, f_a, f_ct) = w.stride(), _bases_operand(flat, source[3], isa)
+        body = [1, w.data_ptr(), sw[1], sw[2], sw[0], f_ptr, f_k, f_a, k, buffers.data_ptr()]
     out = xp.new_empty((n, h_out, w_out, c_out))
     o = out.stride()
     tail = [out.data_ptr(), o[1], o[2], o[0]]
     tail += [0, 0, 0] if bias is None else [bias.data_ptr(), bias.stride(0), bias.stride(1)]
+    tail.append(f_ct if source[0] == "basis" else 0)
     args = array.array("q", head + body + tail)
     if lib.lrlc_rows_forward_f32(args.buffer_info()[0]) != 0:
         return None
     _ran()
     return out
+
+
+def _bases_operand(flat: Tensor, packed: Tensor | None, isa: str) -> tuple[int, int, int, int]:
+    """(pointer, f_k, f_a, f_ct) of the bases the builds read: packed in panels where given in
+    the kernel's width, else flat (K, kh, X) as it is."""
+    width = ISAS[isa][2]
+    k, kh, x = flat.shape
+    if packed is not None and packed.dtype is torch.float32:
+        tiles = -(-x // width)
+        if packed.shape == (kh, tiles, k, width) and packed.stride()[1:] == (k * width, width, 1):
+            return packed.data_ptr(), width, packed.stride(0), k * width
+    return flat.data_ptr(), flat.stride(0), flat.stride(1), 0
