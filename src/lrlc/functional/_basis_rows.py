@@ -58,25 +58,33 @@ class BasisKernels(RowKernels):
             # dF^k sums every row's share: in float32 when the products run in bf16/fp16, so
             # that it is rounded once, as a convolution's weight gradient is (summed in
             # bf16 its error was 1.8x Algorithm 1's).
-            acc = torch.promote_types(bases.dtype, torch.float32)
-            # (K, kh, C_out, kw, C_in): the order of the filter gradients (`add_grad`)
-            self.flat_acc = bases.permute(0, 3, 1, 4, 2).reshape(k, -1).to(acc)
+            acc = self._acc = torch.promote_types(bases.dtype, torch.float32)
             self.w_acc = self.weights.to(acc)
-            self.d_flat = torch.zeros_like(self.flat_acc)
             # dF^k by kernel row in the compiled kernel's panels, where it runs on one row at
             # a time: (kh, tiles, K, width), each product's tile of K rows one block, as the
-            # bases the builds read (`_flat_panels`); unpacked into d_flat at the end.
+            # bases the builds read (`_flat_panels`); then there is no d_flat, whose K x X
+            # would add to the step's peak (K = 32: 4.7 MB at 64 channels).
             width = panel_width() if self.block == 1 and acc is torch.float32 else 0
+            x = c_out * kw * c_in
             self._d_panels: Tensor | None = None
+            self.d_flat: Tensor | None = None  # (K, kh * X) in `flat_acc`'s order
+            self._d_taps: tuple[Tensor, ...] | None = None
             if width:
-                tiles = -(-self.flat_acc.shape[1] // kh // width)
-                self._d_panels = self.flat_acc.new_zeros((kh, tiles, k, width))
+                self._d_panels = bases.new_zeros((kh, -(-x // width), k, width), dtype=acc)
+            else:
+                self.d_flat = bases.new_zeros((k, kh * x), dtype=acc)
+                self._d_taps = self.d_flat.view(k, kh, -1).unbind(1)
             self.d_weights = torch.empty_like(self.w_acc)
-            self._acc_taps = self.flat_acc.view(k, kh, -1).unbind(1)  # per kernel row
-            self._d_taps = self.d_flat.view(k, kh, -1).unbind(1)
             self._w_acc_rows = self.w_acc.unbind(1)  # per row: (K, W_out)
             self._d_w_rows = self.d_weights.unbind(1)
             self._pending: Tensor | None = None  # a block's filter gradients, by position
+
+    @functools.cached_property
+    def flat_acc(self) -> Tensor:
+        """(K, kh, C_out, kw, C_in) in the gradients' dtype: the order of the filter gradients
+        (`add_grad`), what dw reads (made only where it reads it: `_dw_operands`)."""
+        k = self.bases.shape[0]
+        return self.bases.permute(0, 3, 1, 4, 2).reshape(k, -1).to(self._acc)
 
     # The bases re-laid out for each use, made on first use only: the forward reads `flat`,
     # the backward `flat_t` (and `flat` only for strided or dilated dL/dx), so neither pass
@@ -248,13 +256,15 @@ class BasisKernels(RowKernels):
 
     def add_grad(self, i: int, a: int, grad: Tensor) -> None:
         flat = grad.view(grad.shape[0], -1)  # (W_out, C_out*kw*C_in)
-        if flat.dtype != self.d_flat.dtype:
-            flat = flat.to(self.d_flat.dtype)
+        if flat.dtype != self._acc:
+            flat = flat.to(self._acc)
         if self.block > 1:
             self._add_block_grad(i, a, flat)
             return
-        panels = None if self._d_panels is None else self._d_panels[a]
-        row_mm(self._w_acc_rows[i], flat, self._d_taps[a], True, out_packed=panels)  # dF += w dW
+        if self._d_panels is None:  # dF^k += w dW
+            row_mm(self._w_acc_rows[i], flat, self._d_taps[a], accumulate=True)
+        else:
+            row_mm(self._w_acc_rows[i], flat, None, True, out_packed=self._d_panels[a])
         # dw[k, i, :] = <dW[i, :], F^k>, summed over the kernel rows as (W_out, K) and written
         # into dw at the last: MKL ran (W_out, X) @ (X, K) in 37 us where (K, X) @ (X, W_out)
         # took 96 (K = 4, X = 12288; AMD EPYC Zen 4, float32), a training step 2-4% faster at
@@ -274,17 +284,17 @@ class BasisKernels(RowKernels):
         kernel for K = 2-16 (the padded columns cost nearly nothing: it streams the left
         operand) and 87-93 at K = 32; MKL's 37-51 / 37-47 / 69-90 / 102-126 / 189-223 at K = 2
         / 4 / 8 / 16 / 32 (AMD EPYC Zen 4, three runs, `docs/benchmarks/ab-session20/`)."""
-        k = self.flat_acc.shape[0]
-        m = column_multiple() if self.flat_acc.dtype == torch.float32 else 0
+        k, kh = self.bases.shape[0], self.shape[0]
+        m = column_multiple() if self._acc == torch.float32 else 0
         if not m or 4 * k <= -(-k // m) * m:
-            return tuple(t.t() for t in self._acc_taps), self.w_acc.new_empty((self.w_out, k))
+            taps = self.flat_acc.view(k, kh, -1).unbind(1)
+            return tuple(t.t() for t in taps), self.w_acc.new_empty((self.w_out, k))
         padded = -(-k // m) * m
-        taps = []
-        for t in self._acc_taps:
-            dense = t.new_zeros((t.shape[1], padded))
-            dense[:, :k] = t.t()
-            taps.append(dense)
-        return tuple(taps), self.w_acc.new_empty((self.w_out, padded))
+        # (kh, X, K) in flat_acc's X order, straight from the bases (no flat_acc kept)
+        src = self.bases.permute(3, 1, 4, 2, 0).reshape(kh, -1, k)
+        dense = src.new_zeros((*src.shape[:2], padded), dtype=self._acc)
+        dense[..., :k] = src
+        return dense.unbind(0), self.w_acc.new_empty((self.w_out, padded))
 
     def _add_block_grad(self, i: int, a: int, flat: Tensor) -> None:
         """Gather the block's filter gradients by position; after its last row's last kernel
@@ -307,8 +317,8 @@ class BasisKernels(RowKernels):
 
     def bases_grad(self, shape: torch.Size) -> Tensor:
         k, c_out, c_in, kh, kw = shape
-        if self._d_panels is not None:  # (kh, tiles, K, width) -> (K, kh, X)
-            x = self.d_flat.shape[1] // kh
-            d = self._d_panels.permute(2, 0, 1, 3).reshape(k, kh, -1)[:, :, :x]
-            self.d_flat.view(k, kh, x).copy_(d)
-        return self.d_flat.view(k, kh, c_out, kw, c_in).permute(0, 2, 4, 1, 3)
+        if self._d_panels is None:
+            d = self.d_flat.view(k, kh, -1)
+        else:  # (kh, tiles, K, width) -> (K, kh, X)
+            d = self._d_panels.permute(2, 0, 1, 3).reshape(k, kh, -1)[:, :, : c_out * kw * c_in]
+        return d.unflatten(2, (c_out, kw, c_in)).permute(0, 2, 4, 1, 3)

@@ -231,15 +231,17 @@ def pack_panels(b: Tensor, width: int) -> Tensor:
     return padded.view(*b.shape[:-1], tiles, width).transpose(-3, -2).contiguous()
 
 
-def _packed_strides(b: Tensor, packed: Tensor | None, isa: str) -> tuple[int, int, int] | None:
-    """(b_p, b_k, b_ct) of `packed`, `b` in panels of the kernel's width, where it is one
-    (else None: the caller reads b)."""
+def _packed_strides(
+    shape: tuple[int, ...], packed: Tensor | None, isa: str
+) -> tuple[int, int, int] | None:
+    """(b_p, b_k, b_ct) of `packed`, an operand of `shape` (..., K, C) in panels of the
+    kernel's width, where it is one (else None: the caller reads the plain operand)."""
     if packed is None:
         return None
     width = ISAS[isa][2]
-    k, c = b.shape[-2:]
-    shape = packed.shape
-    if shape[:-3] != b.shape[:-2] or shape[-2:] != (k, width) or shape[-3] * width < c:
+    k, c = shape[-2:]
+    got = packed.shape
+    if got[:-3] != tuple(shape[:-2]) or got[-2:] != (k, width) or got[-3] * width < c:
         return None
     if packed.dtype is not torch.float32 or packed.stride()[-2:] != (width, 1):
         return None
@@ -276,7 +278,7 @@ def row_bmm(
         if bias_rows is not None:
             bias_ptr, bias_p = bias_rows.data_ptr(), bias_rows.stride(0)
         b_ptr, (b_p, b_k, b_ct) = b.data_ptr(), (sb[0], sb[1], 0)
-        panels = _packed_strides(b, packed, isa)
+        panels = _packed_strides(b.shape, packed, isa)
         if panels is not None:
             b_ptr, (b_p, b_k, b_ct) = packed.data_ptr(), panels
         if _run(lib, isa, (
@@ -333,22 +335,24 @@ def row_mm(
     make a step, so the kernel is called without the batch views `row_bmm` would take (three
     `unsqueeze` calls each, about 6 us a product). `by_rows`, `packed` as for `row_bmm`.
     `out_packed`: the output is `pack_panels(out, panel_width())` instead, which it writes
-    (or adds to) in place of out, whichever product runs. Returns out, or out_packed."""
+    (or adds to), whichever product runs; out is then not read (None). Returns out, or
+    out_packed."""
     lib, isa = _active()
     if isa is not None and _eligible_2d(a, b, out, ISAS[isa][1]):
-        (m, k), (sa, sb, so) = a.shape, (a.stride(), b.stride(), out.stride())
+        (m, k), (sa, sb) = a.shape, (a.stride(), b.stride())
         b_ptr, (b_k, b_ct) = b.data_ptr(), (sb[0], 0)
-        panels = _packed_strides(b, packed, isa)
+        panels = _packed_strides(b.shape, packed, isa)
         if panels is not None:
             b_ptr, (_, b_k, b_ct) = packed.data_ptr(), panels
-        c_ptr, c_m, c_ct = out.data_ptr(), so[0], 0
-        if out_packed is not None:
-            c_out = _packed_strides(out, out_packed, isa)
+        if out_packed is None:
+            c_ptr, c_m, c_ct = out.data_ptr(), out.stride(0), 0
+        else:
+            c_out = _packed_strides((m, b.shape[1]), out_packed, isa)
             if c_out is None:
-                raise ValueError("row_mm: out_packed is not out in the kernel's panels")
+                raise ValueError("row_mm: out_packed is not the output in the kernel's panels")
             c_ptr, (_, c_m, c_ct) = out_packed.data_ptr(), c_out
         if _run(lib, isa, (
-            1, m, k, out.shape[1], a.data_ptr(), 0, sa[0], sa[1], b_ptr, 0, b_k,
+            1, m, k, b.shape[1], a.data_ptr(), 0, sa[0], sa[1], b_ptr, 0, b_k,
             c_ptr, 0, c_m, int(accumulate), 0, 0, int(by_rows), b_ct, c_ct,
         )):  # fmt: skip
             return out if out_packed is None else out_packed
@@ -371,14 +375,18 @@ def row_mm(
     return torch.mm(a, b, out=out)
 
 
-def _eligible_2d(a: Tensor, b: Tensor, out: Tensor, width: int) -> bool:
-    """`_eligible` for (M, K) @ (K, C) = (M, C)."""
-    if a.dim() != 2 or b.dim() != 2 or out.dim() != 2:
+def _eligible_2d(a: Tensor, b: Tensor, out: Tensor | None, width: int) -> bool:
+    """`_eligible` for (M, K) @ (K, C) = (M, C); out None: written elsewhere (`out_packed`)."""
+    if a.dim() != 2 or b.dim() != 2:
         return False
-    (m, k), (kb, c), shape = a.shape, b.shape, out.shape
-    if kb != k or shape != (m, c) or c % width:
+    (m, k), (kb, c) = a.shape, b.shape
+    if kb != k or c % width:
         return False
-    return b.stride(1) == 1 and out.stride(1) == 1 and _plain(a, b, out)
+    if out is None:
+        return b.stride(1) == 1 and _plain(a, b, b)
+    if out.shape != (m, c) or out.stride(1) != 1:
+        return False
+    return b.stride(1) == 1 and _plain(a, b, out)
 
 
 from .pairs import _cpu_has_bf16_pairs, pairs_available, pairs_bmm  # noqa: E402, F401
