@@ -35,6 +35,8 @@ def test_panels_hold_each_tiles_columns_of_every_row_and_zeros_past_the_end():
                 assert packed[t, k, w] == (b[k, col] if col < 10 else 0)
     batch = pack_panels(torch.stack([b, -b]), 4)  # leading dimensions kept
     assert torch.equal(batch[1], -packed)
+    whole = pack_panels(b[:, :8], 4)  # columns that fill whole panels: no padding
+    assert whole.shape == (2, 3, 4) and torch.equal(whole, packed[:2])
 
 
 @needs_kernel

@@ -226,9 +226,12 @@ def pack_panels(b: Tensor, width: int) -> Tensor:
     of all K rows one contiguous block, the `packed` operand of `row_bmm` / `row_mm`."""
     k, c = b.shape[-2:]
     tiles = -(-c // width)
-    padded = b.new_zeros((*b.shape[:-1], tiles * width))
-    padded[..., :c] = b
-    return padded.view(*b.shape[:-1], tiles, width).transpose(-3, -2).contiguous()
+    if c % width:
+        padded = b.new_zeros((*b.shape[:-1], tiles * width))
+        padded[..., :c] = b
+        b = padded
+    # one copy where the columns fill whole panels (64 channels: always)
+    return b.unflatten(-1, (tiles, width)).transpose(-3, -2).contiguous()
 
 
 def _packed_strides(
