@@ -218,11 +218,14 @@ class BasisKernels(RowKernels):
     @functools.cached_property
     def _flat_t_tap_panels(self) -> tuple[Tensor, ...] | None:
         """`_flat_t_tap_batches` in the compiled kernel's panels (as `_flat_panels`): [a] is
-        (kw, tiles, K, width), or None where the kernel does not run."""
+        (kw, tiles, K, width), all kernel rows one tensor, or None where the kernel does not
+        run."""
         width = panel_width()
         if not width or self.flat_t.dtype is not torch.float32:
             return None
-        return tuple(pack_panels(t, width) for t in self._flat_t_tap_batches)
+        kh, kw = self.transposed_shape[:2]
+        taps = self.flat_t.view(self.flat_t.shape[0], kh, kw, -1).permute(1, 2, 0, 3)
+        return pack_panels(taps, width).unbind(0)
 
     def _build(self, i: int, a: int, order: str) -> Tensor:
         """Kernel row a of row i's filters (Eq. 2), (W_out, kw*C*C_out) in the order's layout
@@ -295,6 +298,55 @@ class BasisKernels(RowKernels):
         dense = src.new_zeros((*src.shape[:2], padded), dtype=self._acc)
         dense[..., :k] = src
         return dense.unbind(0), self.w_acc.new_empty((self.w_out, padded))
+
+    def program_steps(self, prog, grad: Tensor, diag: Tensor) -> None:
+        """Add to `prog` (`_native.program.Program`) what `add_grad` and `place_transposed` do
+        at each (i, a): dF into the panels, dw (its row written into the weights' gradient at
+        the last kernel row), then the placed filters into diag. grad: the (W_out, X) buffer
+        the dW products write."""
+        from ._native.program import BETA_AFTER_FIRST
+
+        kh, kw, c_out, c_in = self.transposed_shape
+        k = self.bases.shape[0]
+        batch = self._tap_places(diag) and self._places_batch
+        taps = self._flat_t_tap_panels
+        if self.block > 1 or self._d_panels is None or batch is None or taps is None:
+            prog.ok = False
+            return
+        nxt = self.h_out > 1  # views at (1, 0) and (0, 1) give the steps along i and a
+        g = grad.unsqueeze(0)
+        w_acc = [r.unsqueeze(0) for r in self._w_acc_rows[:2]]  # (1, K, W_out)
+        d = [p.unsqueeze(0) for p in self._d_panels]  # (1, tiles, K, width)
+        x = grad.shape[1]
+        prog.product(
+            (1, k, self.w_out, x), (w_acc[0], g, d[0]), (w_acc[1], g, d[0]) if nxt else None,
+            (w_acc[0], g, d[1]) if kh > 1 else None, beta=True, panels=(False, True),
+        )  # fmt: skip
+        dense, d_w_t = self._dw_dense
+        t0 = d_w_t.unsqueeze(0)
+        prog.product(
+            (1, self.w_out, x, dense.shape[2]), (g, dense[0:1], t0), None,
+            (g, dense[1:2], t0) if kh > 1 else None, by_rows=True, beta_rule=BETA_AFTER_FIRST,
+        )  # fmt: skip
+        prog.transposed_rows(d_w_t, self.d_weights[:, 0], self.d_weights[:, 1] if nxt else None)
+        w = [r.expand(kw, *r.shape) for r in self._w_rows[:2]]  # (kw, W_out, K)
+        prog.product(
+            (kw, self.w_out, k, batch.shape[2]), (w[0], taps[0], batch),
+            (w[1], taps[0], batch) if nxt else None, (w[0], taps[1], batch) if kh > 1 else None,
+            by_rows=True, panels=(True, False),
+        )  # fmt: skip
+
+    @functools.cached_property
+    def _dw_dense(self) -> tuple[Tensor, Tensor]:
+        """dw's right operands as one dense (kh, X, K padded to the kernel's multiple) and
+        its (W_out, K padded) buffer (`_dw_operands`, always dense)."""
+        k, kh = self.bases.shape[0], self.shape[0]
+        m = column_multiple() or 1
+        padded = -(-k // m) * m
+        src = self.bases.permute(3, 1, 4, 2, 0).reshape(kh, -1, k)
+        dense = src.new_zeros((*src.shape[:2], padded), dtype=self._acc)
+        dense[..., :k] = src
+        return dense, self.w_acc.new_empty((self.w_out, padded))
 
     def _add_block_grad(self, i: int, a: int, flat: Tensor) -> None:
         """Gather the block's filter gradients by position; after its last row's last kernel

@@ -140,6 +140,12 @@ class RowKernels:
         buffer is reused for the next kernel row, so that it is read from cache)."""
         raise NotImplementedError
 
+    def program_steps(self, prog, grad: Tensor, diag: Tensor) -> None:
+        """Add this source's part of the backward to `prog` (`_native.program.Program`):
+        where the filter gradients go and the placed filters, at every (i, a); a source that
+        cannot says so (`prog.ok = False`), and the row loop runs."""
+        prog.ok = False
+
     def grad_target(self, i: int, a: int) -> Tensor | None:
         """Where dL/dW of row i, kernel row a may be written directly instead of handed to
         `add_grad`: (W_out, kw * C_in, C_out) with contiguous columns, or None."""

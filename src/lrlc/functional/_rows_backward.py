@@ -16,7 +16,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._native import row_bmm, runs_compiled
+from ._native import column_multiple, row_bmm, runs_compiled
+from ._native.program import BETA_ROW_SEEN, Program
 from ._ops import Padding4, Pair
 from ._rows import RowGeometry, RowKernels, _copy_patches, _Patches, transposed_input_grad
 
@@ -124,6 +125,9 @@ def backward_rows(
     W_out). `input_grad`: (padding, the input's (H, W), its memory format) to return dL/dx
     (N, C, H, W) dense in that format, or None. One pass over the output rows: each row's
     filters are built once and serve both of its products."""
+    dx = _backward_in_one_call(xp, grad_out, kernels, geo, input_grad)
+    if dx is not None:
+        return dx
     h_out, w_out = geo.out
     transposed = input_grad is not None and transposed_input_grad(geo)
     margin = geo.kw - 1 if transposed else 0
@@ -151,6 +155,61 @@ def backward_rows(
     if dxp is None:
         return None
     return unpad_grad(dxp.transpose(0, 1), *input_grad)
+
+
+def _backward_in_one_call(
+    xp: Tensor,
+    grad_out: Tensor,
+    kernels: RowKernels,
+    geo: RowGeometry,
+    input_grad: tuple[Padding4, Pair, torch.memory_format] | None,
+) -> Tensor | None:
+    """`backward_rows`' loop as one compiled call (`_native.program`): the same steps at
+    each output row i and kernel row a (dL/dy's row copied at a = 0; the dW products; dF, dw
+    and the placed filters from `kernels.program_steps`; dL/dx's row products), with barriers
+    where a step reads what another thread wrote. For stride 1, undilated, float32 and a
+    channels_last dL/dx; None (nothing done) elsewhere, where the loop runs."""
+    if input_grad is None or geo.stride != (1, 1) or geo.dilation != (1, 1):
+        return None
+    pad, (h, w), fmt = input_grad
+    if fmt != torch.channels_last or xp.dtype is not torch.float32 or not column_multiple():
+        return None
+    (h_out, w_out), kh, kw, c = geo.out, geo.kh, geo.kw, geo.channels
+    n, c_out = grad_out.shape[:2]
+    m = kw - 1
+    wg = w_out + 2 * m
+    gpad = xp.new_zeros((n, wg, c_out))
+    rows = grad_out.permute(2, 0, 3, 1)  # (H_out, N, W_out, C_out)
+    prog = Program(h_out, kh)
+    prog.barrier()  # the last row's dL/dx products read gpad
+    prog.copy_rows(rows[0], rows[1] if h_out > 1 else None, gpad[:, m : m + w_out])
+    prog.barrier()
+    g_t = gpad[:, m : m + w_out].permute(1, 2, 0)  # (W_out, C_out, N)
+    d_a = xp.new_empty((w_out, c_out, kw * c))
+    patches = [geo.patches(xp, i, a)[0] if i < h_out and a < kh else None
+               for i, a in ((0, 0), (1, 0), (0, 1))]  # fmt: skip
+    shape = (w_out, c_out, n, kw * c)
+    prog.product(
+        shape, (g_t, patches[0], d_a), (g_t, patches[1], d_a) if h_out > 1 else None,
+        (g_t, patches[2], d_a) if kh > 1 else None,
+    )  # fmt: skip
+    prog.barrier()  # dF reads every position's filter gradients
+    diag = xp.new_zeros((xp.shape[2], kw, c_out, c))
+    kernels.program_steps(prog, d_a.view(w_out, -1), diag)
+    prog.barrier()  # dL/dx reads every position's placed filters
+    left, _, top, _ = pad
+    dx = xp.new_empty((n, h, w, c))
+    wp = xp.shape[2]
+    g_win = gpad.as_strided((wp, n, kw * c_out), (c_out, wg * c_out, 1), gpad.storage_offset())
+    cols = slice(left, left + w)
+    prog.product(
+        (w, n, kw * c_out, c), (g_win[cols], diag.view(wp, kw * c_out, c)[cols],
+        dx[:, 0].transpose(0, 1)), None, None, beta_rule=BETA_ROW_SEEN,
+        rows_of_i_plus_a=(top, h), out_rows=(-top, dx.stride(1)),
+    )  # fmt: skip
+    if not prog.run():
+        return None
+    return dx.permute(0, 3, 1, 2)
 
 
 def _row_filter_grad(

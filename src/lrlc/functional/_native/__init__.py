@@ -138,10 +138,15 @@ def _load() -> tuple[ctypes.CDLL | None, NativeStatus]:
 def _open(path: Path) -> ctypes.CDLL | None:
     try:
         lib = ctypes.CDLL(str(path))
-        fns = lib.lrlc_bmm_f32_packed, lib.lrlc_bmm_bf16_packed, lib.lrlc_rows_forward_f32
+        fns = (
+            lib.lrlc_bmm_f32_packed,
+            lib.lrlc_bmm_bf16_packed,
+            lib.lrlc_rows_forward_f32,
+            lib.lrlc_rows_program_f32,
+        )
     except (OSError, AttributeError):
         return None
-    for fn in fns:  # `row_bmm`, `pairs_bmm` and `rows_forward` pack their arguments
+    for fn in fns:  # `row_bmm`, `pairs_bmm`, `rows_forward` and `Program` pack their arguments
         fn.argtypes = [ctypes.c_void_p]
         fn.restype = ctypes.c_int
     return lib
@@ -246,7 +251,9 @@ def _packed_strides(
     got = packed.shape
     if got[:-3] != tuple(shape[:-2]) or got[-2:] != (k, width) or got[-3] * width < c:
         return None
-    if packed.dtype is not torch.float32 or packed.stride()[-2:] != (width, 1):
+    if packed.dtype is not torch.float32 or packed.stride(-1) != 1:
+        return None
+    if k > 1 and packed.stride(-2) != width:  # a single row's stride is moot
         return None
     return (packed.stride(0) if packed.dim() == 4 else 0), width, packed.stride(-3)
 

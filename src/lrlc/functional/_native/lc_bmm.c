@@ -373,3 +373,119 @@ int lrlc_bmm_bf16_packed(const idx *v) {
   }
   return 0;
 }
+
+/* ---- A program of products over every output row i and kernel row a, in one parallel
+   region (float32): the backward's row loop of lrlc.functional._rows_backward without its
+   Python (about 10 ms a step at any batch, session 21). Python builds the steps from the
+   views of (i, a) = (0, 0) and the pointers' steps along i and along a; each step runs for
+   every (i, a), or only at a = 0 or a = kh - 1. Steps, PROGRAM_STEP integers each:
+     0 product: when, by_rows, np, m, kk, ncols, a, a_p, a_m, a_k, b, b_p, b_k, b_ct, c, c_p,
+       c_m, c_ct, beta rule (0: beta as given; 1: a > 0; 2: a first product into its output
+       row only where i = 0 or a = kh - 1: an input row r = i + a of a stride-1 dL/dx),
+       beta, da_i, da_a, db_i, db_a, dc_i, dc_a, skip (1: only where 0 <= i + a - lo_row <
+       rows_hi, dL/dx's rows of the padding skipped), lo_row, rows_hi
+     1 barrier
+     2 copy (dL/dy's row into its zero-margined buffer): when, n, w, c, src, s_n, s_w, s_c,
+       ds_i, dst, d_n, d_w (columns contiguous); each thread a share of the n
+     3 transposed copy (a row's dw into the weights' gradient): when, rows (W_out), cols (K),
+       src, s_row, dst, d_col, dd_i: dst[k * d_col + j] = src[j * s_row + k] for the thread's
+       share of j, the rows its by_rows products wrote.
+   Deltas in elements. Returns 0, or -1 for an unknown instruction set or step. */
+#define PROGRAM_STEP 32
+
+static void share_of(idx m, idx t, idx nt, idx *lo, idx *hi) {
+  const idx q = m / nt, extra = m % nt;
+  *lo = t * q + (t < extra ? t : extra);
+  *hi = *lo + q + (t < extra);
+}
+
+/* One thread's share of a product: by_rows as lrlc_bmm_f32's, else its contiguous share of
+   the (position, column tile, row tile) tasks. */
+static void product_share(const tile_set *ts, int by_rows, idx t, idx nt, idx np, idx m, idx kk,
+                          idx ncols, const float *a, idx a_p, idx a_m, idx a_k, const float *b,
+                          idx b_p, idx b_k, idx b_ct, float *c, idx c_p, idx c_m, idx c_ct,
+                          int beta) {
+  const idx tile_cols = ts->nvmax * ts->width;
+  const idx col_tiles = (ncols + tile_cols - 1) / tile_cols;
+  if (!b_ct) b_ct = tile_cols;
+  if (!c_ct) c_ct = tile_cols;
+  if (by_rows) {
+    idx lo, hi;
+    share_of(m, t, nt, &lo, &hi);
+    for (idx p = 0; p < np; p++)
+      for (idx ct = 0; ct < col_tiles; ct++)
+        for (idx r0 = lo; r0 < hi; r0 += ts->rmax)
+          run_tile(ts, hi, ncols, kk, p, r0, ct * tile_cols, a, a_p, a_m, a_k, b, b_p, b_k,
+                   b_ct, c, c_p, c_m, c_ct, beta, NULL, 0);
+    return;
+  }
+  const idx row_tiles = (m + ts->rmax - 1) / ts->rmax;
+  const idx per_p = col_tiles * row_tiles;
+  idx lo, hi;
+  share_of(np * per_p, t, nt, &lo, &hi);
+  for (idx task = lo; task < hi; task++) {
+    const idx p = task / per_p, rest = task % per_p;
+    const idx ct = rest / row_tiles, rt = rest % row_tiles;
+    run_tile(ts, m, ncols, kk, p, rt * ts->rmax, ct * tile_cols, a, a_p, a_m, a_k, b, b_p, b_k,
+             b_ct, c, c_p, c_m, c_ct, beta, NULL, 0);
+  }
+}
+
+static int runs_now(idx when, idx a, idx kh) {
+  return when == 0 || (when == 1 && a == 0) || (when == 2 && a == kh - 1);
+}
+
+int lrlc_rows_program_f32(const idx *v) {
+  const int isa = (int)v[0], threads = (int)v[1];
+  const idx h_out = v[2], kh = v[3], nsteps = v[4];
+  const idx *steps = v + 5;
+  tile_set ts;
+  if (tile_set_for(isa, &ts)) return -1;
+  for (idx s = 0; s < nsteps; s++)
+    if (steps[s * PROGRAM_STEP] < 0 || steps[s * PROGRAM_STEP] > 3) return -1;
+#pragma omp parallel num_threads(threads)
+  {
+    const idx nt = omp_get_num_threads(), t = omp_get_thread_num();
+    for (idx i = 0; i < h_out; i++)
+      for (idx a = 0; a < kh; a++)
+        for (idx s = 0; s < nsteps; s++) {
+          const idx *q = steps + s * PROGRAM_STEP;
+          if (q[0] == 1) {
+#pragma omp barrier
+            continue;
+          }
+          if (!runs_now(q[1], a, kh)) continue;
+          if (q[0] == 0) {
+            if (q[27] && (i + a - q[28] < 0 || i + a - q[28] >= q[29])) continue;
+            int beta = (int)q[20];
+            if (q[19] == 1) beta = a > 0;
+            if (q[19] == 2) beta = !(i == 0 || a == kh - 1);
+            product_share(&ts, (int)q[2], t, nt, q[3], q[4], q[5], q[6],
+                          (const float *)q[7] + i * q[21] + a * q[22], q[8], q[9], q[10],
+                          (const float *)q[11] + i * q[23] + a * q[24], q[12], q[13], q[14],
+                          (float *)q[15] + i * q[25] + a * q[26], q[16], q[17], q[18], beta);
+          } else if (q[0] == 2) {
+            const idx n = q[2], w = q[3], c = q[4];
+            const float *src = (const float *)q[5] + i * q[9];
+            float *dst = (float *)q[10];
+            idx lo, hi;
+            share_of(n, t, nt, &lo, &hi);
+            for (idx e = lo; e < hi; e++)
+              for (idx j = 0; j < w; j++) {
+                const float *sj = src + e * q[6] + j * q[7];
+                float *dj = dst + e * q[11] + j * q[12];
+                for (idx k = 0; k < c; k++) dj[k] = sj[k * q[8]];
+              }
+          } else {
+            const idx rows = q[2], cols = q[3];
+            const float *src = (const float *)q[4];
+            float *dst = (float *)q[6] + i * q[8];
+            idx lo, hi;
+            share_of(rows, t, nt, &lo, &hi);
+            for (idx j = lo; j < hi; j++)
+              for (idx k = 0; k < cols; k++) dst[k * q[7] + j] = src[j * q[5] + k];
+          }
+        }
+  }
+  return 0;
+}

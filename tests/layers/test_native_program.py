@@ -1,0 +1,142 @@
+"""The kernel path's backward as one compiled call (`_native.program`, `lc_bmm.c`'s
+`lrlc_rows_program_f32`): the same input gradient and parameter gradients as the row loop with
+torch's products, for the geometries it takes (stride 1, undilated, padding on any side,
+kernels of one row or column, positions that do not share out evenly, ranks that pad dw's
+operand), any thread count; and the row loop where it cannot run."""
+
+import pytest
+import torch
+
+from lrlc.functional import _native, use_native
+from lrlc.functional._native.program import Program
+from lrlc.layers import LowRankLocallyConnected2d
+
+from .test_native import ISAS, needs_kernel
+
+CL = torch.channels_last
+# (input size, kernel, padding, rank, channels)
+CASES = [
+    ((9, 10), 3, 0, 4, 16),
+    ((8, 11), 3, 1, 5, 16),  # padding on every side: input rows of the padding skipped
+    ((7, 9), (1, 3), (0, 1), 3, 16),  # one kernel row: no step along a
+    ((9, 6), (3, 2), (1, 0), 6, 16),  # kw 2, 5 columns shared out among 2 or 3 threads
+    ((6, 12), 3, 0, 1, 32),  # K = 1: one row of bases in each panel
+]
+
+
+def _grads(layer, x, g):
+    layer.zero_grad()
+    x = x.detach().clone().requires_grad_()
+    layer(x).backward(g)
+    return x.grad, {n: p.grad.clone() for n, p in layer.named_parameters()}
+
+
+def _case(size, kernel, padding, rank, channels):
+    torch.manual_seed(0)
+    layer = LowRankLocallyConnected2d(
+        channels, channels, kernel, input_size=size, rank=rank, padding=padding, path="kernel"
+    ).to(memory_format=CL)
+    x = torch.randn(3, channels, *size).to(memory_format=CL)
+    g = torch.randn_like(layer(x))
+    return layer, x, g
+
+
+@needs_kernel
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_the_backward_in_one_call_is_the_row_loop(isa, threads, case):
+    layer, x, g = _case(*case)
+    with use_native(False):
+        dx_ref, ref = _grads(layer, x, g)
+    before_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with use_native(True, isa):
+            layer.zero_grad()
+            xg = x.detach().clone().requires_grad_()
+            y = layer(xg)
+            before = _native.calls
+            y.backward(g)
+            backward_calls = _native.calls - before
+            dx, got = xg.grad, {n: p.grad for n, p in layer.named_parameters()}
+    finally:
+        torch.set_num_threads(before_threads)
+    assert backward_calls == 1  # the whole backward: one compiled call
+    assert dx.is_contiguous(memory_format=CL)
+    torch.testing.assert_close(dx, dx_ref, rtol=1e-4, atol=1e-4)
+    assert got.keys() == ref.keys()
+    for name in ref:
+        torch.testing.assert_close(got[name], ref[name], rtol=1e-4, atol=2e-4, msg=name)
+
+
+@needs_kernel
+def test_a_wrong_step_would_be_caught():
+    """The comparison above can fail: dL/dy's rows read one output row late give another
+    input gradient."""
+    import lrlc.functional._native.program as program
+
+    layer, x, g = _case(*CASES[0])
+    with use_native(False):
+        dx_ref, _ = _grads(layer, x, g)
+    real = Program.copy_rows
+
+    def late(self, src_at, src_next, dst):
+        real(self, src_next, src_next, dst)
+
+    program.Program.copy_rows = late
+    try:
+        with use_native(True):
+            dx, _ = _grads(layer, x, g)
+    finally:
+        program.Program.copy_rows = real
+    assert not torch.allclose(dx, dx_ref, rtol=1e-3, atol=1e-3)
+
+
+@needs_kernel
+@pytest.mark.parametrize(
+    "what", ["nchw", "stride", "float64", "channels"], ids=["NCHW", "stride 2", "float64", "C=8"]
+)
+def test_what_it_cannot_take_is_left_to_the_row_loop(what):
+    size, kernel, padding, rank, channels = CASES[0]
+    stride, fmt, dtype = 1, CL, torch.float32
+    if what == "nchw":
+        fmt = torch.contiguous_format
+    elif what == "stride":
+        stride = 2
+    elif what == "float64":
+        dtype = torch.float64
+    else:
+        channels = 8  # kw * C = 24 columns: not whole AVX-512 vectors
+    torch.manual_seed(0)
+    layer = LowRankLocallyConnected2d(
+        channels, channels, kernel, input_size=size, rank=rank, stride=stride, path="kernel"
+    ).to(dtype=dtype, memory_format=fmt)
+    x = torch.randn(3, channels, *size, dtype=dtype).to(memory_format=fmt)
+    g = torch.randn_like(layer(x))
+    ran = []
+    real = Program.run
+
+    def spy(self):
+        ok = real(self)
+        ran.append(ok)
+        return ok
+
+    Program.run = spy
+    try:
+        with use_native(True):
+            dx, _ = _grads(layer, x, g)
+        with use_native(False):
+            dx_ref, _ = _grads(layer, x, g)
+    finally:
+        Program.run = real
+    assert True not in ran  # never ran: the row loop did the backward
+    tol = 1e-10 if dtype is torch.float64 else 1e-4
+    torch.testing.assert_close(dx, dx_ref, rtol=tol, atol=tol)
+
+
+def test_a_program_with_a_step_it_cannot_take_does_not_run():
+    prog = Program(2, 3)
+    a = torch.randn(1, 4, 5, dtype=torch.float64)  # float64: not the kernel's
+    prog.product((1, 4, 5, 16), (a, torch.randn(1, 5, 16), torch.empty(1, 4, 16)), None, None)
+    assert not prog.ok and not prog.run()
