@@ -21,6 +21,9 @@ from ._native.program import BETA_ROW_SEEN, Program
 from ._ops import Padding4, Pair
 from ._rows import RowGeometry, RowKernels, _copy_patches, _Patches, transposed_input_grad
 
+# dL/dx's (padding, the input's (H, W), its memory format), or None where it is not asked for
+InputGrad = tuple[Padding4, Pair, torch.memory_format] | None
+
 
 class _GradRows:
     """dL/dy (N, C_out, H_out, W_out), any layout and dtype, one output row at a time: row i as
@@ -113,11 +116,7 @@ class _InputGradRows:
 
 
 def backward_rows(
-    xp: Tensor,
-    grad_out: Tensor,
-    kernels: RowKernels,
-    geo: RowGeometry,
-    input_grad: tuple[Padding4, Pair, torch.memory_format] | None,
+    xp: Tensor, grad_out: Tensor, kernels: RowKernels, geo: RowGeometry, input_grad: InputGrad
 ) -> Tensor | None:
     """Send each row's filter gradient to `kernels.add_grad`; return dL/dx if asked for.
 
@@ -158,11 +157,7 @@ def backward_rows(
 
 
 def _backward_in_one_call(
-    xp: Tensor,
-    grad_out: Tensor,
-    kernels: RowKernels,
-    geo: RowGeometry,
-    input_grad: tuple[Padding4, Pair, torch.memory_format] | None,
+    xp: Tensor, grad_out: Tensor, kernels: RowKernels, geo: RowGeometry, input_grad: InputGrad
 ) -> Tensor | None:
     """`backward_rows`' loop as one compiled call (`_native.program`): the same steps at
     each output row i and kernel row a (dL/dy's row copied at a = 0; the dW products; dF, dw
