@@ -21,6 +21,7 @@ CASES = [
     ((7, 9), (1, 3), (0, 1), 3, 16),  # one kernel row: no step along a
     ((9, 6), (3, 2), (1, 0), 6, 16),  # kw 2, 5 columns shared out among 2 or 3 threads
     ((6, 12), 3, 0, 1, 32),  # K = 1: one row of bases in each panel
+    ((3, 10), 3, 0, 4, 16),  # one output row: no step along i
 ]
 
 
@@ -143,3 +144,23 @@ def test_a_program_with_a_step_it_cannot_take_does_not_run():
     a = torch.randn(1, 4, 5, dtype=torch.float64)  # float64: not the kernel's
     prog.product((1, 4, 5, 16), (a, torch.randn(1, 5, 16), torch.empty(1, 4, 16)), None, None)
     assert not prog.ok and not prog.run()
+
+
+@needs_kernel
+def test_a_first_layer_without_an_input_gradient_takes_it_too():
+    """An input that needs no gradient (a network's first layer): the parameters' gradients
+    in one call, no dL/dx, no placed filters."""
+    layer, x, g = _case(*CASES[1])
+    with use_native(False):
+        layer.zero_grad()
+        layer(x).backward(g)
+        ref = {n: p.grad.clone() for n, p in layer.named_parameters()}
+    with use_native(True):
+        layer.zero_grad()
+        y = layer(x)  # x does not require grad
+        before = _native.calls
+        y.backward(g)
+        assert _native.calls == before + 1
+        got = {n: p.grad for n, p in layer.named_parameters()}
+    for name in ref:
+        torch.testing.assert_close(got[name], ref[name], rtol=1e-4, atol=2e-4, msg=name)

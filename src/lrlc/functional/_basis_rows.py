@@ -299,18 +299,16 @@ class BasisKernels(RowKernels):
         dense[..., :k] = src
         return dense.unbind(0), self.w_acc.new_empty((self.w_out, padded))
 
-    def program_steps(self, prog, grad: Tensor, diag: Tensor) -> None:
+    def program_steps(self, prog, grad: Tensor, diag: Tensor | None) -> None:
         """Add to `prog` (`_native.program.Program`) what `add_grad` and `place_transposed` do
         at each (i, a): dF into the panels, dw (its row written into the weights' gradient at
-        the last kernel row), then the placed filters into diag. grad: the (W_out, X) buffer
-        the dW products write."""
+        the last kernel row), then the placed filters into diag (where given). grad: the
+        (W_out, X) buffer the dW products write."""
         from ._native.program import BETA_AFTER_FIRST
 
         kh, kw, c_out, c_in = self.transposed_shape
         k = self.bases.shape[0]
-        batch = self._tap_places(diag) and self._places_batch
-        taps = self._flat_t_tap_panels
-        if self.block > 1 or self._d_panels is None or batch is None or taps is None:
+        if self.block > 1 or self._d_panels is None:
             prog.ok = False
             return
         nxt = self.h_out > 1  # views at (1, 0) and (0, 1) give the steps along i and a
@@ -329,6 +327,13 @@ class BasisKernels(RowKernels):
             (g, dense[1:2], t0) if kh > 1 else None, by_rows=True, beta_rule=BETA_AFTER_FIRST,
         )  # fmt: skip
         prog.transposed_rows(d_w_t, self.d_weights[:, 0], self.d_weights[:, 1] if nxt else None)
+        if diag is None:
+            return
+        batch = self._tap_places(diag) and self._places_batch
+        taps = self._flat_t_tap_panels
+        if batch is None or taps is None:
+            prog.ok = False
+            return
         w = [r.expand(kw, *r.shape) for r in self._w_rows[:2]]  # (kw, W_out, K)
         prog.product(
             (kw, self.w_out, k, batch.shape[2]), (w[0], taps[0], batch),

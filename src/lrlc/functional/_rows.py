@@ -140,7 +140,7 @@ class RowKernels:
         buffer is reused for the next kernel row, so that it is read from cache)."""
         raise NotImplementedError
 
-    def program_steps(self, prog, grad: Tensor, diag: Tensor) -> None:
+    def program_steps(self, prog, grad: Tensor, diag: Tensor | None) -> None:
         """Add this source's part of the backward to `prog` (`_native.program.Program`):
         where the filter gradients go and the placed filters, at every (i, a); a source that
         cannot says so (`prog.ok = False`), and the row loop runs."""

@@ -23,6 +23,7 @@ from ._rows import RowGeometry, RowKernels, _copy_patches, _Patches, transposed_
 
 # dL/dx's (padding, the input's (H, W), its memory format), or None where it is not asked for
 InputGrad = tuple[Padding4, Pair, torch.memory_format] | None
+_NO_INPUT_GRAD = torch.empty(0)  # `_backward_in_one_call` ran, with no dL/dx asked for
 
 
 class _GradRows:
@@ -125,6 +126,8 @@ def backward_rows(
     (N, C, H, W) dense in that format, or None. One pass over the output rows: each row's
     filters are built once and serve both of its products."""
     dx = _backward_in_one_call(xp, grad_out, kernels, geo, input_grad)
+    if dx is _NO_INPUT_GRAD:
+        return None
     if dx is not None:
         return dx
     h_out, w_out = geo.out
@@ -163,13 +166,13 @@ def _backward_in_one_call(
     each output row i and kernel row a (dL/dy's row copied at a = 0; the dW products; dF, dw
     and the placed filters from `kernels.program_steps`; dL/dx's row products), with barriers
     where a step reads what another thread wrote. For stride 1, undilated, float32; dL/dx
-    is written channels_last and copied once where the input is NCHW (the row loop's
+    (where asked for: `_NO_INPUT_GRAD` where not, as for a network's first layer) is written
+    channels_last and copied once where the input is NCHW (the row loop's
     strided writes of each input row took longer: N = 128, K = 4, 1.50 -> 1.42x a
     convolution; N = 512 1.34 -> 1.28x, AMD EPYC Zen 4). None (nothing done) elsewhere,
     where the loop runs."""
-    if input_grad is None or geo.stride != (1, 1) or geo.dilation != (1, 1):
+    if geo.stride != (1, 1) or geo.dilation != (1, 1):
         return None
-    pad, (h, w), fmt = input_grad
     if xp.dtype is not torch.float32 or not column_multiple():
         return None
     (h_out, w_out), kh, kw, c = geo.out, geo.kh, geo.kw, geo.channels
@@ -192,9 +195,12 @@ def _backward_in_one_call(
         (g_t, patches[2], d_a) if kh > 1 else None,
     )  # fmt: skip
     prog.barrier()  # dF reads every position's filter gradients
-    diag = xp.new_zeros((xp.shape[2], kw, c_out, c))
+    diag = None if input_grad is None else xp.new_zeros((xp.shape[2], kw, c_out, c))
     kernels.program_steps(prog, d_a.view(w_out, -1), diag)
+    if input_grad is None:  # the first layer's input: no dL/dx, no placed filters
+        return _NO_INPUT_GRAD if prog.run() else None
     prog.barrier()  # dL/dx reads every position's placed filters
+    pad, (h, w), fmt = input_grad
     left, _, top, _ = pad
     dx = xp.new_empty((n, h, w, c))
     wp = xp.shape[2]
