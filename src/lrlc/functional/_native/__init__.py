@@ -7,7 +7,8 @@ overlapping views in place; everywhere else (no compiler, other dtypes and devic
 recording, torch.compile's tracing, `LRLC_NATIVE=0`) through torch, with the same result to
 rounding. The float64 tests against the naive loop run torch's products; the float32 tests
 run both. `pairs_bmm` is the bf16 form (AVX512-BF16), for operands built for it: the forward
-of `_rows.py` takes it where `pairs_available` says so.
+of `_rows.py` takes it where `pairs_available` says so. `panels.py` packs operands in the
+kernel's panels; `whole.py` runs a whole forward and `program.py` a whole backward in one call.
 
 The C file is compiled once per source version with the system's C compiler (``$CC`` or
 ``cc``; ``-O3 -fopenmp``, no torch headers, about a second) into ``$LRLC_CACHE_DIR`` or
@@ -219,45 +220,6 @@ def _plain(a: Tensor, b: Tensor, out: Tensor) -> bool:
     return not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))
 
 
-def panel_width() -> int:
-    """The width of the panels `pack_panels` cuts a right operand into for the compiled
-    kernel (its tile's columns: 64 with AVX-512, 16 with AVX2), or 0 where it does not run."""
-    _, isa = _active()
-    return ISAS[isa][2] if isa is not None else 0
-
-
-def pack_panels(b: Tensor, width: int) -> Tensor:
-    """b (..., K, C) -> (..., ceil(C / width), K, width), zero-padded: each tile's columns
-    of all K rows one contiguous block, the `packed` operand of `row_bmm` / `row_mm`."""
-    k, c = b.shape[-2:]
-    tiles = -(-c // width)
-    if c % width:
-        padded = b.new_zeros((*b.shape[:-1], tiles * width))
-        padded[..., :c] = b
-        b = padded
-    # one copy where the columns fill whole panels (64 channels: always)
-    return b.unflatten(-1, (tiles, width)).transpose(-3, -2).contiguous()
-
-
-def _packed_strides(
-    shape: tuple[int, ...], packed: Tensor | None, isa: str
-) -> tuple[int, int, int] | None:
-    """(b_p, b_k, b_ct) of `packed`, an operand of `shape` (..., K, C) in panels of the
-    kernel's width, where it is one (else None: the caller reads the plain operand)."""
-    if packed is None:
-        return None
-    width = ISAS[isa][2]
-    k, c = shape[-2:]
-    got = packed.shape
-    if got[:-3] != tuple(shape[:-2]) or got[-2:] != (k, width) or got[-3] * width < c:
-        return None
-    if packed.dtype is not torch.float32 or packed.stride(-1) != 1:
-        return None
-    if k > 1 and packed.stride(-2) != width:  # a single row's stride is moot
-        return None
-    return (packed.stride(0) if packed.dim() == 4 else 0), width, packed.stride(-3)
-
-
 def row_bmm(
     a: Tensor,
     b: Tensor,
@@ -400,6 +362,7 @@ def _eligible_2d(a: Tensor, b: Tensor, out: Tensor | None, width: int) -> bool:
 
 
 from .pairs import _cpu_has_bf16_pairs, pairs_available, pairs_bmm  # noqa: E402, F401
+from .panels import _packed_strides, pack_panels, panel_width  # noqa: E402
 from .whole import rows_forward  # noqa: E402  (they use the names above)
 
 __all__ = [
