@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from ._native import column_multiple, pack_panels, panel_width, row_bmm, row_mm, runs_compiled
+from ._native.program import BETA_AFTER_FIRST
 from ._rows import RowKernels
 
 
@@ -292,23 +293,21 @@ class BasisKernels(RowKernels):
         if not m or 4 * k <= -(-k // m) * m:
             taps = self.flat_acc.view(k, kh, -1).unbind(1)
             return tuple(t.t() for t in taps), self.w_acc.new_empty((self.w_out, k))
-        padded = -(-k // m) * m
-        # (kh, X, K) in flat_acc's X order, straight from the bases (no flat_acc kept)
-        src = self.bases.permute(3, 1, 4, 2, 0).reshape(kh, -1, k)
-        dense = src.new_zeros((*src.shape[:2], padded), dtype=self._acc)
-        dense[..., :k] = src
-        return dense.unbind(0), self.w_acc.new_empty((self.w_out, padded))
+        dense, d_w_t = self._dw_dense
+        return dense.unbind(0), d_w_t
+
+    def takes_program(self) -> bool:
+        # one row's filters at a time, dF in panels (blocks of rows keep the loop)
+        return self.block == 1 and self._d_panels is not None
 
     def program_steps(self, prog, grad: Tensor, diag: Tensor | None) -> None:
         """Add to `prog` (`_native.program.Program`) what `add_grad` and `place_transposed` do
         at each (i, a): dF into the panels, dw (its row written into the weights' gradient at
         the last kernel row), then the placed filters into diag (where given). grad: the
         (W_out, X) buffer the dW products write."""
-        from ._native.program import BETA_AFTER_FIRST
-
         kh, kw, c_out, c_in = self.transposed_shape
         k = self.bases.shape[0]
-        if self.block > 1 or self._d_panels is None:
+        if not self.takes_program():
             prog.ok = False
             return
         nxt = self.h_out > 1  # views at (1, 0) and (0, 1) give the steps along i and a
@@ -344,7 +343,8 @@ class BasisKernels(RowKernels):
     @functools.cached_property
     def _dw_dense(self) -> tuple[Tensor, Tensor]:
         """dw's right operands as one dense (kh, X, K padded to the kernel's multiple) and
-        its (W_out, K padded) buffer (`_dw_operands`, always dense)."""
+        its (W_out, K padded) buffer: `_dw_operands` where it takes them dense, the one-call
+        backward always. (kh, X, K) in flat_acc's X order, straight from the bases."""
         k, kh = self.bases.shape[0], self.shape[0]
         m = column_multiple() or 1
         padded = -(-k // m) * m

@@ -140,10 +140,15 @@ class RowKernels:
         buffer is reused for the next kernel row, so that it is read from cache)."""
         raise NotImplementedError
 
+    def takes_program(self) -> bool:
+        """Whether `program_steps` can describe this source's part of the backward (asked
+        before the one-call backward allocates anything)."""
+        return False
+
     def program_steps(self, prog, grad: Tensor, diag: Tensor | None) -> None:
         """Add this source's part of the backward to `prog` (`_native.program.Program`):
-        where the filter gradients go and the placed filters, at every (i, a); a source that
-        cannot says so (`prog.ok = False`), and the row loop runs."""
+        where the filter gradients go and the placed filters, at every (i, a); where a step
+        cannot be built it says so (`prog.ok = False`), and the row loop runs."""
         prog.ok = False
 
     def grad_target(self, i: int, a: int) -> Tensor | None:

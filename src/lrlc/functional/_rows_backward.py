@@ -23,7 +23,6 @@ from ._rows import RowGeometry, RowKernels, _copy_patches, _Patches, transposed_
 
 # dL/dx's (padding, the input's (H, W), its memory format), or None where it is not asked for
 InputGrad = tuple[Padding4, Pair, torch.memory_format] | None
-_NO_INPUT_GRAD = torch.empty(0)  # `_backward_in_one_call` ran, with no dL/dx asked for
 
 
 class _GradRows:
@@ -125,10 +124,8 @@ def backward_rows(
     W_out). `input_grad`: (padding, the input's (H, W), its memory format) to return dL/dx
     (N, C, H, W) dense in that format, or None. One pass over the output rows: each row's
     filters are built once and serve both of its products."""
-    dx = _backward_in_one_call(xp, grad_out, kernels, geo, input_grad)
-    if dx is _NO_INPUT_GRAD:
-        return None
-    if dx is not None:
+    ran, dx = _backward_in_one_call(xp, grad_out, kernels, geo, input_grad)
+    if ran:
         return dx
     h_out, w_out = geo.out
     transposed = input_grad is not None and transposed_input_grad(geo)
@@ -161,20 +158,20 @@ def backward_rows(
 
 def _backward_in_one_call(
     xp: Tensor, grad_out: Tensor, kernels: RowKernels, geo: RowGeometry, input_grad: InputGrad
-) -> Tensor | None:
+) -> tuple[bool, Tensor | None]:
     """`backward_rows`' loop as one compiled call (`_native.program`): the same steps at
     each output row i and kernel row a (dL/dy's row copied at a = 0; the dW products; dF, dw
     and the placed filters from `kernels.program_steps`; dL/dx's row products), with barriers
-    where a step reads what another thread wrote. For stride 1, undilated, float32; dL/dx
-    (where asked for: `_NO_INPUT_GRAD` where not, as for a network's first layer) is written
-    channels_last and copied once where the input is NCHW (the row loop's
-    strided writes of each input row took longer: N = 128, K = 4, 1.50 -> 1.42x a
-    convolution; N = 512 1.34 -> 1.28x, AMD EPYC Zen 4). None (nothing done) elsewhere,
-    where the loop runs."""
-    if geo.stride != (1, 1) or geo.dilation != (1, 1):
-        return None
+    where a step reads what another thread wrote. For stride 1, undilated, float32 and a
+    source with steps (`kernels.takes_program()`); dL/dx, where asked for (not for a
+    network's first layer), is written channels_last and copied once where the input is NCHW
+    (the row loop's strided writes of each input row took longer: N = 128, K = 4, 1.50 ->
+    1.42x a convolution; N = 512 1.34 -> 1.28x, AMD EPYC Zen 4). Returns (whether it ran,
+    dL/dx); where it did not, nothing was done and the loop runs."""
+    if geo.stride != (1, 1) or geo.dilation != (1, 1) or not kernels.takes_program():
+        return False, None
     if xp.dtype is not torch.float32 or not column_multiple():
-        return None
+        return False, None
     (h_out, w_out), kh, kw, c = geo.out, geo.kh, geo.kw, geo.channels
     n, c_out = grad_out.shape[:2]
     m = kw - 1
@@ -198,7 +195,7 @@ def _backward_in_one_call(
     diag = None if input_grad is None else xp.new_zeros((xp.shape[2], kw, c_out, c))
     kernels.program_steps(prog, d_a.view(w_out, -1), diag)
     if input_grad is None:  # the first layer's input: no dL/dx, no placed filters
-        return _NO_INPUT_GRAD if prog.run() else None
+        return prog.run(), None
     prog.barrier()  # dL/dx reads every position's placed filters
     pad, (h, w), fmt = input_grad
     left, _, top, _ = pad
@@ -212,9 +209,9 @@ def _backward_in_one_call(
         rows_of_i_plus_a=(top, h), out_rows=(-top, dx.stride(1)),
     )  # fmt: skip
     if not prog.run():
-        return None
+        return False, None
     dx = dx.permute(0, 3, 1, 2)
-    return dx if fmt == torch.channels_last else dx.contiguous()
+    return True, dx if fmt == torch.channels_last else dx.contiguous()
 
 
 def _row_filter_grad(

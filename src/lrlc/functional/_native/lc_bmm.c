@@ -151,10 +151,51 @@ static inline void run_tile(const tile_set *ts, idx m, idx ncols, idx kk, idx p,
                                              s, beta ? c_m : 0);
 }
 
+/* Thread t's contiguous share [lo, hi) of m items among nt, OpenMP's static shares. */
+static void share_of(idx m, idx t, idx nt, idx *lo, idx *hi) {
+  const idx q = m / nt, extra = m % nt;
+  *lo = t * q + (t < extra ? t : extra);
+  *hi = *lo + q + (t < extra);
+}
+
+/* One thread's share of a product (`lrlc_bmm_f32`): by_rows, a contiguous share of every
+   position's rows; else its contiguous share of the tasks by position, then column tile,
+   then row tile (as OpenMP's static schedule shares them): one thread's consecutive tiles
+   read the same panel of B (kk x 4 vectors), which then stays in its core's cache. */
+static void product_share(const tile_set *ts, int by_rows, idx t, idx nt, idx np, idx m, idx kk,
+                          idx ncols, const float *a, idx a_p, idx a_m, idx a_k, const float *b,
+                          idx b_p, idx b_k, idx b_ct, float *c, idx c_p, idx c_m, idx c_ct,
+                          int beta, const float *bias, idx bias_p) {
+  const idx tile_cols = ts->nvmax * ts->width;
+  const idx col_tiles = (ncols + tile_cols - 1) / tile_cols;
+  if (!b_ct) b_ct = tile_cols;
+  if (!c_ct) c_ct = tile_cols;
+  if (by_rows) {
+    idx lo, hi;
+    share_of(m, t, nt, &lo, &hi);
+    for (idx p = 0; p < np; p++)
+      for (idx ct = 0; ct < col_tiles; ct++)
+        for (idx r0 = lo; r0 < hi; r0 += ts->rmax)
+          run_tile(ts, hi, ncols, kk, p, r0, ct * tile_cols, a, a_p, a_m, a_k, b, b_p, b_k,
+                   b_ct, c, c_p, c_m, c_ct, beta, bias, bias_p);
+    return;
+  }
+  const idx row_tiles = (m + ts->rmax - 1) / ts->rmax;
+  const idx per_p = col_tiles * row_tiles;
+  idx lo, hi;
+  share_of(np * per_p, t, nt, &lo, &hi);
+  for (idx task = lo; task < hi; task++) {
+    const idx p = task / per_p, rest = task % per_p;
+    const idx ct = rest / row_tiles, rt = rest % row_tiles;
+    run_tile(ts, m, ncols, kk, p, rt * ts->rmax, ct * tile_cols, a, a_p, a_m, a_k, b, b_p, b_k,
+             b_ct, c, c_p, c_m, c_ct, beta, bias, bias_p);
+  }
+}
+
 /* Returns 0, or -1 for an instruction set this build does not know. The caller checks the
    shapes (columns a multiple of the vector width) and that the CPU has the set. beta = 1:
    the sums start from C; else from bias[p * bias_p + column] where bias is not NULL.
-   by_rows = 0: the tiles are shared out by position, then column, then row (below);
+   by_rows = 0: the tiles are shared out by position, then column, then row (`product_share`);
    by_rows = 1: each thread takes a contiguous share of the rows of every position, in
    OpenMP's static shares, whatever the columns. The filter builds and dw, whose rows are a
    row's output positions, use it so that each thread builds (or reads) the filters of the
@@ -173,45 +214,16 @@ int lrlc_bmm_f32(int isa, int threads, idx np, idx m, idx kk, idx ncols, const f
                  idx b_ct, idx c_ct) {
   tile_set ts;
   if (tile_set_for(isa, &ts)) return -1;
-  const int rmax = ts.rmax, width = ts.width, nvmax = ts.nvmax;
-  const idx tile_cols = nvmax * width;
-  if (!b_ct) b_ct = tile_cols;
-  if (!c_ct) c_ct = tile_cols;
-  const idx col_tiles = (ncols + tile_cols - 1) / tile_cols;
-  if (by_rows) {
 #pragma omp parallel num_threads(threads)
-    {
-      const idx nt = omp_get_num_threads(), t = omp_get_thread_num();
-      const idx q = m / nt, extra = m % nt;
-      const idx lo = t * q + (t < extra ? t : extra), hi = lo + q + (t < extra);
-      for (idx p = 0; p < np; p++)
-        for (idx ct = 0; ct < col_tiles; ct++)
-          for (idx r0 = lo; r0 < hi; r0 += rmax) /* a last tile that stops at hi */
-            run_tile(&ts, hi, ncols, kk, p, r0, ct * tile_cols, a, a_p,
-                     a_m, a_k, b, b_p, b_k, b_ct, c, c_p, c_m, c_ct, beta, bias, bias_p);
-    }
-    return 0;
-  }
-  const idx row_tiles = (m + rmax - 1) / rmax;
-  const idx per_p = col_tiles * row_tiles;
-  const idx tasks = np * per_p;
-  /* Tasks by position, then column tile, then row tile: one thread's consecutive tiles read
-     the same panel of B (kk x 4 vectors), which then stays in its core's cache. */
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (idx t = 0; t < tasks; t++) {
-    const idx p = t / per_p, rest = t % per_p;
-    const idx ct = rest / row_tiles, rt = rest % row_tiles;
-    run_tile(&ts, m, ncols, kk, p, rt * rmax, ct * tile_cols, a, a_p, a_m,
-             a_k, b, b_p, b_k, b_ct, c, c_p, c_m, c_ct, beta, bias, bias_p);
-  }
+  product_share(&ts, by_rows, omp_get_thread_num(), omp_get_num_threads(), np, m, kk, ncols, a,
+                a_p, a_m, a_k, b, b_p, b_k, b_ct, c, c_p, c_m, c_ct, beta, bias, bias_p);
   return 0;
 }
 
 /* The same with its arguments in one array (isa, threads, np, m, kk, ncols, a, a_p, a_m, a_k,
    b, b_p, b_k, c, c_p, c_m, beta, bias, bias_p, by_rows, b_ct, c_ct; pointers as integers): one
-   ctypes
-   argument converts in a fraction of the time of twenty, and the row engines make hundreds
-   of calls a step. */
+   ctypes argument converts in a fraction of the time of twenty, and the row engines make
+   hundreds of calls a step. */
 int lrlc_bmm_f32_packed(const idx *v) {
   return lrlc_bmm_f32((int)v[0], (int)v[1], v[2], v[3], v[4], v[5], (const float *)v[6], v[7],
                       v[8], v[9], (const float *)v[10], v[11], v[12], (float *)v[13], v[14],
@@ -259,8 +271,8 @@ int lrlc_rows_forward_f32(const idx *v) {
 #pragma omp parallel num_threads(threads)
   {
     const idx nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const idx q = w_out / nt, extra = w_out % nt;
-    const idx lo = t * q + (t < extra ? t : extra), hi = lo + q + (t < extra);
+    idx lo, hi;
+    share_of(w_out, t, nt, &lo, &hi);
     float *buf = buffers + t * share * x_len;
     for (idx i = 0; i < h_out && lo < hi; i++) {
       for (idx a = 0; a < kh; a++) {
@@ -393,44 +405,6 @@ int lrlc_bmm_bf16_packed(const idx *v) {
    Deltas in elements. Returns 0, or -1 for an unknown instruction set or step. */
 #define PROGRAM_STEP 32
 
-static void share_of(idx m, idx t, idx nt, idx *lo, idx *hi) {
-  const idx q = m / nt, extra = m % nt;
-  *lo = t * q + (t < extra ? t : extra);
-  *hi = *lo + q + (t < extra);
-}
-
-/* One thread's share of a product: by_rows as lrlc_bmm_f32's, else its contiguous share of
-   the (position, column tile, row tile) tasks. */
-static void product_share(const tile_set *ts, int by_rows, idx t, idx nt, idx np, idx m, idx kk,
-                          idx ncols, const float *a, idx a_p, idx a_m, idx a_k, const float *b,
-                          idx b_p, idx b_k, idx b_ct, float *c, idx c_p, idx c_m, idx c_ct,
-                          int beta) {
-  const idx tile_cols = ts->nvmax * ts->width;
-  const idx col_tiles = (ncols + tile_cols - 1) / tile_cols;
-  if (!b_ct) b_ct = tile_cols;
-  if (!c_ct) c_ct = tile_cols;
-  if (by_rows) {
-    idx lo, hi;
-    share_of(m, t, nt, &lo, &hi);
-    for (idx p = 0; p < np; p++)
-      for (idx ct = 0; ct < col_tiles; ct++)
-        for (idx r0 = lo; r0 < hi; r0 += ts->rmax)
-          run_tile(ts, hi, ncols, kk, p, r0, ct * tile_cols, a, a_p, a_m, a_k, b, b_p, b_k,
-                   b_ct, c, c_p, c_m, c_ct, beta, NULL, 0);
-    return;
-  }
-  const idx row_tiles = (m + ts->rmax - 1) / ts->rmax;
-  const idx per_p = col_tiles * row_tiles;
-  idx lo, hi;
-  share_of(np * per_p, t, nt, &lo, &hi);
-  for (idx task = lo; task < hi; task++) {
-    const idx p = task / per_p, rest = task % per_p;
-    const idx ct = rest / row_tiles, rt = rest % row_tiles;
-    run_tile(ts, m, ncols, kk, p, rt * ts->rmax, ct * tile_cols, a, a_p, a_m, a_k, b, b_p, b_k,
-             b_ct, c, c_p, c_m, c_ct, beta, NULL, 0);
-  }
-}
-
 static int runs_now(idx when, idx a, idx kh) {
   return when == 0 || (when == 1 && a == 0) || (when == 2 && a == kh - 1);
 }
@@ -463,7 +437,8 @@ int lrlc_rows_program_f32(const idx *v) {
             product_share(&ts, (int)q[2], t, nt, q[3], q[4], q[5], q[6],
                           (const float *)q[7] + i * q[21] + a * q[22], q[8], q[9], q[10],
                           (const float *)q[11] + i * q[23] + a * q[24], q[12], q[13], q[14],
-                          (float *)q[15] + i * q[25] + a * q[26], q[16], q[17], q[18], beta);
+                          (float *)q[15] + i * q[25] + a * q[26], q[16], q[17], q[18], beta,
+                          NULL, 0);
           } else if (q[0] == 2) {
             const idx n = q[2], w = q[3], c = q[4];
             const float *src = (const float *)q[5] + i * q[9];

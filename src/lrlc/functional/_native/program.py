@@ -32,6 +32,24 @@ def _delta(t0: Tensor, t1: Tensor | None) -> int:
     return (t1.data_ptr() - t0.data_ptr()) // t0.element_size()
 
 
+def _plain(t: Tensor) -> bool:
+    return t.dtype is torch.float32 and t.device.type == "cpu"
+
+
+def _strides(t: Tensor, in_panels: bool, width: int) -> tuple[int, int, int] | None:
+    """(per position, per row, per column tile) of a right operand or output the kernel
+    reads: columns contiguous, or in panels (P, tiles, rows, width); None where it cannot."""
+    if not _plain(t):
+        return None
+    if not in_panels:
+        return (t.stride(0), t.stride(1), 0) if t.dim() == 3 and t.stride(2) == 1 else None
+    if t.dim() != 4 or t.shape[-1] != width or t.stride(-1) != 1:
+        return None
+    if t.shape[-2] > 1 and t.stride(-2) != width:  # a single row's stride is moot
+        return None
+    return t.stride(0), width, t.stride(1)
+
+
 class Program:
     """The steps for `h_out` output rows and `kh` kernel rows, float32."""
 
@@ -74,29 +92,11 @@ class Program:
         _, isa = _active()
         np_, m, kk, ncols = shape
         a, b, out = at
-        if isa is None or ncols % ISAS[isa][1] or a.dim() != 3:
+        if isa is None or ncols % ISAS[isa][1] or a.dim() != 3 or not _plain(a):
             self.ok = False
             return
-        width = ISAS[isa][2]
-        strides = []
-        for t, in_panels in ((b, panels[0]), (out, panels[1])):
-            if t.dtype is not torch.float32 or t.device.type != "cpu":
-                self.ok = False
-                return
-            if in_panels:
-                if t.dim() != 4 or t.shape[-1] != width or t.stride(-1) != 1:
-                    self.ok = False
-                    return
-                if t.shape[-2] > 1 and t.stride(-2) != width:  # a single row's stride is moot
-                    self.ok = False
-                    return
-                strides.append((t.stride(0), width, t.stride(1)))
-            else:
-                if t.dim() != 3 or t.stride(2) != 1:
-                    self.ok = False
-                    return
-                strides.append((t.stride(0), t.stride(1), 0))
-        if a.dtype is not torch.float32 or a.device.type != "cpu":
+        strides = [_strides(t, p, ISAS[isa][2]) for t, p in zip((b, out), panels)]
+        if None in strides:
             self.ok = False
             return
         deltas = []
@@ -120,11 +120,7 @@ class Program:
     def copy_rows(self, src_at: Tensor, src_next: Tensor | None, dst: Tensor) -> None:
         """At a = 0, dst (N, W, C), columns contiguous, = src (N, W, C) any strides, src_next
         the same at the next output row."""
-        if (
-            src_at.dtype is not torch.float32
-            or dst.dtype is not torch.float32
-            or dst.stride(2) != 1
-        ):
+        if not (_plain(src_at) and _plain(dst)) or dst.stride(2) != 1:
             self.ok = False
             return
         n, w, c = dst.shape
