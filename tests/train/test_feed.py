@@ -16,6 +16,7 @@ from lrlc.data import open_dataset
 from lrlc.experiments import progress
 from lrlc.experiments.config import TrainConfig
 from lrlc.experiments.machine import SpeedOptions
+from lrlc.experiments.run import feed as feed_module
 from lrlc.experiments.run import train
 from lrlc.experiments.run.distributed import Processes
 from lrlc.experiments.run.feed import GlobalBatches, epoch_order, make_feed
@@ -80,6 +81,22 @@ def test_streamed_and_in_memory_feeds_give_the_same_batches(folder):
             memory.evaluation(split), streamed.evaluation(split), strict=True
         ):
             assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+def test_loader_workers_are_not_forked_from_the_trainer(folder, monkeypatch):
+    """A worker forked from a trainer with gloo's and OpenMP's threads can hang for ever in a
+    lock one of them held; the workers start from a thread-free server instead."""
+    config = TrainConfig(dataset="x", batch_size=4, epochs=1, warmup_epochs=0)
+    feed = make_feed(open_dataset(f"folder:{folder}@6,stream"), config, Processes(), 1)
+    seen = []
+    monkeypatch.setattr(feed_module, "DataLoader", lambda *a, **kw: seen.append(kw) or [])
+    list(feed.evaluation("test"))
+    (kwargs,) = seen
+    assert kwargs["num_workers"] == 1
+    assert kwargs["multiprocessing_context"].get_start_method() in ("forkserver", "spawn")
+    feed.workers = 0  # no workers: no context (DataLoader refuses one)
+    list(feed.evaluation("test"))
+    assert seen[1]["multiprocessing_context"] is None
 
 
 def test_a_streamed_run_trains_exactly_as_an_in_memory_run(folder, tmp_path, one_thread):

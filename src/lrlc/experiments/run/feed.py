@@ -21,6 +21,7 @@ images of an epoch's last step, change with the number of processes. It is what
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -134,6 +135,7 @@ class LoaderFeed:
             dataset,
             num_workers=self.workers,
             pin_memory=self.device.type == "cuda",
+            multiprocessing_context=worker_context() if self.workers > 0 else None,
             **kwargs,
         )
 
@@ -166,6 +168,23 @@ class _Keys:
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         for indices in self.steps:
             yield [(i, self.draw) for i in indices.tolist()]
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """How the DataLoader's workers start: forked from a server process that has run no
+    thread (forkserver), not from the trainer. A trainer under torchrun has gloo's threads and
+    OpenMP's; a child forked from it can stop for ever in a lock one of them held at the fork
+    (seen: rank 0's evaluation loader hung while rank 1 waited in all_reduce, about one
+    launch in five of `tests/train/test_distributed.py`). The server imports this module (and
+    so torch) once, so each worker then starts in milliseconds, not an import of torch.
+    Where there is no forkserver (not POSIX), spawn. As with spawn, a script of one's own that
+    trains on streamed data imports itself in the workers: its training belongs under
+    `if __name__ == "__main__":` (the `lrlc` command needs nothing)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    return ctx
 
 
 def default_workers(processes: Processes) -> int:
