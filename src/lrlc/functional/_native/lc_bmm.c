@@ -42,6 +42,15 @@ __attribute__((target("avx512f,fma"), always_inline)) static inline void tile512
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
       acc[r][v] = s ? _mm512_loadu_ps(s + r * s_m + v * W512) : _mm512_setzero_ps();
   for (idx k = 0; k < kk; k++) {
+    /* Where the sums start from C (beta = 1), the rows below this tile's, the next tile's in
+       both C layouts (row tiles are the inner loop; panels lie one after another), are
+       fetched while this one computes: the bases' gradient at K = 32, a (K, 64) panel per
+       tile read and written in 22 steps, came from memory each (i, a) and ran at half the
+       rate of the other products; with this, 10.6 -> 7.3 ms a step at N = 128 (AMD EPYC
+       Zen 4). A write-only C gains nothing from it (1.09-1.18x slower, all products). */
+    if (s == c && k < rows)
+      _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
+        _mm_prefetch((const char *)(c + (rows + k) * c_m + v * W512), _MM_HINT_T0);
     const float *bk = b + k * b_k;
     __m512 bv[4];
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) bv[v] = _mm512_loadu_ps(bk + v * W512);
@@ -80,6 +89,9 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void tile256(
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
       acc[r][v] = s ? _mm256_loadu_ps(s + r * s_m + v * W256) : _mm256_setzero_ps();
   for (idx k = 0; k < kk; k++) {
+    if (s == c && k < rows) /* as tile512 */
+      _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
+        _mm_prefetch((const char *)(c + (rows + k) * c_m + v * W256), _MM_HINT_T0);
     const float *bk = b + k * b_k;
     __m256 bv[V256];
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) bv[v] = _mm256_loadu_ps(bk + v * W256);
