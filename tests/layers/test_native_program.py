@@ -22,6 +22,8 @@ CASES = [
     ((9, 6), (3, 2), (1, 0), 6, 16),  # kw 2, 5 columns shared out among 2 or 3 threads
     ((6, 12), 3, 0, 1, 32),  # K = 1: one row of bases in each panel
     ((3, 10), 3, 0, 4, 16),  # one output row: no step along i
+    ((7, 9), (3, 1), 0, 3, 16),  # kw 1: no margins in dL/dy's row
+    ((6, 4), 3, 0, 2, 16),  # two output columns, as many as dL/dy's margins
 ]
 
 
@@ -32,13 +34,14 @@ def _grads(layer, x, g):
     return x.grad, {n: p.grad.clone() for n, p in layer.named_parameters()}
 
 
-def _case(size, kernel, padding, rank, channels, fmt=CL):
+def _case(size, kernel, padding, rank, channels, fmt=CL, grad_fmt=None):
+    """grad_fmt: dL/dy's layout (default the layer's), which each row's copy reads."""
     torch.manual_seed(0)
     layer = LowRankLocallyConnected2d(
         channels, channels, kernel, input_size=size, rank=rank, padding=padding, path="kernel"
     ).to(memory_format=fmt)
     x = torch.randn(3, channels, *size).to(memory_format=fmt)
-    g = torch.randn_like(layer(x))
+    g = torch.randn_like(layer(x)).contiguous(memory_format=grad_fmt or fmt)
     return layer, x, g
 
 
@@ -46,13 +49,16 @@ def _case(size, kernel, padding, rank, channels, fmt=CL):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize(
-    "case,fmt",
-    [(c, CL) for c in CASES] + [(c, torch.contiguous_format) for c in CASES[:2]],
+    "case,fmt,grad_fmt",
+    [(c, CL, CL) for c in CASES]
+    + [(c, torch.contiguous_format, None) for c in CASES[:2]]
+    + [(c, CL, torch.contiguous_format) for c in CASES[:2]],
     ids=str,
 )
-def test_the_backward_in_one_call_is_the_row_loop(isa, threads, case, fmt):
-    # NCHW: the input and dL/dx NCHW (dL/dx written channels_last, copied once)
-    layer, x, g = _case(*case, fmt=fmt)
+def test_the_backward_in_one_call_is_the_row_loop(isa, threads, case, fmt, grad_fmt):
+    # NCHW: the input and dL/dx NCHW (dL/dx written channels_last, copied once); also a
+    # channels_last layer given an NCHW dL/dy
+    layer, x, g = _case(*case, fmt=fmt, grad_fmt=grad_fmt)
     with use_native(False):
         dx_ref, ref = _grads(layer, x, g)
     before_threads = torch.get_num_threads()
