@@ -21,8 +21,8 @@ import functools
 import torch
 from torch import Tensor
 
-from ._native import column_multiple, pack_panels, panel_width, row_bmm, row_mm, runs_compiled
-from ._native.program import BETA_AFTER_FIRST
+from ._basis_dw import DwProducts
+from ._native import pack_panels, panel_width, row_bmm, row_mm, runs_compiled
 from ._rows import RowKernels
 
 
@@ -80,12 +80,11 @@ class BasisKernels(RowKernels):
             self._d_w_rows = self.d_weights.unbind(1)
             self._pending: Tensor | None = None  # a block's filter gradients, by position
 
-    @functools.cached_property
+    @property
     def flat_acc(self) -> Tensor:
         """(K, kh, C_out, kw, C_in) in the gradients' dtype: the order of the filter gradients
-        (`add_grad`), what dw reads (made only where it reads it: `_dw_operands`)."""
-        k = self.bases.shape[0]
-        return self.bases.permute(0, 3, 1, 4, 2).reshape(k, -1).to(self._acc)
+        (`add_grad`), what dw reads (`_basis_dw`, which makes it where it is first read)."""
+        return self._dw.flat_acc
 
     # The bases re-laid out for each use, made on first use only: the forward reads `flat`,
     # the backward `flat_t` (and `flat` only for strided or dilated dL/dx), so neither pass
@@ -269,32 +268,12 @@ class BasisKernels(RowKernels):
             row_mm(self._w_acc_rows[i], flat, self._d_taps[a], accumulate=True)
         else:
             row_mm(self._w_acc_rows[i], flat, None, True, out_packed=self._d_panels[a])
-        # dw[k, i, :] = <dW[i, :], F^k>, summed over the kernel rows as (W_out, K) and written
-        # into dw at the last: MKL ran (W_out, X) @ (X, K) in 37 us where (K, X) @ (X, W_out)
-        # took 96 (K = 4, X = 12288; AMD EPYC Zen 4, float32), a training step 2-4% faster at
-        # K = 4-32 (session 18, docs/benchmarks/ab-session18/dw_orientation.py, dw_rows.py).
-        taps, d_w_t = self._dw_operands
-        row_mm(flat, taps[a], d_w_t, accumulate=a > 0, by_rows=True)
-        if a == self.shape[0] - 1:
-            self._d_w_rows[i].copy_(d_w_t[:, : self._d_w_rows[i].shape[0]].t())
+        self._dw.add(i, a, flat)
 
     @functools.cached_property
-    def _dw_operands(self) -> tuple[tuple[Tensor, ...], Tensor]:
-        """Per kernel row, the bases as dw's right operand (X, K), and the (W_out, K) buffer a
-        row's dw is summed in. Where the compiled kernel runs and K fills more than a quarter
-        of the columns it would be padded to: dense copies, K padded by zero columns to the
-        kernel's multiple (it takes whole vectors of contiguous columns), the buffer as wide;
-        else views for torch's product. (22, 12288) @ (12288, K) took 46-52 us through the
-        kernel for K = 2-16 (the padded columns cost nearly nothing: it streams the left
-        operand) and 87-93 at K = 32; MKL's 37-51 / 37-47 / 69-90 / 102-126 / 189-223 at K = 2
-        / 4 / 8 / 16 / 32 (AMD EPYC Zen 4, three runs, `docs/benchmarks/ab-session20/`)."""
-        k, kh = self.bases.shape[0], self.shape[0]
-        m = column_multiple() if self._acc == torch.float32 else 0
-        if not m or 4 * k <= -(-k // m) * m:
-            taps = self.flat_acc.view(k, kh, -1).unbind(1)
-            return tuple(t.t() for t in taps), self.w_acc.new_empty((self.w_out, k))
-        dense, d_w_t = self._dw_dense
-        return dense.unbind(0), d_w_t
+    def _dw(self) -> DwProducts:
+        """dw's products (`_basis_dw`), made at the first filter gradient."""
+        return DwProducts(self.bases, self._acc, self._d_w_rows)
 
     def takes_program(self) -> bool:
         # one row's filters at a time, dF in panels (blocks of rows keep the loop)
@@ -302,9 +281,8 @@ class BasisKernels(RowKernels):
 
     def program_steps(self, prog, grad: Tensor, diag: Tensor | None) -> None:
         """Add to `prog` (`_native.program.Program`) what `add_grad` and `place_transposed` do
-        at each (i, a): dF into the panels, dw (its row written into the weights' gradient at
-        the last kernel row), then the placed filters into diag (where given). grad: the
-        (W_out, X) buffer the dW products write."""
+        at each (i, a): dF into the panels, dw (`_basis_dw`), then the placed filters into diag
+        (where given). grad: the (W_out, X) buffer the dW products write."""
         kh, kw, c_out, c_in = self.transposed_shape
         k = self.bases.shape[0]
         if not self.takes_program():
@@ -319,13 +297,7 @@ class BasisKernels(RowKernels):
             (1, k, self.w_out, x), (w_acc[0], g, d[0]), (w_acc[1], g, d[0]) if nxt else None,
             (w_acc[0], g, d[1]) if kh > 1 else None, beta=True, panels=(False, True),
         )  # fmt: skip
-        dense, d_w_t = self._dw_dense
-        t0 = d_w_t.unsqueeze(0)
-        prog.product(
-            (1, self.w_out, x, dense.shape[2]), (g, dense[0:1], t0), None,
-            (g, dense[1:2], t0) if kh > 1 else None, by_rows=True, beta_rule=BETA_AFTER_FIRST,
-        )  # fmt: skip
-        prog.transposed_rows(d_w_t, self.d_weights[:, 0], self.d_weights[:, 1] if nxt else None)
+        self._dw.program_steps(prog, grad, self.d_weights, self.h_out)
         if diag is None:
             return
         batch = self._tap_places(diag) and self._places_batch
@@ -339,19 +311,6 @@ class BasisKernels(RowKernels):
             (w[1], taps[0], batch) if nxt else None, (w[0], taps[1], batch) if kh > 1 else None,
             by_rows=True, panels=(True, False),
         )  # fmt: skip
-
-    @functools.cached_property
-    def _dw_dense(self) -> tuple[Tensor, Tensor]:
-        """dw's right operands as one dense (kh, X, K padded to the kernel's multiple) and
-        its (W_out, K padded) buffer: `_dw_operands` where it takes them dense, the one-call
-        backward always. (kh, X, K) in flat_acc's X order, straight from the bases."""
-        k, kh = self.bases.shape[0], self.shape[0]
-        m = column_multiple() or 1
-        padded = -(-k // m) * m
-        src = self.bases.permute(3, 1, 4, 2, 0).reshape(kh, -1, k)
-        dense = src.new_zeros((*src.shape[:2], padded), dtype=self._acc)
-        dense[..., :k] = src
-        return dense, self.w_acc.new_empty((self.w_out, padded))
 
     def _add_block_grad(self, i: int, a: int, flat: Tensor) -> None:
         """Gather the block's filter gradients by position; after its last row's last kernel

@@ -35,7 +35,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-SOURCE = Path(__file__).with_name("lc_bmm.c")
+# the products (lc_bmm.c) and dw's dot products (lc_dots.c), built into one library
+SOURCES = tuple(Path(__file__).with_name(name) for name in ("lc_bmm.c", "lc_dots.c"))
 
 # Instruction sets the C file has a kernel for: torch's name -> (the C file's code, the
 # number of float32 columns one SIMD vector holds, a product's columns must be a multiple;
@@ -77,10 +78,10 @@ def _cache_dirs() -> list[Path]:
 
 
 def _build(compiler: str) -> tuple[Path | None, str]:
-    """Compile `SOURCE` (once per source text and platform) and return the library's path, or
+    """Compile `SOURCES` (once per source text and platform) and return the library's path, or
     None and why not. Concurrent builds (pytest or Ray workers) each write their own file and
     rename it into place, so no process loads a half-written library."""
-    text = SOURCE.read_bytes()
+    text = b"".join(source.read_bytes() for source in SOURCES)
     tag = hashlib.sha256(text + sys.platform.encode() + compiler.encode()).hexdigest()[:16]
     name = f"lc_bmm-{tag}.so"
     errors = []
@@ -95,7 +96,7 @@ def _build(compiler: str) -> tuple[Path | None, str]:
         except OSError as exc:
             errors.append(f"{folder}: {exc.strerror or exc}")
             continue
-        cmd = [compiler, "-O3", "-fopenmp", "-shared", "-fPIC", str(SOURCE), "-o", tmp]
+        cmd = [compiler, "-O3", "-fopenmp", "-shared", "-fPIC", *map(str, SOURCES), "-o", tmp]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -104,7 +105,7 @@ def _build(compiler: str) -> tuple[Path | None, str]:
         if done.returncode != 0:
             os.unlink(tmp)
             first = (done.stderr.strip().splitlines() or ["no message"])[0]
-            return None, f"{compiler} could not build {SOURCE.name}: {first}"
+            return None, f"{compiler} could not build {SOURCES[0].name}: {first}"
         os.replace(tmp, target)
         return target, "built"
     return None, "no writable cache folder (" + "; ".join(errors) + "): set LRLC_CACHE_DIR"
@@ -144,6 +145,7 @@ def _open(path: Path) -> ctypes.CDLL | None:
             lib.lrlc_bmm_bf16_packed,
             lib.lrlc_rows_forward_f32,
             lib.lrlc_rows_program_f32,
+            lib.lrlc_dots_f32_packed,
         )
     except (OSError, AttributeError):
         return None

@@ -23,6 +23,7 @@
 #include <immintrin.h>
 #include <omp.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 typedef ptrdiff_t idx;
 
@@ -414,8 +415,18 @@ int lrlc_bmm_bf16_packed(const idx *v) {
      3 transposed copy (a row's dw into the weights' gradient): when, rows (W_out), cols (K),
        src, s_row, dst, d_col, dd_i: dst[k * d_col + j] = src[j * s_row + k] for the thread's
        share of j, the rows its by_rows products wrote.
-   Deltas in elements. Returns 0, or -1 for an unknown instruction set or step. */
+     4 dot products (dw at small K, lc_dots.c): when, m, x, k, a, a_m, da_i, da_a, b, b_ct,
+       db_i, db_a, c, c_m, c_k, dc_i, dc_a, beta rule (as a product's, 0 or 1), beta; each
+       thread a share of the m rows.
+   Deltas in elements. Returns 0, -1 for an unknown instruction set or step, -2 where memory
+   for the dot products' partial sums ran out (nothing then done). */
 #define PROGRAM_STEP 32
+
+/* lc_dots.c */
+idx lrlc_dots_part_floats(idx m, idx nt, idx k);
+void lrlc_dots_share(int isa, idx t, idx nt, idx m, idx x, idx k, const float *a, idx a_m,
+                     const float *b, idx b_ct, float *c, idx c_m, idx c_k, int beta,
+                     float *part);
 
 static int runs_now(idx when, idx a, idx kh) {
   return when == 0 || (when == 1 && a == 0) || (when == 2 && a == kh - 1);
@@ -427,8 +438,15 @@ int lrlc_rows_program_f32(const idx *v) {
   const idx *steps = v + 5;
   tile_set ts;
   if (tile_set_for(isa, &ts)) return -1;
-  for (idx s = 0; s < nsteps; s++)
-    if (steps[s * PROGRAM_STEP] < 0 || steps[s * PROGRAM_STEP] > 3) return -1;
+  idx part_floats = 0; /* the dot products' partial sums, per thread, allocated up front */
+  for (idx s = 0; s < nsteps; s++) {
+    const idx *q = steps + s * PROGRAM_STEP;
+    if (q[0] < 0 || q[0] > 4) return -1;
+    const idx need = q[0] == 4 ? lrlc_dots_part_floats(q[2], 1, q[4]) : 0;
+    part_floats = need > part_floats ? need : part_floats;
+  }
+  float *parts = part_floats ? malloc((size_t)(part_floats * threads) * sizeof(float)) : NULL;
+  if (part_floats && !parts) return -2;
 #pragma omp parallel num_threads(threads)
   {
     const idx nt = omp_get_num_threads(), t = omp_get_thread_num();
@@ -451,6 +469,13 @@ int lrlc_rows_program_f32(const idx *v) {
                           (const float *)q[11] + i * q[23] + a * q[24], q[12], q[13], q[14],
                           (float *)q[15] + i * q[25] + a * q[26], q[16], q[17], q[18], beta,
                           NULL, 0);
+          } else if (q[0] == 4) {
+            const int beta = q[18] == 1 ? a > 0 : (int)q[19];
+            lrlc_dots_share(isa, t, nt, q[2], q[3], q[4],
+                            (const float *)q[5] + i * q[7] + a * q[8], q[6],
+                            (const float *)q[9] + i * q[11] + a * q[12], q[10],
+                            (float *)q[13] + i * q[16] + a * q[17], q[14], q[15], beta,
+                            parts + t * part_floats);
           } else if (q[0] == 2) {
             const idx n = q[2], w = q[3], c = q[4];
             const float *src = (const float *)q[5] + i * q[9];
@@ -474,5 +499,6 @@ int lrlc_rows_program_f32(const idx *v) {
           }
         }
   }
+  free(parts);
   return 0;
 }

@@ -18,9 +18,10 @@ import torch
 from torch import Tensor
 
 from . import ISAS, _active, _ran
+from .dots import dots_operands_ok
 
 STEP = 32  # integers a step (PROGRAM_STEP)
-PRODUCT, BARRIER, COPY, DW_COPY = 0, 1, 2, 3
+PRODUCT, BARRIER, COPY, DW_COPY, DOTS = 0, 1, 2, 3, 4
 ALWAYS, FIRST, LAST = 0, 1, 2  # kernel rows a step runs at: every one, a = 0, a = kh - 1
 BETA_GIVEN, BETA_AFTER_FIRST, BETA_ROW_SEEN = 0, 1, 2  # `Program.product`'s beta rules
 
@@ -115,6 +116,32 @@ class Program:
             when, int(by_rows), np_, m, kk, ncols, a.data_ptr(), a.stride(0), a.stride(1),
             a.stride(2), b.data_ptr(), b_p, b_k, b_ct, c_ptr, c_p, c_m, c_ct,
             beta_rule, int(beta), *deltas, skip, lo, n,
+        ])  # fmt: skip
+
+    def dots(
+        self,
+        at: tuple[Tensor, Tensor, Tensor],
+        along_i: tuple[Tensor, Tensor, Tensor] | None,
+        along_a: tuple[Tensor, Tensor, Tensor] | None,
+        beta_rule: int = BETA_GIVEN,
+        beta: bool = False,
+    ) -> None:
+        """out (M, K) = (or +=) a (M, X) @ F^T, F (K, X) in panels, as `dots.row_dots` at
+        every (i, a); `at` (a, panels, out) at (0, 0), `along_i` / `along_a` the same at (1, 0)
+        / (0, 1) (None where there is none). Each thread a share of the M rows."""
+        a, panels, out = at
+        if not dots_operands_ok(a, panels, out, _active()[1]):
+            self.ok = False
+            return
+        deltas = []
+        for k in range(3):
+            for along in (along_i, along_a):
+                deltas.append(_delta(at[k], None if along is None else along[k]))
+        self.keep += [t for v in (at, along_i, along_a) if v is not None for t in v]
+        self._add(DOTS, [
+            ALWAYS, a.shape[0], a.shape[1], panels.shape[1], a.data_ptr(), a.stride(0),
+            *deltas[0:2], panels.data_ptr(), panels.stride(0), *deltas[2:4], out.data_ptr(),
+            out.stride(0), out.stride(1), *deltas[4:6], beta_rule, int(beta),
         ])  # fmt: skip
 
     def copy_rows(self, src_at: Tensor, src_next: Tensor | None, dst: Tensor) -> None:
