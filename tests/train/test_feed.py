@@ -83,20 +83,24 @@ def test_streamed_and_in_memory_feeds_give_the_same_batches(folder):
             assert torch.equal(xa, xb) and torch.equal(ya, yb)
 
 
-def test_loader_workers_are_not_forked_from_the_trainer(folder, monkeypatch):
+def test_a_distributed_runs_loader_workers_are_not_forked_from_the_trainer(folder, monkeypatch):
     """A worker forked from a trainer with gloo's and OpenMP's threads can hang for ever in a
-    lock one of them held; the workers start from a thread-free server instead."""
+    lock one of them held: a distributed run's workers start from a thread-free server; one
+    process's are forked (sharing its pages)."""
     config = TrainConfig(dataset="x", batch_size=4, epochs=1, warmup_epochs=0)
-    feed = make_feed(open_dataset(f"folder:{folder}@6,stream"), config, Processes(), 1)
+    data = open_dataset(f"folder:{folder}@6,stream")
     seen = []
     monkeypatch.setattr(feed_module, "DataLoader", lambda *a, **kw: seen.append(kw) or [])
+    ranks = Processes(world_size=2, rank=0, backend="gloo")
+    for processes in (ranks, Processes()):
+        list(make_feed(data, config, processes, 1).evaluation("test"))
+    (distributed, single) = seen
+    assert distributed["num_workers"] == 1
+    assert distributed["multiprocessing_context"].get_start_method() in ("forkserver", "spawn")
+    assert single["multiprocessing_context"] is None  # the platform's default, fork
+    feed = make_feed(data, config, ranks, 0)  # no workers: no context (DataLoader refuses one)
     list(feed.evaluation("test"))
-    (kwargs,) = seen
-    assert kwargs["num_workers"] == 1
-    assert kwargs["multiprocessing_context"].get_start_method() in ("forkserver", "spawn")
-    feed.workers = 0  # no workers: no context (DataLoader refuses one)
-    list(feed.evaluation("test"))
-    assert seen[1]["multiprocessing_context"] is None
+    assert seen[2]["multiprocessing_context"] is None
 
 
 def test_a_streamed_run_trains_exactly_as_an_in_memory_run(folder, tmp_path, one_thread):

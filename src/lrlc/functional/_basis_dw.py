@@ -52,11 +52,13 @@ class DwProducts:
     @functools.cached_property
     def panels(self) -> Tensor | None:
         """`flat_acc` by kernel row in the compiled kernel's panels, (kh, tiles, K, width),
-        what the dot products read, where they run; else None."""
+        what the dot products read, where they run (made from the bases: no flat_acc kept
+        beside it); else None."""
         width, vec = panel_width(), column_multiple()
         if not width or self.acc is not torch.float32 or self.k > DOTS_MAX_RANK or self.x % vec:
             return None
-        return pack_panels(self.flat_acc.view(self.k, self.kh, -1).transpose(0, 1), width)
+        by_row = self.bases.permute(3, 0, 1, 4, 2).reshape(self.kh, self.k, -1)  # (kh, K, X)
+        return pack_panels(by_row.to(self.acc), width)
 
     @functools.cached_property
     def operands(self) -> tuple[tuple[Tensor, ...], Tensor]:
@@ -70,7 +72,7 @@ class DwProducts:
         m = column_multiple() if self.acc == torch.float32 else 0
         if not m or 4 * self.k <= -(-self.k // m) * m:
             taps = self.flat_acc.view(self.k, self.kh, -1).unbind(1)
-            return tuple(t.t() for t in taps), self.flat_acc.new_empty((self.w_out, self.k))
+            return tuple(t.t() for t in taps), taps[0].new_empty((self.w_out, self.k))
         dense, d_w_t = self.dense
         return dense.unbind(0), d_w_t
 
@@ -84,7 +86,7 @@ class DwProducts:
         src = self.bases.permute(3, 1, 4, 2, 0).reshape(self.kh, -1, self.k)
         dense = src.new_zeros((*src.shape[:2], padded), dtype=self.acc)
         dense[..., : self.k] = src
-        return dense, self.flat_acc.new_empty((self.w_out, padded))
+        return dense, dense.new_empty((self.w_out, padded))
 
     def add(self, i: int, a: int, flat: Tensor) -> None:
         """Kernel row a's part of row i's dw from its filter gradients flat (W_out, X). As a

@@ -135,7 +135,7 @@ class LoaderFeed:
             dataset,
             num_workers=self.workers,
             pin_memory=self.device.type == "cuda",
-            multiprocessing_context=worker_context() if self.workers > 0 else None,
+            multiprocessing_context=worker_context(self.processes) if self.workers else None,
             **kwargs,
         )
 
@@ -170,16 +170,21 @@ class _Keys:
             yield [(i, self.draw) for i in indices.tolist()]
 
 
-def worker_context() -> multiprocessing.context.BaseContext:
-    """How the DataLoader's workers start: forked from a server process that has run no
-    thread (forkserver), not from the trainer. A trainer under torchrun has gloo's threads and
-    OpenMP's; a child forked from it can stop for ever in a lock one of them held at the fork
-    (seen: rank 0's evaluation loader hung while rank 1 waited in all_reduce, about one
-    launch in five of `tests/train/test_distributed.py`). The server imports this module (and
-    so torch) once, so each worker then starts in milliseconds, not an import of torch.
-    Where there is no forkserver (not POSIX), spawn. As with spawn, a script of one's own that
-    trains on streamed data imports itself in the workers: its training belongs under
+def worker_context(processes: Processes) -> multiprocessing.context.BaseContext | None:
+    """How the DataLoader's workers start. In a process of a distributed run: forked from a
+    server process that has run no thread (forkserver), not from the trainer, which has
+    gloo's threads besides OpenMP's; a child forked from it can stop for ever in a lock one of
+    them held at the fork (seen: rank 0's evaluation loader hung while rank 1 waited in
+    all_reduce, about one launch in five of `tests/train/test_distributed.py`). The server
+    imports this module (and so torch) once, so each worker then starts in milliseconds.
+    Elsewhere None, the platform's default (fork on Linux): the workers then share the
+    trainer's pages (a large folder's listing, `lrlc.data.stream`) instead of each unpickling
+    a copy every epoch, and no hang was seen there. Where there is no forkserver (not POSIX),
+    spawn. Like spawn, a forkserver imports the main module in the workers: a script of
+    one's own that trains on streamed data in several processes needs its training under
     `if __name__ == "__main__":` (the `lrlc` command needs nothing)."""
+    if not processes.distributed:
+        return None
     if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
