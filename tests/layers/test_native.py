@@ -250,7 +250,8 @@ def _layers():
                                      dilation=(2, 1))  # fmt: skip
     skips = LowRankLocallyConnected2d(16, 16, 3, input_size=(11, 8), rank=2, stride=(2, 1),
                                       padding=(2, 1), dilation=(2, 1))  # fmt: skip
-    # K a multiple of the vector width (the others: dw's bases padded, `_dw_operands`)
+    # K a multiple of the vector width, above DOTS_MAX_RANK: dw through the tiles (the others:
+    # dot products, `_basis_dw`)
     wide = LowRankLocallyConnected2d(16, 16, 3, input_size=(8, 8), rank=16)
     # K = H_out * W_out: filters built, and their gradients sent back, a block of rows a call
     full = LowRankLocallyConnected2d(16, 16, 3, input_size=(6, 6), rank=16, combining="full")

@@ -21,7 +21,7 @@ CASES = [
     ((7, 9), (1, 3), (0, 1), 3, 16),  # one kernel row: no step along a
     ((9, 6), (3, 2), (1, 0), 6, 16),  # kw 2, 5 columns shared out among 2 or 3 threads
     ((6, 12), 3, 0, 1, 32),  # K = 1: one row of bases in each panel
-    ((9, 10), 3, 0, 12, 16),  # K > DOTS_MAX_RANK: dw as a product, not dot products
+    ((9, 10), 3, 0, 12, 16),  # K above DOTS_MAX_RANK: dw as a product, not dot products
     ((3, 10), 3, 0, 4, 16),  # one output row: no step along i
     ((7, 9), (3, 1), 0, 3, 16),  # kw 1: no margins in dL/dy's row
     ((6, 4), 3, 0, 2, 16),  # two output columns, as many as dL/dy's margins

@@ -6,7 +6,7 @@ one output row i at a time, from its filter gradients (W_out, X) (X = C_out * kw
 order of `BasisKernels.flat_acc`). Three ways, by what runs here and the rank:
 
 - dot products along X (`row_dots`), straight into dw's row, where the compiled kernel runs
-  and K <= DOTS_MAX_RANK;
+  and K <= DOTS_MAX_RANK of its instruction set;
 - (W_out, X) @ (X, K) through the kernel's tiles, K padded to its vector (`row_mm`), into a
   (W_out, K) buffer copied into dw's row at the last kernel row, above it;
 - torch's product on views of the bases where the kernel does not run (or at K <= 4, where
@@ -20,17 +20,20 @@ import functools
 import torch
 from torch import Tensor
 
-from ._native import column_multiple, pack_panels, panel_width, row_mm
+from ._native import column_multiple, native_isa, pack_panels, panel_width, row_mm
 from ._native.dots import row_dots
 from ._native.program import BETA_AFTER_FIRST
 
-# dw through dot products up to this rank, through `row_mm`'s tiles above it: 66 rows of
-# (22, 12288) @ (12288, K) took 1.05 / 1.48 / 2.38 / 2.97 ms as dot products at K = 1 / 4 / 8
-# / 10 against the tiles' 3.2-3.5 (K padded to 16 columns), but 3.67 against 3.45 at K = 12,
-# 4.05 / 3.19 at 16, 9.9 / 7.6 at 32: a dot product's tile reuses each operand row 4 times,
-# the tiles 6 and 32 times (AMD EPYC Zen 4, 2 threads, session 22). In a training step at
-# N = 128: 0.97 / 0.91 / 1.00 of the step at K = 2 / 4 / 8 against the tiles.
-DOTS_MAX_RANK = 10
+# dw through dot products up to this rank, by instruction set, through `row_mm`'s tiles
+# above it. AVX-512: 66 rows of (22, 12288) @ (12288, K) took 1.05 / 1.48 / 2.38 / 2.97 ms as
+# dot products at K = 1 / 4 / 8 / 10 against the tiles' 3.2-3.5 (K padded to 16 columns), but
+# 3.21 against 3.15 at K = 12, 4.05 / 3.19 at 16, 9.9 / 7.6 at 32: a dot product's tile
+# reuses each operand row 4 times, the tiles 6 and 32 times. AVX2 (its 3 x 3 dot products
+# against its 6 x 16 tiles, both run on the same Zen 4, not an AVX2-only CPU): 1.39 / 1.86 /
+# 2.19 / 2.78 ms at K = 2 / 4 / 6 / 8 against 2.45-2.59 (AMD EPYC Zen 4, 2 threads, session
+# 22). In a training step at N = 128 (AVX-512): 0.97 / 0.91 / 1.00 of the step at K = 2 / 4
+# / 8 against the tiles.
+DOTS_MAX_RANK = {"AVX512": 10, "AVX2": 6}
 
 
 class DwProducts:
@@ -54,8 +57,10 @@ class DwProducts:
         """`flat_acc` by kernel row in the compiled kernel's panels, (kh, tiles, K, width),
         what the dot products read, where they run (made from the bases: no flat_acc kept
         beside it); else None."""
-        width, vec = panel_width(), column_multiple()
-        if not width or self.acc is not torch.float32 or self.k > DOTS_MAX_RANK or self.x % vec:
+        width, vec, isa = panel_width(), column_multiple(), native_isa()
+        if not width or self.acc is not torch.float32 or self.x % vec:
+            return None
+        if self.k > DOTS_MAX_RANK.get(isa, 0):
             return None
         by_row = self.bases.permute(3, 0, 1, 4, 2).reshape(self.kh, self.k, -1)  # (kh, K, X)
         return pack_panels(by_row.to(self.acc), width)

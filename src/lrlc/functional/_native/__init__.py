@@ -194,6 +194,12 @@ def use_native(on: bool, isa: str | None = None) -> Iterator[None]:
         _enabled, _isa_override = before
 
 
+def native_isa() -> str | None:
+    """The instruction set the compiled products run with here ("AVX512" / "AVX2"), or None
+    where they do not: for choices measured per set (`_basis_dw.DOTS_MAX_RANK`)."""
+    return _active()[1]
+
+
 def column_multiple() -> int:
     """The multiple of columns the compiled kernel takes (16 with AVX-512, 8 with AVX2), or 0
     where it does not run: callers that would make a dense operand only for it ask first."""
@@ -370,6 +376,7 @@ from .whole import rows_forward  # noqa: E402  (they use the names above)
 __all__ = [
     "NativeStatus",
     "column_multiple",
+    "native_isa",
     "pack_panels",
     "pairs_available",
     "pairs_bmm",
