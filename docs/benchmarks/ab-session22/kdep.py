@@ -1,0 +1,28 @@
+import sys, time, torch
+from lrlc.experiments.run.memory import keep_freed_memory
+from lrlc.layers import LowRankLocallyConnected2d
+keep_freed_memory(); torch.set_num_threads(2)
+n = int(sys.argv[1]); ks = [int(k) for k in sys.argv[2].split(",")]; rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+fmt = torch.channels_last
+x = torch.randn(n, 64, 24, 24).to(memory_format=fmt).requires_grad_()
+conv = torch.nn.Conv2d(64, 64, 3).to(memory_format=fmt)
+mods = {k: LowRankLocallyConnected2d(64, 64, 3, input_size=(24, 24), rank=k, path="kernel").to(memory_format=fmt) for k in ks}
+g = torch.randn(n, 64, 22, 22).to(memory_format=fmt)
+def step(m):
+    y = m(x); y.backward(g)
+def fwd(m):
+    with torch.no_grad(): m(x)
+res = {}
+for r in range(rounds):
+    for name, m in [("conv", conv)] + [(f"K{k}", mm) for k, mm in mods.items()]:
+        for kind, f in (("step", step), ("fwd", fwd)):
+            f(m)
+            ts = []
+            for _ in range(3):
+                t = time.perf_counter(); f(m); ts.append(time.perf_counter() - t)
+            res.setdefault((name, kind), []).append(min(ts))
+import statistics as st
+c = st.median(res[("conv", "step")]); cf = st.median(res[("conv", "fwd")])
+for (name, kind), v in res.items():
+    base = c if kind == "step" else cf
+    print(f"{name:5s} {kind:4s} {st.median(v)*1e3:7.1f} ms  x{st.median(v)/base:.2f}")
