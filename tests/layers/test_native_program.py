@@ -2,14 +2,16 @@
 `lrlc_rows_program_f32`): the same input gradient and parameter gradients as the row loop with
 torch's products, for the geometries it takes (stride 1, undilated, padding on any side,
 kernels of one row or column, positions that do not share out evenly, ranks that pad dw's
-operand), any thread count; and the row loop where it cannot run."""
+operand), any thread count; `LocallyConnected2d`'s too (its filter gradients written into
+its weight's, its placed filters copied from its weight); and the row loop where it cannot
+run."""
 
 import pytest
 import torch
 
 from lrlc.functional import _native, use_native
 from lrlc.functional._native.program import Program
-from lrlc.layers import LowRankLocallyConnected2d
+from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d
 
 from .test_native import ISAS, needs_kernel
 
@@ -77,6 +79,49 @@ def test_the_backward_in_one_call_is_the_row_loop(isa, threads, case, fmt, grad_
         torch.set_num_threads(before_threads)
     assert backward_calls == 1  # the whole backward: one compiled call
     assert dx.is_contiguous(memory_format=fmt)
+    torch.testing.assert_close(dx, dx_ref, rtol=1e-4, atol=1e-4)
+    assert got.keys() == ref.keys()
+    for name in ref:
+        torch.testing.assert_close(got[name], ref[name], rtol=1e-4, atol=2e-4, msg=name)
+
+
+# (input size, kernel, padding, in and out channels) of a LocallyConnected2d
+LC_CASES = [
+    ((9, 10), 3, 0, (16, 32)),
+    ((8, 11), 3, 1, (16, 16)),  # padding on every side
+    ((7, 9), (1, 3), (0, 1), (32, 16)),  # one kernel row: no step along a
+    ((9, 6), (3, 2), (1, 0), (16, 16)),  # kw 2, 5 columns shared out among 2 or 3 threads
+    ((3, 10), 3, 0, (16, 16)),  # one output row: no step along i
+]
+
+
+@needs_kernel
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("fmt", [CL, torch.contiguous_format], ids=str)
+@pytest.mark.parametrize("case", LC_CASES, ids=str)
+def test_a_locally_connected_layers_backward_in_one_call_is_the_row_loop(isa, threads, fmt, case):
+    size, kernel, padding, (c_in, c_out) = case
+    torch.manual_seed(0)
+    layer = LocallyConnected2d(c_in, c_out, kernel, input_size=size, padding=padding)
+    layer = layer.to(memory_format=fmt)
+    x = torch.randn(3, c_in, *size).to(memory_format=fmt)
+    g = torch.randn_like(layer(x))
+    with use_native(False):
+        dx_ref, ref = _grads(layer, x, g)
+    before_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with use_native(True, isa):
+            xg = x.detach().clone().requires_grad_()
+            layer.zero_grad()
+            y = layer(xg)
+            before = _native.calls
+            y.backward(g)
+            assert _native.calls - before == 1
+            dx, got = xg.grad, {n: p.grad for n, p in layer.named_parameters()}
+    finally:
+        torch.set_num_threads(before_threads)
     torch.testing.assert_close(dx, dx_ref, rtol=1e-4, atol=1e-4)
     assert got.keys() == ref.keys()
     for name in ref:

@@ -130,6 +130,21 @@ class _WeightKernels(RowKernels):
     def grad_target(self, i: int, a: int) -> Tensor | None:
         return None if self._d_rows is None else self._d_rows[i, :, a]
 
+    def takes_program(self) -> bool:
+        # dW straight into the weight's gradient (`grad_target`), the placed filters copied
+        # from the stored rows
+        return self._d_rows is not None and _rows_view(self.weight) is not None
+
+    def program_steps(self, prog, grad: Tensor | None, diag: Tensor | None) -> None:
+        """Where the one-call backward wrote dW into `grad_target`, what is left: the placed
+        filters, copied from the weight's rows (`Program.placed_filters`)."""
+        if diag is None:
+            return
+        rows = _rows_view(self.weight)  # (H_out, W_out, kh, kw * C_in, C_out)
+        nxt = rows[1, :, 0] if rows.shape[0] > 1 else None
+        prog.placed_filters(rows[0, :, 0], nxt, rows[0, :, 1] if rows.shape[2] > 1 else None,
+                            diag)  # fmt: skip
+
     def add_grad(self, i: int, a: int, grad: Tensor) -> None:
         w_out, c_out, c_in, kh, kw = self.weight.shape[1:]
         # into the stored (kh, kw, C_in, C_out) order of (i, :, a)

@@ -182,18 +182,12 @@ def _backward_in_one_call(
     prog.barrier()  # the last row's dL/dx products read gpad
     prog.copy_rows(rows[0], rows[1] if h_out > 1 else None, gpad[:, m : m + w_out])
     prog.barrier()
-    g_t = gpad[:, m : m + w_out].permute(1, 2, 0)  # (W_out, C_out, N)
-    d_a = xp.new_empty((w_out, c_out, kw * c))
     patches = [geo.patches(xp, i, a)[0] if i < h_out and a < kh else None
                for i, a in ((0, 0), (1, 0), (0, 1))]  # fmt: skip
-    shape = (w_out, c_out, n, kw * c)
-    prog.product(
-        shape, (g_t, patches[0], d_a), (g_t, patches[1], d_a) if h_out > 1 else None,
-        (g_t, patches[2], d_a) if kh > 1 else None,
-    )  # fmt: skip
+    grad = _filter_grads(prog, gpad[:, m : m + w_out], patches, kernels, geo)
     prog.barrier()  # dF reads every position's filter gradients
     diag = None if input_grad is None else xp.new_zeros((xp.shape[2], kw, c_out, c))
-    kernels.program_steps(prog, d_a.view(w_out, -1), diag)
+    kernels.program_steps(prog, grad, diag)
     if input_grad is None:  # the first layer's input: no dL/dx, no placed filters
         return prog.run(), None
     prog.barrier()  # dL/dx reads every position's placed filters
@@ -212,6 +206,33 @@ def _backward_in_one_call(
         return False, None
     dx = dx.permute(0, 3, 1, 2)
     return True, dx if fmt == torch.channels_last else dx.contiguous()
+
+
+def _filter_grads(
+    prog: Program, g: Tensor, patches: list[Tensor | None], kernels: RowKernels, geo: RowGeometry
+) -> Tensor | None:
+    """The one-call backward's dW products at every (i, a), from dL/dy's row g (N, W_out,
+    C_out) and the patches at (0, 0), (1, 0), (0, 1): straight into a stored weight's
+    gradient where the source has one (`grad_target`, as `_row_filter_grad`; returns None),
+    else into one (W_out, C_out, kw * C) buffer that the source's steps read (returned as
+    (W_out, X))."""
+    (h_out, w_out), kh, kw, c = geo.out, geo.kh, geo.kw, geo.channels
+    n, c_out = g.shape[0], g.shape[2]
+    along = (h_out > 1, kh > 1)
+    target = kernels.grad_target(0, 0)
+    if target is not None:  # (kw*C, N) @ (N, C_out) for each position, in the weight's layout
+        g_rows = g.transpose(0, 1)  # (W_out, N, C_out)
+        at = [None if p is None else (p.transpose(1, 2), g_rows, kernels.grad_target(*ia))
+              for p, ia in zip(patches, ((0, 0), (1, 0), (0, 1)))]  # fmt: skip
+        prog.product((w_out, kw * c, n, c_out), at[0], at[1] if along[0] else None,
+                     at[2] if along[1] else None)  # fmt: skip
+        return None
+    g_t = g.permute(1, 2, 0)  # (W_out, C_out, N)
+    d_a = g.new_empty((w_out, c_out, kw * c))
+    at = [None if p is None else (g_t, p, d_a) for p in patches]
+    prog.product((w_out, c_out, n, kw * c), at[0], at[1] if along[0] else None,
+                 at[2] if along[1] else None)  # fmt: skip
+    return d_a.view(w_out, -1)
 
 
 def _row_filter_grad(

@@ -418,6 +418,10 @@ int lrlc_bmm_bf16_packed(const idx *v) {
      4 dot products (dw at small K, lc_dots.c): when, m, x, k, a, a_m, da_i, da_a, b, b_ct,
        db_i, db_a, c, c_m, c_k, dc_i, dc_a, beta rule (as a product's, 0 or 1), beta; each
        thread a share of the m rows.
+     5 placed filters from stored ones (a locally connected weight): when, w_out, kw, c_out,
+       c_in, src, s_j, s_t, s_c, ds_i, ds_a, dst, d_x, d_b: for each position j (the thread's
+       share) and tap t, dst + (j + t) d_x + (kw - 1 - t) d_b, (c_out, c_in) contiguous, =
+       the transpose of src + j s_j + t s_t, (c_in, c_out) with rows s_c apart.
    Deltas in elements. Returns 0, -1 for an unknown instruction set or step, -2 where memory
    for the dot products' partial sums ran out (nothing then done). */
 #define PROGRAM_STEP 32
@@ -427,6 +431,17 @@ idx lrlc_dots_part_floats(idx m, idx nt, idx k);
 void lrlc_dots_share(int isa, idx t, idx nt, idx m, idx x, idx k, const float *a, idx a_m,
                      const float *b, idx b_ct, float *c, idx c_m, idx c_k, int beta,
                      float *part);
+
+/* dst (cols x rows, contiguous) = the transpose of src (rows x cols, rows s_r apart), in
+   16 x 16 blocks (each read and written within a few cache lines). */
+static void transpose_block(const float *src, idx s_r, idx rows, idx cols, float *dst) {
+  for (idx r0 = 0; r0 < rows; r0 += 16)
+    for (idx c0 = 0; c0 < cols; c0 += 16) {
+      const idx r1 = r0 + 16 < rows ? r0 + 16 : rows, c1 = c0 + 16 < cols ? c0 + 16 : cols;
+      for (idx r = r0; r < r1; r++)
+        for (idx c = c0; c < c1; c++) dst[c * rows + r] = src[r * s_r + c];
+    }
+}
 
 static int runs_now(idx when, idx a, idx kh) {
   return when == 0 || (when == 1 && a == 0) || (when == 2 && a == kh - 1);
@@ -441,7 +456,7 @@ int lrlc_rows_program_f32(const idx *v) {
   idx part_floats = 0; /* the dot products' partial sums, per thread, allocated up front */
   for (idx s = 0; s < nsteps; s++) {
     const idx *q = steps + s * PROGRAM_STEP;
-    if (q[0] < 0 || q[0] > 4) return -1;
+    if (q[0] < 0 || q[0] > 5) return -1;
     const idx need = q[0] == 4 ? lrlc_dots_part_floats(q[2], 1, q[4]) : 0;
     part_floats = need > part_floats ? need : part_floats;
   }
@@ -476,6 +491,16 @@ int lrlc_rows_program_f32(const idx *v) {
                             (const float *)q[9] + i * q[11] + a * q[12], q[10],
                             (float *)q[13] + i * q[16] + a * q[17], q[14], q[15], beta,
                             parts + t * part_floats);
+          } else if (q[0] == 5) {
+            const idx w_out = q[2], kw = q[3], c_out = q[4], c_in = q[5];
+            const float *src = (const float *)q[6] + i * q[10] + a * q[11];
+            float *dst = (float *)q[12];
+            idx lo, hi;
+            share_of(w_out, t, nt, &lo, &hi);
+            for (idx j = lo; j < hi; j++)
+              for (idx tap = 0; tap < kw; tap++)
+                transpose_block(src + j * q[7] + tap * q[8], q[9], c_in, c_out,
+                                dst + (j + tap) * q[13] + (kw - 1 - tap) * q[14]);
           } else if (q[0] == 2) {
             const idx n = q[2], w = q[3], c = q[4];
             const float *src = (const float *)q[5] + i * q[9];

@@ -21,7 +21,7 @@ from . import ISAS, _active, _ran
 from .dots import dots_operands_ok
 
 STEP = 32  # integers a step (PROGRAM_STEP)
-PRODUCT, BARRIER, COPY, DW_COPY, DOTS = 0, 1, 2, 3, 4
+PRODUCT, BARRIER, COPY, DW_COPY, DOTS, PLACED = 0, 1, 2, 3, 4, 5
 ALWAYS, FIRST, LAST = 0, 1, 2  # kernel rows a step runs at: every one, a = 0, a = kh - 1
 BETA_GIVEN, BETA_AFTER_FIRST, BETA_ROW_SEEN = 0, 1, 2  # `Program.product`'s beta rules
 
@@ -142,6 +142,26 @@ class Program:
             ALWAYS, a.shape[0], a.shape[1], panels.shape[1], a.data_ptr(), a.stride(0),
             *deltas[0:2], panels.data_ptr(), panels.stride(0), *deltas[2:4], out.data_ptr(),
             out.stride(0), out.stride(1), *deltas[4:6], beta_rule, int(beta),
+        ])  # fmt: skip
+
+    def placed_filters(
+        self, at: Tensor, along_i: Tensor | None, along_a: Tensor | None, diag: Tensor
+    ) -> None:
+        """At every (i, a), diag (Wp, kw, C_out, C_in) = kernel row a of row i's stored
+        filters (W_out, kw * C_in, C_out) placed by input column and transposed, as
+        `_rows._diagonal_filters` does: diag[j + t, kw - 1 - t] = filters[j, t]^T. `at` /
+        `along_i` / `along_a`: the filters at (0, 0) / (1, 0) / (0, 1). Each thread a share of
+        the positions."""
+        w_out, kw, c_out, c_in = at.shape[0], diag.shape[1], diag.shape[2], diag.shape[3]
+        ok = _plain(at) and _plain(diag) and at.stride(2) == 1 and at.shape[1] == kw * c_in
+        if not ok or diag.stride(3) != 1 or diag.stride(2) != c_in or at.shape[2] != c_out:
+            self.ok = False
+            return
+        self.keep += [at, diag]
+        self._add(PLACED, [
+            ALWAYS, w_out, kw, c_out, c_in, at.data_ptr(), at.stride(0), c_in * at.stride(1),
+            at.stride(1), _delta(at, along_i), _delta(at, along_a), diag.data_ptr(),
+            diag.stride(0), diag.stride(1),
         ])  # fmt: skip
 
     def copy_rows(self, src_at: Tensor, src_next: Tensor | None, dst: Tensor) -> None:
