@@ -62,6 +62,13 @@ def test_the_backward_in_one_call_is_the_row_loop(isa, threads, case, fmt, grad_
     # NCHW: the input and dL/dx NCHW (dL/dx written channels_last, copied once); also a
     # channels_last layer given an NCHW dL/dy
     layer, x, g = _case(*case, fmt=fmt, grad_fmt=grad_fmt)
+    dx = _same_as_the_row_loop(layer, x, g, isa, threads)
+    assert dx.is_contiguous(memory_format=fmt)
+
+
+def _same_as_the_row_loop(layer, x, g, isa, threads):
+    """Check that the backward with the compiled kernel (`isa`, `threads`) is one call and
+    gives the row loop's gradients (torch's products); returns dL/dx."""
     with use_native(False):
         dx_ref, ref = _grads(layer, x, g)
     before_threads = torch.get_num_threads()
@@ -78,11 +85,11 @@ def test_the_backward_in_one_call_is_the_row_loop(isa, threads, case, fmt, grad_
     finally:
         torch.set_num_threads(before_threads)
     assert backward_calls == 1  # the whole backward: one compiled call
-    assert dx.is_contiguous(memory_format=fmt)
     torch.testing.assert_close(dx, dx_ref, rtol=1e-4, atol=1e-4)
     assert got.keys() == ref.keys()
     for name in ref:
         torch.testing.assert_close(got[name], ref[name], rtol=1e-4, atol=2e-4, msg=name)
+    return dx
 
 
 # (input size, kernel, padding, in and out channels) of a LocallyConnected2d
@@ -107,25 +114,7 @@ def test_a_locally_connected_layers_backward_in_one_call_is_the_row_loop(isa, th
     layer = layer.to(memory_format=fmt)
     x = torch.randn(3, c_in, *size).to(memory_format=fmt)
     g = torch.randn_like(layer(x))
-    with use_native(False):
-        dx_ref, ref = _grads(layer, x, g)
-    before_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with use_native(True, isa):
-            xg = x.detach().clone().requires_grad_()
-            layer.zero_grad()
-            y = layer(xg)
-            before = _native.calls
-            y.backward(g)
-            assert _native.calls - before == 1
-            dx, got = xg.grad, {n: p.grad for n, p in layer.named_parameters()}
-    finally:
-        torch.set_num_threads(before_threads)
-    torch.testing.assert_close(dx, dx_ref, rtol=1e-4, atol=1e-4)
-    assert got.keys() == ref.keys()
-    for name in ref:
-        torch.testing.assert_close(got[name], ref[name], rtol=1e-4, atol=2e-4, msg=name)
+    _same_as_the_row_loop(layer, x, g, isa, threads)
 
 
 @needs_kernel

@@ -2,6 +2,7 @@ import time, torch, sys, statistics as st
 from lrlc.functional import use_native
 from lrlc.functional._native import row_mm, pack_panels, panel_width, column_multiple
 from lrlc.functional._native.dots import row_dots
+from _setup import dw_operands
 torch.set_num_threads(2)
 isa = sys.argv[1]
 W, X = 22, 12288
@@ -9,7 +10,7 @@ with use_native(True, isa), torch.no_grad():
     pw = panel_width(); m = column_multiple()
     for K in [int(k) for k in sys.argv[2].split(",")]:
         kp = -(-K // m) * m
-        dW = torch.randn(W, X); F = [torch.randn(K, X) for _ in range(3)]
+        dW, F = dw_operands(K, W, X)
         P = [pack_panels(f, pw) for f in F]; D = []
         for f in F:
             d = torch.zeros(X, kp); d[:, :K] = f.t(); D.append(d)

@@ -1,10 +1,8 @@
 """In-process A/B of compiled lc_bmm.c variants: python inproc.py N K[,K] rounds src1.c src2.c ...
 Each round times conv and each variant's step (min of 3) in turn; prints medians and ratios."""
-import sys, time, subprocess, ctypes, statistics as st, torch
+import sys, subprocess, statistics as st, torch
 import lrlc.functional._native as nat
-from lrlc.experiments.run.memory import keep_freed_memory
-from lrlc.layers import LowRankLocallyConnected2d
-keep_freed_memory(); torch.set_num_threads(2)
+from _setup import best_of as t, case
 n = int(sys.argv[1]); ks = [int(k) for k in sys.argv[2].split(",")]; rounds = int(sys.argv[3]); srcs = sys.argv[4:]
 status = nat._load()[1]
 libs = []
@@ -14,16 +12,7 @@ for i, src in enumerate(srcs):
     libs.append(nat._open(__import__("pathlib").Path(out)))
 def use(lib):
     nat._load = lambda: (lib, status)
-fmt = torch.channels_last
-x = torch.randn(n, 64, 24, 24).to(memory_format=fmt).requires_grad_()
-g = torch.randn(n, 64, 22, 22).to(memory_format=fmt)
-conv = torch.nn.Conv2d(64, 64, 3).to(memory_format=fmt)
-mods = {k: LowRankLocallyConnected2d(64, 64, 3, input_size=(24, 24), rank=k, path="kernel").to(memory_format=fmt) for k in ks}
-def t(f, reps=3):
-    f(); ts = []
-    for _ in range(reps):
-        s = time.perf_counter(); f(); ts.append(time.perf_counter() - s)
-    return min(ts)
+x, g, conv, mods = case(n, ks)
 def step(m):
     return lambda: m(x).backward(g)
 res = {}

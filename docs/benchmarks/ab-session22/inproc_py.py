@@ -1,23 +1,12 @@
 """In-process A/B of _rows_backward._backward_in_one_call: base file vs main. argv: N K[,K] rounds base_file"""
 import sys, time, importlib.util, statistics as st, torch
 import lrlc.functional._rows_backward as rb
-from lrlc.experiments.run.memory import keep_freed_memory
-from lrlc.layers import LowRankLocallyConnected2d
-keep_freed_memory(); torch.set_num_threads(2)
+from _setup import best_of as t, case
 n = int(sys.argv[1]); ks = [int(k) for k in sys.argv[2].split(",")]; rounds = int(sys.argv[3])
 spec = importlib.util.spec_from_file_location("lrlc.functional._rb_base", sys.argv[4])
 base = importlib.util.module_from_spec(spec); spec.loader.exec_module(base)
 variants = [base._backward_in_one_call, rb._backward_in_one_call]
-fmt = torch.channels_last
-x = torch.randn(n, 64, 24, 24).to(memory_format=fmt).requires_grad_()
-g = torch.randn(n, 64, 22, 22).to(memory_format=fmt)
-conv = torch.nn.Conv2d(64, 64, 3).to(memory_format=fmt)
-mods = {k: LowRankLocallyConnected2d(64, 64, 3, input_size=(24, 24), rank=k, path="kernel").to(memory_format=fmt) for k in ks}
-def t(f, reps=3):
-    f(); ts = []
-    for _ in range(reps):
-        s = time.perf_counter(); f(); ts.append(time.perf_counter() - s)
-    return min(ts)
+x, g, conv, mods = case(n, ks)
 res = {}
 for r in range(rounds):
     res.setdefault("conv", []).append(t(lambda: conv(x).backward(g)))

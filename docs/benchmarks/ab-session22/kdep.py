@@ -1,13 +1,7 @@
 import sys, time, torch
-from lrlc.experiments.run.memory import keep_freed_memory
-from lrlc.layers import LowRankLocallyConnected2d
-keep_freed_memory(); torch.set_num_threads(2)
+from _setup import case
 n = int(sys.argv[1]); ks = [int(k) for k in sys.argv[2].split(",")]; rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-fmt = torch.channels_last
-x = torch.randn(n, 64, 24, 24).to(memory_format=fmt).requires_grad_()
-conv = torch.nn.Conv2d(64, 64, 3).to(memory_format=fmt)
-mods = {k: LowRankLocallyConnected2d(64, 64, 3, input_size=(24, 24), rank=k, path="kernel").to(memory_format=fmt) for k in ks}
-g = torch.randn(n, 64, 22, 22).to(memory_format=fmt)
+x, g, conv, mods = case(n, ks)
 def step(m):
     y = m(x); y.backward(g)
 def fwd(m):

@@ -33,6 +33,15 @@ def _delta(t0: Tensor, t1: Tensor | None) -> int:
     return (t1.data_ptr() - t0.data_ptr()) // t0.element_size()
 
 
+def _deltas(at: tuple[Tensor, ...], along_i, along_a) -> list[int]:
+    """Each operand's steps along i and along a: [a_i, a_a, b_i, b_a, c_i, c_a]."""
+    return [
+        _delta(t0, None if along is None else along[k])
+        for k, t0 in enumerate(at)
+        for along in (along_i, along_a)
+    ]
+
+
 def _plain(t: Tensor) -> bool:
     return t.dtype is torch.float32 and t.device.type == "cpu"
 
@@ -100,10 +109,7 @@ class Program:
         if None in strides:
             self.ok = False
             return
-        deltas = []
-        for k in range(3):
-            for along in (along_i, along_a):
-                deltas.append(_delta(at[k], None if along is None else along[k]))
+        deltas = _deltas(at, along_i, along_a)
         (b_p, b_k, b_ct), (c_p, c_m, c_ct) = strides
         c_ptr = out.data_ptr()
         if out_rows is not None:
@@ -133,10 +139,7 @@ class Program:
         if not dots_operands_ok(a, panels, out, _active()[1]):
             self.ok = False
             return
-        deltas = []
-        for k in range(3):
-            for along in (along_i, along_a):
-                deltas.append(_delta(at[k], None if along is None else along[k]))
+        deltas = _deltas(at, along_i, along_a)
         self.keep += [t for v in (at, along_i, along_a) if v is not None for t in v]
         self._add(DOTS, [
             ALWAYS, a.shape[0], a.shape[1], panels.shape[1], a.data_ptr(), a.stride(0),
