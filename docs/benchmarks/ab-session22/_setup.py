@@ -18,9 +18,9 @@ def case(n: int, ranks, fmt=torch.channels_last):
     g = torch.randn(n, 64, 22, 22).to(memory_format=fmt)
     conv = torch.nn.Conv2d(64, 64, 3).to(memory_format=fmt)
     mods = {
-        k: LowRankLocallyConnected2d(
-            64, 64, 3, input_size=(24, 24), rank=k, path="kernel"
-        ).to(memory_format=fmt)
+        k: LowRankLocallyConnected2d(64, 64, 3, input_size=(24, 24), rank=k, path="kernel").to(
+            memory_format=fmt
+        )
         for k in ranks
     }
     return x, g, conv, mods
