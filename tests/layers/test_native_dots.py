@@ -79,3 +79,4 @@ def test_operands_the_kernel_cannot_read_are_refused():
     assert not dots_operands_ok(a, packed, torch.empty(4, 2), isa)  # out's shape
     assert not dots_operands_ok(a, pack_panels(f, width // 2), out, isa)  # other panels
     assert not dots_operands_ok(a.double(), packed.double(), out.double(), isa)
+    assert not dots_operands_ok(a.requires_grad_(), packed, out, isa)  # autograd records it

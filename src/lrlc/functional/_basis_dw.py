@@ -9,8 +9,8 @@ order of `BasisKernels.flat_acc`). Three ways, by what runs here and the rank:
   and K <= DOTS_MAX_RANK of its instruction set;
 - (W_out, X) @ (X, K) through the kernel's tiles, K padded to its vector (`row_mm`), into a
   (W_out, K) buffer copied into dw's row at the last kernel row, above it;
-- torch's product on views of the bases where the kernel does not run (or at K <= 4, where
-  it pads K fourfold and MKL was faster).
+- torch's product on views of the bases where the kernel does not run (or where X is not
+  whole vectors and K <= 4, where the tiles would pad K fourfold and MKL was faster).
 """
 
 from __future__ import annotations
@@ -106,10 +106,11 @@ class DwProducts:
         if a == self.kh - 1:
             self.rows[i].copy_(d_w_t[:, : self.k].t())
 
-    def program_steps(self, prog, grad: Tensor, d_weights: Tensor, h_out: int) -> None:
+    def program_steps(self, prog, grad: Tensor) -> None:
         """`add` at every (i, a) as steps of `prog` (`_native.program.Program`); grad: the
-        (W_out, X) buffer the dW products write; d_weights (K, H_out, W_out)."""
-        nxt, rows = h_out > 1, self.rows
+        (W_out, X) buffer the dW products write."""
+        rows = self.rows
+        nxt = len(rows) > 1
         if self.panels is not None:  # dot products, straight into the weights' gradient
             panels = self.panels
             prog.dots(
@@ -125,4 +126,4 @@ class DwProducts:
             (g, dense[1:2], t0) if self.kh > 1 else None, by_rows=True,
             beta_rule=BETA_AFTER_FIRST,
         )  # fmt: skip
-        prog.transposed_rows(d_w_t, d_weights[:, 0], d_weights[:, 1] if nxt else None)
+        prog.transposed_rows(d_w_t, rows[0], rows[1] if nxt else None)

@@ -283,7 +283,7 @@ class BasisKernels(RowKernels):
         """Add to `prog` (`_native.program.Program`) what `add_grad` and `place_transposed` do
         at each (i, a): dF into the panels, dw (`_basis_dw`), then the placed filters into diag
         (where given). grad: the (W_out, X) buffer the dW products write."""
-        kh, kw, c_out, c_in = self.transposed_shape
+        kh, kw = self.transposed_shape[:2]
         k = self.bases.shape[0]
         if not self.takes_program():
             prog.ok = False
@@ -297,7 +297,7 @@ class BasisKernels(RowKernels):
             (1, k, self.w_out, x), (w_acc[0], g, d[0]), (w_acc[1], g, d[0]) if nxt else None,
             (w_acc[0], g, d[1]) if kh > 1 else None, beta=True, panels=(False, True),
         )  # fmt: skip
-        self._dw.program_steps(prog, grad, self.d_weights, self.h_out)
+        self._dw.program_steps(prog, grad)
         if diag is None:
             return
         batch = self._tap_places(diag) and self._places_batch

@@ -212,26 +212,24 @@ def _filter_grads(
     prog: Program, g: Tensor, patches: list[Tensor | None], kernels: RowKernels, geo: RowGeometry
 ) -> Tensor | None:
     """The one-call backward's dW products at every (i, a), from dL/dy's row g (N, W_out,
-    C_out) and the patches at (0, 0), (1, 0), (0, 1): straight into a stored weight's
+    C_out) and the patches at (0, 0), (1, 0), (0, 1) (None where there is no such row):
+    straight into a stored weight's
     gradient where the source has one (`grad_target`, as `_row_filter_grad`; returns None),
     else into one (W_out, C_out, kw * C) buffer that the source's steps read (returned as
     (W_out, X))."""
-    (h_out, w_out), kh, kw, c = geo.out, geo.kh, geo.kw, geo.channels
+    w_out, kw, c = geo.out[1], geo.kw, geo.channels
     n, c_out = g.shape[0], g.shape[2]
-    along = (h_out > 1, kh > 1)
-    target = kernels.grad_target(0, 0)
-    if target is not None:  # (kw*C, N) @ (N, C_out) for each position, in the weight's layout
+    if kernels.grad_target(0, 0) is not None:  # (kw*C, N) @ (N, C_out) a position, in place
         g_rows = g.transpose(0, 1)  # (W_out, N, C_out)
         at = [None if p is None else (p.transpose(1, 2), g_rows, kernels.grad_target(*ia))
-              for p, ia in zip(patches, ((0, 0), (1, 0), (0, 1)))]  # fmt: skip
-        prog.product((w_out, kw * c, n, c_out), at[0], at[1] if along[0] else None,
-                     at[2] if along[1] else None)  # fmt: skip
+              for p, ia in zip(patches, ((0, 0), (1, 0), (0, 1)), strict=True)]  # fmt: skip
+        prog.product((w_out, kw * c, n, c_out), *at)
         return None
     g_t = g.permute(1, 2, 0)  # (W_out, C_out, N)
     d_a = g.new_empty((w_out, c_out, kw * c))
-    at = [None if p is None else (g_t, p, d_a) for p in patches]
-    prog.product((w_out, c_out, n, kw * c), at[0], at[1] if along[0] else None,
-                 at[2] if along[1] else None)  # fmt: skip
+    prog.product(
+        (w_out, c_out, n, kw * c), *[None if p is None else (g_t, p, d_a) for p in patches]
+    )
     return d_a.view(w_out, -1)
 
 

@@ -1,7 +1,8 @@
 """dw's products as dot products (`lc_dots.c`): out (M, K) (+)= a (M, X) @ F^T for the bases F
 (K, X) packed in the compiled kernel's panels, (X / width, K, width) (`pack_panels`), the
-layout dF is accumulated in. At K <= 16, where `row_bmm`'s tiles pad K to a vector and take
-one broadcast a row, this took a row's dw from about 50 to a few microseconds (`lc_dots.c`)."""
+layout dF is accumulated in. At small K, where `row_bmm`'s tiles pad K to a vector and take
+one broadcast a row, this took a row's dw from about 50 to 16-45 us at K = 1-10 (66 rows in
+1.05-2.97 ms against 3.2-3.5; AMD EPYC Zen 4, `docs/benchmarks/ab-session22/`)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from .panels import _packed_strides
 def dots_operands_ok(a: Tensor, panels: Tensor, out: Tensor, isa: str | None) -> bool:
     """Whether the kernel takes a (M, X) with contiguous rows, panels (the bases (K, X) in
     `pack_panels`' layout for `isa`) and out (M, K), all float32 on the CPU, X a multiple of
-    the vector width."""
+    the vector width, and not recorded by autograd (as `row_bmm`'s operands)."""
     if isa is None or a.dim() != 2 or out.dim() != 2:
+        return False
+    if torch.is_grad_enabled() and (a.requires_grad or panels.requires_grad):
         return False
     (m, x), k = a.shape, panels.shape[-2] if panels.dim() == 3 else -1
     if out.shape != (m, k) or x % ISAS[isa][1] or a.stride(1) != 1:
@@ -34,7 +37,7 @@ def row_dots(a: Tensor, panels: Tensor, out: Tensor, accumulate: bool = False) -
     gradient, transposed). Through the compiled kernel where `dots_operands_ok`, else torch's
     product on F unpacked. Returns out."""
     lib, isa = _active()
-    if dots_operands_ok(a, panels, out, isa) and not torch.is_grad_enabled():
+    if dots_operands_ok(a, panels, out, isa):
         (m, x), k = a.shape, panels.shape[1]
         args = array.array("q", (
             ISAS[isa][0], torch.get_num_threads(), m, x, k, a.data_ptr(), a.stride(0),
