@@ -1,4 +1,4 @@
-"""The kernel path's backward as one compiled call (`_native.program`, `lc_bmm.c`'s
+"""The kernel path's backward as one compiled call (`_native.program`, `lc_program.c`'s
 `lrlc_rows_program_f32`): the same input gradient and parameter gradients as the row loop with
 torch's products, for the geometries it takes (stride 1, undilated, padding on any side,
 kernels of one row or column, positions that do not share out evenly, ranks that pad dw's

@@ -35,8 +35,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-# the products (lc_bmm.c) and dw's dot products (lc_dots.c), built into one library
-SOURCES = tuple(Path(__file__).with_name(name) for name in ("lc_bmm.c", "lc_dots.c"))
+# the products (lc_bmm.c), the backward's program (lc_program.c) and dw's dot products
+# (lc_dots.c), built into one library; lc_common.h what they share
+SOURCES = tuple(
+    Path(__file__).with_name(name) for name in ("lc_bmm.c", "lc_program.c", "lc_dots.c")
+)
+HEADER = Path(__file__).with_name("lc_common.h")
 
 # Instruction sets the C file has a kernel for: torch's name -> (the C file's code, the
 # number of float32 columns one SIMD vector holds, a product's columns must be a multiple;
@@ -81,7 +85,7 @@ def _build(compiler: str) -> tuple[Path | None, str]:
     """Compile `SOURCES` (once per source text and platform) and return the library's path, or
     None and why not. Concurrent builds (pytest or Ray workers) each write their own file and
     rename it into place, so no process loads a half-written library."""
-    text = b"".join(source.read_bytes() for source in SOURCES)
+    text = b"".join(source.read_bytes() for source in (HEADER, *SOURCES))
     tag = hashlib.sha256(text + sys.platform.encode() + compiler.encode()).hexdigest()[:16]
     name = f"lc_bmm-{tag}.so"
     errors = []

@@ -17,10 +17,10 @@
    multiply-adds, and B is read once per chunk of X for all of a thread's rows. */
 
 #include <immintrin.h>
-#include <stddef.h>
+#include <omp.h>
 #include <stdlib.h>
 
-typedef ptrdiff_t idx;
+#include "lc_common.h"
 
 #define DOTS_CHUNK 16 /* panels of X a pass over a thread's rows reads: K x 1024 floats */
 
@@ -115,18 +115,18 @@ static const dots_fn DOTS256[DR256][DQ256] = {
 idx lrlc_dots_part_floats(idx m, idx nt, idx k) { return (m + nt - 1) / nt * k * 16; }
 
 /* Thread t's share (of nt) of C's rows, [lo, hi) as OpenMP's static shares, computed: what
-   lc_bmm.c's program and lrlc_dots_f32_packed run in each thread. isa: 2 AVX-512, 1 AVX2
-   (the caller checks); x a multiple of the vector width (16 / 8); part: the thread's
+   lc_program.c's program and lrlc_dots_f32_packed run in each thread. isa: ISA_AVX512 or
+   ISA_AVX2 (the caller checks); x a multiple of the vector width (16 / 8); part: the thread's
    `lrlc_dots_part_floats` floats, allocated by the caller before any thread starts, so that
    no call fails half done. */
 void lrlc_dots_share(int isa, idx t, idx nt, idx m, idx x, idx k, const float *a, idx a_m,
                      const float *b, idx b_ct, float *c, idx c_m, idx c_k, int beta,
                      float *part) {
-  const int rmax = isa == 2 ? DR512 : DR256, qmax = isa == 2 ? DQ512 : DQ256;
-  const idx w = isa == 2 ? 64 : 16, vec = isa == 2 ? 16 : 8;
-  const dots_fn *fns = isa == 2 ? &DOTS512[0][0] : &DOTS256[0][0];
-  const idx q = m / nt, extra = m % nt;
-  const idx lo = t * q + (t < extra ? t : extra), hi = lo + q + (t < extra);
+  const int rmax = isa == ISA_AVX512 ? DR512 : DR256, qmax = isa == ISA_AVX512 ? DQ512 : DQ256;
+  const idx w = isa == ISA_AVX512 ? 64 : 16, vec = isa == ISA_AVX512 ? 16 : 8;
+  const dots_fn *fns = isa == ISA_AVX512 ? &DOTS512[0][0] : &DOTS256[0][0];
+  idx lo, hi;
+  share_of(m, t, nt, &lo, &hi);
   const idx p_m = k * vec; /* the partial sums: (hi - lo, K) vectors */
   const idx full = x / w;
   const int tail_nv = (int)((x % w) / vec);
@@ -154,14 +154,12 @@ void lrlc_dots_share(int isa, idx t, idx nt, idx m, idx x, idx k, const float *a
     }
 }
 
-#include <omp.h>
-
 /* `row_dots`' call: (isa, threads, m, x, k, a, a_m, b, b_ct, c, c_m, c_k, beta), pointers as
    integers. Returns 0, -1 for an unknown instruction set, -2 where memory ran out (nothing
    then computed). */
 int lrlc_dots_f32_packed(const idx *v) {
   const int isa = (int)v[0], threads = (int)v[1];
-  if (isa != 2 && isa != 1) return -1;
+  if (isa != ISA_AVX512 && isa != ISA_AVX2) return -1;
   /* sized for one thread's share of all rows: OpenMP may start fewer than asked for */
   const idx each = lrlc_dots_part_floats(v[2], 1, v[4]);
   float *parts = malloc((size_t)(each * threads) * sizeof(float));

@@ -1,5 +1,5 @@
 """A program of products over every output row and kernel row, run in one compiled call
-(`lc_bmm.c`'s `lrlc_rows_program_f32`): the backward's row loop of `_rows_backward` without
+(`lc_program.c`'s `lrlc_rows_program_f32`): the backward's row loop of `_rows_backward` without
 its Python, which cost about 10 ms a step at any batch (0.14 of a convolution step at N = 128,
 AMD EPYC Zen 4, session 21).
 
