@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from ._native import pairs_available, pairs_bmm, row_bmm, rows_forward, runs_compiled
+from ._native.layout import contiguous_nchw, transposed_copy
 from ._ops import Padding4, Pair
 
 
@@ -201,7 +202,7 @@ def forward_rows(
             out = out.permute(0, 3, 1, 2)
             # NCHW: one transposing copy of the whole output, where the row loop made one
             # per row
-            return out if channels_last else out.contiguous()
+            return out if channels_last else contiguous_nchw(out)
     out: Tensor | None = None
     patches = _Patches(xp, geo)
     buf: Tensor | None = None  # (W_out, N, C_out), where a row's products sum, row to row
@@ -254,7 +255,7 @@ def _write_row(out: Tensor, i: int, acc: Tensor, channels_last: bool) -> None:
     if channels_last:
         out[:, i] = acc.transpose(0, 1)
     else:
-        out[:, :, i] = acc.permute(1, 2, 0)
+        transposed_copy(out[:, :, i], acc.permute(1, 2, 0))
 
 
 def _pairs_apply(xp: Tensor, kernels: RowKernels, geo: RowGeometry) -> bool:
@@ -321,14 +322,16 @@ def _diagonal_filters(diag: Tensor, w_t: Tensor) -> None:
 
 def _pad_into(out: Tensor, x: Tensor, pad: Padding4) -> None:
     """Write (N, C, H, W) x zero-padded into `out`, seen as (N, Hp, Wp, C) in any memory
-    order, in one pass: zeros only where the copy does not write."""
+    order, in one pass: zeros only where the copy does not write. An NCHW x goes through the
+    compiled transposes (`transposed_copy`: 128 x 64 x 24 x 24 float32 in about 0.8 ms where
+    torch's strided copy took 2-3, AMD EPYC Zen 4)."""
     left, _, top, _ = pad
     h, w = x.shape[-2:]
     out[:, :top] = 0
     out[:, top + h :] = 0
     out[:, top : top + h, :left] = 0
     out[:, top : top + h, left + w :] = 0
-    out[:, top : top + h, left : left + w] = x.permute(0, 2, 3, 1)
+    transposed_copy(out[:, top : top + h, left : left + w], x.permute(0, 2, 3, 1))
 
 
 def _padded_size(x: Tensor, pad: Padding4) -> tuple[int, int, int, int]:
@@ -340,8 +343,6 @@ def _padded_size(x: Tensor, pad: Padding4) -> tuple[int, int, int, int]:
 
 def pad_hnwc(x: Tensor, pad: Padding4) -> Tensor:
     """(N, C, H, W) -> zero-padded (Hp, N, Wp, C), contiguous, in one pass over x."""
-    if not any(pad):
-        return x.permute(2, 0, 3, 1).contiguous()
     n, hp, wp, c = _padded_size(x, pad)
     out = x.new_empty((hp, n, wp, c))
     _pad_into(out.transpose(0, 1), x, pad)

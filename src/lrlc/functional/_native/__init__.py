@@ -35,10 +35,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-# the products (lc_bmm.c), the backward's program (lc_program.c) and dw's dot products
-# (lc_dots.c), built into one library; lc_common.h what they share
+# the products (lc_bmm.c), the backward's program (lc_program.c), dw's dot products
+# (lc_dots.c) and the layout copies (lc_layout.c), built into one library; lc_common.h what
+# they share
 SOURCES = tuple(
-    Path(__file__).with_name(name) for name in ("lc_bmm.c", "lc_program.c", "lc_dots.c")
+    Path(__file__).with_name(name)
+    for name in ("lc_bmm.c", "lc_program.c", "lc_dots.c", "lc_layout.c")
 )
 HEADER = Path(__file__).with_name("lc_common.h")
 
@@ -150,10 +152,11 @@ def _open(path: Path) -> ctypes.CDLL | None:
             lib.lrlc_rows_forward_f32,
             lib.lrlc_rows_program_f32,
             lib.lrlc_dots_f32_packed,
+            lib.lrlc_transpose_f32,
         )
     except (OSError, AttributeError):
         return None
-    for fn in fns:  # `row_bmm`, `pairs_bmm`, `rows_forward` and `Program` pack their arguments
+    for fn in fns:  # their callers pack the arguments into one array of int64
         fn.argtypes = [ctypes.c_void_p]
         fn.restype = ctypes.c_int
     return lib
