@@ -1,4 +1,4 @@
-/* What lc_bmm.c, lc_program.c and lc_dots.c share: built into one library by
+/* What lc_bmm.c, lc_program.c, lc_dots.c and lc_layout.c share: built into one library by
    lrlc.functional._native (each file's functions below are the library's own, hidden from
    other libraries). */
 
@@ -42,5 +42,9 @@ HIDDEN idx lrlc_dots_part_floats(idx m, idx nt, idx k);
 HIDDEN void lrlc_dots_share(int isa, idx t, idx nt, idx m, idx x, idx k, const float *a,
                             idx a_m, const float *b, idx b_ct, float *c, idx c_m, idx c_k,
                             int beta, float *part);
+
+/* lc_layout.c: D[c, r] = S[r, c] for one (rows x cols) S, rows s_r apart, and D, rows d_c
+   apart, both with contiguous columns (AVX2, which every CPU with a kernel here has). */
+HIDDEN void lrlc_transpose_one(const float *s, idx s_r, idx rows, idx cols, float *d, idx d_c);
 
 #endif

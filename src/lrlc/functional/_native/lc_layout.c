@@ -56,8 +56,8 @@ static void transpose_scalar(const float *s, idx s_r, idx r0, idx r1, idx c0, id
    their length. (Where S's rows run on from one matrix to the next, an NCHW image's rows,
    reading 8 of them along their whole length across the matrices was slower: 3.9 against
    3.3 ms for 128 x 64 x 24 x 24 from memory.) */
-__attribute__((target("avx2"))) static void transpose256(const float *s, idx s_r, idx rows,
-                                                         idx cols, float *d, idx d_c) {
+__attribute__((target("avx2"))) void lrlc_transpose_one(const float *s, idx s_r, idx rows,
+                                                        idx cols, float *d, idx d_c) {
   const idx rf = rows - rows % 8, cf = cols - cols % 8;
   for (idx c0 = 0; c0 < cf; c0 += 8)
     for (idx r0 = 0; r0 < rf; r0 += 8) {
@@ -86,7 +86,7 @@ int lrlc_transpose_f32(const idx *v) {
     idx lo, hi;
     share_of(n0 * n1, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
     for (idx b = lo; b < hi; b++)
-      transpose256(s + (b / n1) * s0 + (b % n1) * s1, s_r, rows, cols,
+      lrlc_transpose_one(s + (b / n1) * s0 + (b % n1) * s1, s_r, rows, cols,
                    d + (b / n1) * d0 + (b % n1) * d1, d_c);
   }
   return 0;
