@@ -20,6 +20,7 @@ import functools
 import torch
 from torch import Tensor
 
+from ._basis_layouts import dw_operand
 from ._native import column_multiple, native_isa, pack_panels, panel_width, row_mm
 from ._native.dots import row_dots
 from ._native.program import BETA_AFTER_FIRST
@@ -85,13 +86,11 @@ class DwProducts:
     def dense(self) -> tuple[Tensor, Tensor]:
         """The right operands as one dense (kh, X, K padded to the kernel's multiple) and the
         (W_out, K padded) buffer: `operands` where it takes them dense, the one-call backward
-        above DOTS_MAX_RANK. (kh, X, K) in flat_acc's X order, straight from the bases."""
+        above DOTS_MAX_RANK. (kh, X, K) in flat_acc's X order, from the bases by two
+        transposes (`_basis_layouts.dw_operand`)."""
         m = column_multiple() or 1
-        padded = -(-self.k // m) * m
-        src = self.bases.permute(3, 1, 4, 2, 0).reshape(self.kh, -1, self.k)
-        dense = src.new_zeros((*src.shape[:2], padded), dtype=self.acc)
-        dense[..., : self.k] = src
-        return dense, dense.new_empty((self.w_out, padded))
+        dense = dw_operand(self.bases, -(-self.k // m) * m, self.acc)
+        return dense, dense.new_empty((self.w_out, dense.shape[2]))
 
     def add(self, i: int, a: int, flat: Tensor) -> None:
         """Kernel row a's part of row i's dw from its filter gradients flat (W_out, X). As a

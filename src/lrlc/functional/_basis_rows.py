@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from ._basis_dw import DwProducts
+from ._basis_layouts import bases_from_panels
 from ._native import pack_panels, panel_width, row_bmm, row_mm, runs_compiled
 from ._rows import RowKernels
 
@@ -333,8 +334,7 @@ class BasisKernels(RowKernels):
 
     def bases_grad(self, shape: torch.Size) -> Tensor:
         k, c_out, c_in, kh, kw = shape
-        if self._d_panels is None:
-            d = self.d_flat.view(k, kh, -1)
-        else:  # (kh, tiles, K, width) -> (K, kh, X)
-            d = self._d_panels.permute(2, 0, 1, 3).reshape(k, kh, -1)[:, :, : c_out * kw * c_in]
+        if self._d_panels is not None:  # (kh, tiles, K, width) -> (K, C_out, C_in, kh, kw)
+            return bases_from_panels(self._d_panels, self.bases)
+        d = self.d_flat.view(k, kh, -1)
         return d.unflatten(2, (c_out, kw, c_in)).permute(0, 2, 4, 1, 3)
