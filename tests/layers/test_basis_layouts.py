@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from lrlc.functional import use_native
-from lrlc.functional._basis_layouts import bases_from_panels, dw_operand, taps_inner
+from lrlc.functional._basis_layouts import (
+    bases_from_panels,
+    dw_operand,
+    forward_panels,
+    tap_panels,
+    taps_inner,
+)
 from lrlc.functional._native import pack_panels
 
 SHAPES = [
@@ -77,3 +83,33 @@ def test_bases_from_panels(native, stored, width, shape):
         assert out.stride() == like.stride()
     else:
         assert out.is_contiguous()
+
+
+def _flat(f):
+    """The forward's (K, kh, kw * C_in * C_out) and the backward's (K, kh, kw, C_out * C_in)."""
+    k, c_out, c_in, kh, kw = f.shape
+    return f.permute(0, 3, 4, 2, 1).reshape(k, kh, -1), f.permute(0, 3, 4, 1, 2).reshape(
+        k, kh, kw, -1
+    )
+
+
+@pytest.mark.parametrize("native", [False, True])
+@pytest.mark.parametrize("stored", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("shape", [(3, 16, 32, 3, 3), (5, 16, 16, 3, 3), (2, 8, 16, 2, 3)])
+def test_panels_straight_from_the_bases(native, stored, shape):
+    """The builds' and the placed filters' panels equal `pack_panels` of the flat layouts
+    they replace, dense (the kernel reads them by their shape); None where the channels are
+    not whole panels (C_out = 8 for the forward; C_in = 16 at width 32 for the taps)."""
+    f = _bases(shape)
+    if stored == "channels_last":
+        f = _channels_last(f)
+    flat, flat_t = _flat(f)
+    with use_native(native):
+        fwd, taps = forward_panels(f, 16), tap_panels(f, 16)
+        assert tap_panels(f, 32) is None or shape[2] % 32 == 0
+    if shape[1] == 16:
+        assert fwd.is_contiguous() and torch.equal(fwd, pack_panels(flat.transpose(0, 1), 16))
+    else:
+        assert fwd is None
+    assert taps.is_contiguous()
+    assert torch.equal(taps, pack_panels(flat_t.permute(1, 2, 0, 3), 16))

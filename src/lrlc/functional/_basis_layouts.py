@@ -66,3 +66,32 @@ def bases_from_panels(panels: Tensor, like: Tensor) -> Tensor:
     src = t.view(k * c_out, kh * kw, c_in)
     transposed_copy(out.view(k * c_out, c_in, kh * kw).transpose(1, 2), src)
     return out
+
+
+def forward_panels(bases: Tensor, width: int) -> Tensor | None:
+    """The forward's builds' operand: `flat` (K, kh, kw * C_in * C_out) by kernel row in the
+    compiled kernel's panels, (kh, kw * C_in, K, width), made from the bases by one (C_out,
+    C_in) transpose per (k, a, b) where C_out is one panel (64 channels with AVX-512, 16 with
+    AVX2), without `flat`; else None (then `pack_panels` of `flat`)."""
+    k, c_out, c_in, kh, kw = bases.shape
+    if c_out != width or bases.dtype is not torch.float32:
+        return None
+    t = taps_inner(bases).view(k, c_out, kh * kw, c_in)  # (k, o, (a, b), c)
+    out = bases.new_empty((kh, kw * c_in, k, width))
+    # out[a, b * C_in + c, k, o] = t[k, o, (a, b), c]: (k, (a, b)) batches of (o, c) -> (c, o)
+    dst = out.view(kh * kw, c_in, k, width).permute(2, 0, 3, 1)
+    transposed_copy(dst, t.permute(0, 2, 1, 3))
+    return out
+
+
+def tap_panels(bases: Tensor, width: int) -> Tensor | None:
+    """The placed filters' operand: the bases by kernel row and tap, (kh, kw, C_out * C_in /
+    width, K, width), each tap's (C_out, C_in) filters of all K in the kernel's panels. One
+    copy of runs of `width` input channels from `taps_inner` (a view for channels_last
+    bases) where C_in is whole panels; else None (then `pack_panels` of `flat_t`)."""
+    k, c_out, c_in, kh, kw = bases.shape
+    if c_in % width or bases.dtype is not torch.float32:
+        return None
+    t = taps_inner(bases).view(k, c_out, kh, kw, c_in // width, width)
+    blocks = t.permute(2, 3, 1, 4, 0, 5).contiguous()  # (a, b, o, c_hi, k, c_lo)
+    return blocks.view(kh, kw, c_out * c_in // width, k, width)

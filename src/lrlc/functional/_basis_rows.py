@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from ._basis_dw import DwProducts
-from ._basis_layouts import bases_from_panels
+from ._basis_layouts import bases_from_panels, forward_panels, tap_panels
 from ._native import pack_panels, panel_width, row_bmm, row_mm, runs_compiled
 from ._rows import RowKernels
 
@@ -127,8 +127,11 @@ class BasisKernels(RowKernels):
         streams than the prefetchers follow, and the build ran at about half its speed from
         memory (docs/performance.md, session 21)."""
         width = panel_width()
-        if not width or self.flat.dtype is not torch.float32:
+        if not width or self.bases.dtype is not torch.float32:
             return None
+        direct = forward_panels(self.bases, width)
+        if direct is not None:
+            return direct
         return pack_panels(
             self.flat.view(self.flat.shape[0], self.shape[0], -1).transpose(0, 1), width
         )
@@ -150,8 +153,11 @@ class BasisKernels(RowKernels):
         # One row's filters at a time only (blocks of rows build theirs whole, by `_build`)
         if self.block > 1:
             return None
+        panels = self._flat_panels
+        if panels is not None and "flat" not in self.__dict__:  # made without `flat`
+            return "basis", self.weights, None, panels
         flat = self.flat.view(self.flat.shape[0], self.shape[0], -1)
-        return "basis", self.weights, flat, self._flat_panels
+        return "basis", self.weights, flat, panels
 
     def pair_shape(self) -> tuple[int, int] | None:
         # One row's filters at a time only: blocks of rows (K >= 2 W_out) keep torch's bf16
@@ -202,7 +208,9 @@ class BasisKernels(RowKernels):
         batch = diag.as_strided(
             (kw, self.w_out, x4), ((kw - 1) * x4, kw * x4, 1), diag.storage_offset() + (kw - 1) * x4
         )
-        taps = self._flat_t_tap_batches[0]
+        # what the product reads as its right operand, (kw, K, X4): shape, dtype and unit
+        # column stride are all the check reads (no `flat_t` made for it)
+        taps = self.bases.new_empty(x4).expand(kw, self.bases.shape[0], x4)
         w = self._w_rows[0]
         self._places_batch = batch if runs_compiled(w.expand(kw, *w.shape), taps, batch) else None
         return places
@@ -222,8 +230,11 @@ class BasisKernels(RowKernels):
         (kw, tiles, K, width), all kernel rows one tensor, or None where the kernel does not
         run."""
         width = panel_width()
-        if not width or self.flat_t.dtype is not torch.float32:
+        if not width or self.bases.dtype is not torch.float32:
             return None
+        direct = tap_panels(self.bases, width)
+        if direct is not None:
+            return direct.unbind(0)
         kh, kw = self.transposed_shape[:2]
         taps = self.flat_t.view(self.flat_t.shape[0], kh, kw, -1).permute(1, 2, 0, 3)
         return pack_panels(taps, width).unbind(0)

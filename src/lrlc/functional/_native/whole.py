@@ -39,7 +39,8 @@ def rows_forward(
     stored filters; or ("basis", w, F, packed) with w (K, H_out, W_out) and F (K, kh, kw * C *
     C_out), the filters W[i, j, a] = sum_k w[k, i, j] F[k, a] (Eq. 2) built as they are
     needed, and packed None or F's kernel rows in panels, `pack_panels(F.transpose(0, 1),
-    width)` (kh, tiles, K, width), which the builds then read.
+    width)` (kh, tiles, K, width), which the builds then read; F may be None where packed
+    is given (then its panels are whole: X = tiles * width).
     None where it cannot run (then the caller's row loop does)."""
     lib, isa = _active()
     if isa is None:
@@ -47,7 +48,7 @@ def rows_forward(
     threads = torch.get_num_threads()
     (h_out, w_out), (kh, kw), (_, n, _, c) = out_size, kernel, xp.shape
     kwc = kw * c
-    c_out = source[1].shape[-1] if source[0] == "rows" else source[2].shape[-1] // kwc
+    c_out = source[1].shape[-1] if source[0] == "rows" else _basis_columns(source) // kwc
     tensors = [t for t in (xp, *source[1:], bias) if t is not None]
     if any(t.dtype is not torch.float32 or t.device.type != "cpu" for t in tensors):
         return None
@@ -72,12 +73,15 @@ def rows_forward(
     else:
         w, flat = source[1], source[2]
         k = w.shape[0]
-        if w.shape != (k, h_out, w_out) or flat.shape != (k, kh, kwc * c_out):
+        if w.shape != (k, h_out, w_out):
             return None
-        if flat.stride(2) != 1:
+        if flat is not None and (flat.shape != (k, kh, kwc * c_out) or flat.stride(2) != 1):
+            return None
+        operand = _bases_operand(flat, source[3], isa, (k, kh, kwc * c_out))
+        if operand is None:
             return None
         buffers = xp.new_empty(threads * -(-w_out // threads) * kwc * c_out)
-        sw, (f_ptr, f_k, f_a, f_ct) = w.stride(), _bases_operand(flat, source[3], isa)
+        sw, (f_ptr, f_k, f_a, f_ct) = w.stride(), operand
         body = [1, w.data_ptr(), sw[1], sw[2], sw[0], f_ptr, f_k, f_a, k, buffers.data_ptr()]
     out = xp.new_empty((n, h_out, w_out, c_out))
     o = out.stride()
@@ -91,13 +95,24 @@ def rows_forward(
     return out
 
 
-def _bases_operand(flat: Tensor, packed: Tensor | None, isa: str) -> tuple[int, int, int, int]:
-    """(pointer, f_k, f_a, f_ct) of the bases the builds read: packed in panels where given in
-    the kernel's width, else flat (K, kh, X) as it is."""
+def _basis_columns(source: tuple) -> int:
+    """X, the columns of one kernel row of the bases in a ("basis", w, flat, packed) source:
+    flat's, or where there is no flat, the packed panels' (whole panels, then)."""
+    flat, packed = source[2], source[3]
+    return flat.shape[-1] if flat is not None else packed.shape[1] * packed.shape[3]
+
+
+def _bases_operand(
+    flat: Tensor | None, packed: Tensor | None, isa: str, shape: tuple[int, int, int]
+) -> tuple[int, int, int, int] | None:
+    """(pointer, f_k, f_a, f_ct) of the bases (K, kh, X) the builds read: packed in panels
+    where given in the kernel's width, else flat as it is; None where neither is usable."""
     width = ISAS[isa][2]
-    k, kh, x = flat.shape
+    k, kh, x = shape
     if packed is not None and packed.dtype is torch.float32:
         tiles = -(-x // width)
         if packed.shape == (kh, tiles, k, width) and packed.stride()[1:] == (k * width, width, 1):
             return packed.data_ptr(), width, packed.stride(0), k * width
+    if flat is None:
+        return None
     return flat.data_ptr(), flat.stride(0), flat.stride(1), 0
