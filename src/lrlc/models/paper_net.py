@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from ..layers import NonStationaryConv2d
 from .kinds import get_kind
+from .pooling import GlobalAvgPool2d
 
 DEPTH = 3
 _ORDINAL = {"1": "1ST LAYER", "2": "2ND LAYER", "3": "3RD LAYER", "all": "ALL LAYERS"}
@@ -129,7 +130,7 @@ class PaperNet(nn.Module):
             c, h, w = c_out, h - 2, w - 2
         self.features = nn.Sequential(*layers)
         self.flatten_head = flatten_head
-        self.pool = nn.Identity() if flatten_head else nn.AdaptiveAvgPool2d(1)
+        self.pool = nn.Identity() if flatten_head else GlobalAvgPool2d()
         self.head = nn.Linear(c * h * w if flatten_head else c, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
