@@ -37,3 +37,14 @@ def test_the_paper_nets_pool_with_it_and_count_it_as_pooling():
     net = PaperNet(["conv"] * 3)
     assert isinstance(net.pool, GlobalAvgPool2d) and isinstance(net.pool, nn.AdaptiveAvgPool2d)
     assert net(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_the_resnets_pool_with_it():
+    pytest.importorskip("torchvision")
+    from lrlc.models.resnet import resnet
+
+    model = resnet("resnet18", num_classes=3, input_size=32)
+    assert isinstance(model.avgpool, GlobalAvgPool2d)
+    x = torch.randn(2, 3, 32, 32).to(memory_format=torch.channels_last)
+    model = model.to(memory_format=torch.channels_last)
+    assert model(x).shape == (2, 3)

@@ -29,6 +29,7 @@ from torch import nn
 
 from ..layers import LowRankLocallyConnected2d
 from ..lrlcify import lrlcify
+from .pooling import GlobalAvgPool2d
 
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 STAGES = ("layer1", "layer2", "layer3", "layer4")
@@ -100,6 +101,7 @@ def resnet(
     tvm = _torchvision_models()
     enum = weights if weights is not None and not isinstance(weights, Mapping) else None
     model = getattr(tvm, arch)(weights=enum, num_classes=num_classes)
+    model.avgpool = GlobalAvgPool2d()  # the same pooling; its gradient in the input's layout
     _adapt_stem(model, in_channels, small_input)
     if isinstance(weights, Mapping):
         model.load_state_dict(weights)
