@@ -1,12 +1,12 @@
 """The bases of a fixed-weight LRLC layer re-laid out for the kernel path, each step, through
 the compiled transposes of `_native.layout` where they run.
 
-The bases (K, C_out, C_in, kh, kw) keep a convolution weight's order, kh * kw innermost,
-while the products read channels innermost: each layout is a transpose of a small
-dimension (the 9 taps) against a channel one. torch's permuted copies gathered those from
-far apart: at K = 32 (4.7 MB) the bases' gradient from dF's panels took 1.9 ms and dw's
-operand 1.4, 0.45 of the 5 ms a training step spent re-laying out the bases; here 0.65 and
-0.72 (AMD EPYC Zen 4, 2 threads, `docs/benchmarks/ab-session23/`).
+The bases (K, C_out, C_in, kh, kw) keep a convolution weight's order (kh * kw innermost; for
+a channels_last layer, C_in innermost), while the kernels read channels innermost: each
+layout is a transpose of the taps against a channel dimension, or a copy of whole runs of
+channels. Through torch's permuted copies (and the `flat` / `flat_t` copies made on the way)
+they took about 5.3 ms of a training step at K = 32 (4.7 MB each), through these about 2.3
+(AMD EPYC Zen 4, 2 threads, N = 128, channels_last; `docs/benchmarks/ab-session23/`).
 """
 
 from __future__ import annotations

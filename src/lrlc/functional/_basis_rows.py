@@ -154,9 +154,10 @@ class BasisKernels(RowKernels):
         if self.block > 1:
             return None
         panels = self._flat_panels
-        if panels is not None and "flat" not in self.__dict__:  # made without `flat`
-            return "basis", self.weights, None, panels
-        flat = self.flat.view(self.flat.shape[0], self.shape[0], -1)
+        kh, kwc, c_out = self.shape
+        if panels is not None and panels.shape[1] * panels.shape[3] == kwc * c_out:
+            return "basis", self.weights, None, panels  # whole panels: no `flat` made for them
+        flat = self.flat.view(self.flat.shape[0], kh, -1)
         return "basis", self.weights, flat, panels
 
     def pair_shape(self) -> tuple[int, int] | None:
