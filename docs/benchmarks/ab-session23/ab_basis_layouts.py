@@ -3,16 +3,10 @@ copies: python ab_basis_layouts.py N K[,K] rounds [cl|nchw]. Each round times co
 rank's step (best of 3) with the old and the new forms, switched by patching."""
 
 import functools
-import pathlib
-import statistics as st
-import sys
 
-import torch
+from _alternate import alternate
 
-sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "ab-session22"))
-from _setup import best_of, case  # noqa: E402
-
-from lrlc.functional import _basis_dw, _basis_rows  # noqa: E402
+from lrlc.functional import _basis_dw, _basis_rows
 
 new_grad, new_dense = _basis_rows.BasisKernels.bases_grad, _basis_dw.DwProducts.dense
 
@@ -44,22 +38,4 @@ def use(old: bool) -> None:
     _basis_dw.DwProducts.dense = old_dense if old else new_dense
 
 
-n, ks, rounds = int(sys.argv[1]), [int(k) for k in sys.argv[2].split(",")], int(sys.argv[3])
-fmt = torch.contiguous_format if sys.argv[4:] == ["nchw"] else torch.channels_last
-x, g, conv, mods = case(n, ks, fmt)
-res: dict = {}
-for _r in range(rounds):
-    res.setdefault("conv", []).append(best_of(lambda: conv(x).backward(g)))
-    for k, m in mods.items():
-        for old in (True, False):
-            use(old)
-            res.setdefault((k, old), []).append(best_of(lambda m=m: m(x).backward(g)))
-c = st.median(res["conv"])
-print(f"conv {c * 1e3:.1f} ms")
-for k in ks:
-    o, w = st.median(res[(k, True)]), st.median(res[(k, False)])
-    pr = [b / a for a, b in zip(res[(k, True)], res[(k, False)], strict=True)]
-    print(
-        f"K={k}: old {o * 1e3:.1f} ms x{o / c:.3f}  new {w * 1e3:.1f} ms x{w / c:.3f}  "
-        f"new/old per round median {st.median(pr):.3f} ({min(pr):.2f}-{max(pr):.2f})"
-    )
+alternate(use, "old", "new")

@@ -1,7 +1,12 @@
-import statistics as st, sys, time, torch
+import statistics as st
+import sys
+import time
+
+import torch
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[1] / "ab-session22"))
 from _setup import case
+
 import lrlc.functional._native.layout as L
 
 orig = L._operands

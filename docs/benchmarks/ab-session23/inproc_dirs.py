@@ -1,11 +1,17 @@
 """In-process A/B of compiled variants (folders holding all C sources):
 python inproc_dirs.py N K[,K] rounds fmt(cl|nchw) dir1 dir2 ..."""
 
-import glob, pathlib, statistics as st, subprocess, sys
+import glob
+import pathlib
+import statistics as st
+import subprocess
+import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "ab-session22"))
 import torch
-from _setup import best_of as t, case
+from _setup import best_of as t
+from _setup import case
+
 import lrlc.functional._native as nat
 
 n = int(sys.argv[1])

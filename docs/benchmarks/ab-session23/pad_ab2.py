@@ -1,8 +1,12 @@
-import time, statistics as st, torch
-from lrlc.functional._rows import pad_hnwc
-from lrlc.functional._native.layout import contiguous_nchw
+import statistics as st
+import time
+
+import torch
+
 import lrlc.functional._native.layout as L
 from lrlc.experiments.run.memory import keep_freed_memory
+from lrlc.functional._native.layout import contiguous_nchw
+from lrlc.functional._rows import pad_hnwc
 
 keep_freed_memory()
 torch.set_num_threads(2)

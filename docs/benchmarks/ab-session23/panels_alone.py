@@ -1,7 +1,11 @@
-import time, statistics as st, torch
+import statistics as st
+import time
+
+import torch
+
+from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.functional._basis_layouts import forward_panels, tap_panels
 from lrlc.functional._native import pack_panels
-from lrlc.experiments.run.memory import keep_freed_memory
 
 keep_freed_memory()
 torch.set_num_threads(2)
