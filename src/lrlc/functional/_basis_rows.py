@@ -172,6 +172,18 @@ class BasisKernels(RowKernels):
         kh, kwc, c_out = self.shape
         return out.view(self.w_out, kwc // 2, c_out, 2)
 
+    def kernel_row_scattered(self, i: int, a: int) -> Tensor:
+        """(W_out, C_out, kw * C_in), contiguous: built from the bases in the filter
+        gradients' order (`flat_acc`), which is this one, where it is the products' dtype
+        and one row is built at a time; else the base class's transposed view."""
+        if self.block > 1 or self._dw.flat_acc.dtype != self.bases.dtype:
+            return super().kernel_row_scattered(i, a)
+        kh, kwc, c_out = self.shape
+        rows = self._dw.flat_acc.view(-1, kh, c_out * kwc)[:, a]  # (K, X), X = (o, b, c)
+        w = self._w_rows[i]
+        out = self._buffer("scattered", (self.w_out, rows.shape[1]), w)
+        return row_mm(w, rows, out, by_rows=True).view(self.w_out, c_out, kwc)
+
     def kernel_row_transposed(self, i: int, a: int, kw: int) -> Tensor:
         return self._build(i, a, "input_grad").view(-1, *self.transposed_shape[1:])
 

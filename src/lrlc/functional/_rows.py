@@ -162,6 +162,12 @@ class RowKernels:
         call (a subclass may build it into one reused buffer)."""
         return self.row(i)[:, a]
 
+    def kernel_row_scattered(self, i: int, a: int) -> Tensor:
+        """Kernel row a of row i's filters as (W_out, C_out, kw * C_in), what the scattered
+        dL/dx multiplies dL/dy's row by (valid until the next call); the compiled products
+        take it where its columns are contiguous (a subclass that builds it in that order)."""
+        return self.kernel_row(i, a).transpose(1, 2)
+
     def place_transposed(self, i: int, a: int, diag: Tensor) -> None:
         """Write kernel row a of row i's filters, transposed, into diag (Wp, kw, C_out, C_in)
         by input column (`_diagonal_filters`); a subclass that builds them may write them

@@ -275,15 +275,37 @@ def _row_filter_grad(
 def _add_input_grad_scattered(
     dxp: Tensor, g: Tensor, kernels: RowKernels, geo: RowGeometry, i: int
 ) -> None:
-    """Add row i's patch gradients back where its patches were read (any stride, dilation)."""
+    """Add row i's patch gradients back where its patches were read (any stride, dilation).
+    g: row i of dL/dy, (W_out, N, C_out); dxp: d(xp), (Hp, N, Wp, C)."""
     c, (sh, sw), (dh, dw) = geo.channels, geo.stride, geo.dilation
-    w_out = geo.out[1]
+    w_out, kw = geo.out[1], geo.kw
     for a in range(geo.kh):
-        dp = torch.bmm(g, kernels.kernel_row(i, a).transpose(1, 2))  # (W_out, N, kw*C)
         row = dxp[i * sh + a * dh]  # (N, Wp, C)
-        for b in range(geo.kw):
+        if geo.grouped and row.stride(1) == c:
+            _scatter_by_products(row, g, kernels.kernel_row_scattered(i, a), sw, kw, c)
+            continue
+        dp = torch.bmm(g, kernels.kernel_row(i, a).transpose(1, 2))  # (W_out, N, kw*C)
+        for b in range(kw):
             cols = slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
             row[:, cols] += dp[:, :, b * c : (b + 1) * c].transpose(0, 1)
+
+
+def _scatter_by_products(row: Tensor, g: Tensor, filters: Tensor, sw: int, kw: int, c: int) -> None:
+    """row (N, Wp, C), (W, C) dense, += each position j's g[j] @ filters[j] (N, kw * C) at
+    its input columns j * sw .. j * sw + kw - 1 (undilated: one contiguous block of kw * C).
+    Seen as (W_out, N, kw * C) with positions sw * C apart, the row is the products' output
+    itself; positions whose blocks overlap (sw < kw) go in separate products, every
+    ceil(kw / sw)-th position in one, so that no two of a product's positions (which its
+    threads share out) write the same column. Through the compiled kernel where it runs
+    (filters (W_out, C_out, kw * C) contiguous, from `kernel_row_scattered`): no (W_out, N,
+    kw * C) buffer and no kw strided adds per kernel row (stride 2, N = 128, K = 4: the
+    step 0.83 of the old at N = 128, 0.74-0.78 at N = 512, alternating; AMD EPYC Zen 4)."""
+    w_out, n = g.shape[:2]
+    out = row.as_strided((w_out, n, kw * c), (sw * c, row.stride(0), 1), row.storage_offset())
+    step = -(-kw // sw)
+    for first in range(min(step, w_out)):
+        js = slice(first, w_out, step)
+        row_bmm(g[js], filters[js], out[js], accumulate=True)
 
 
 def _add_input_grad_transposed(

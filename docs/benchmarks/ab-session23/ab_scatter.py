@@ -1,0 +1,69 @@
+"""In-process A/B of strided dL/dx: each kernel row's products accumulated straight into
+d(xp)'s row (`_rows_backward._scatter_by_products`) against session 22's product into a
+buffer and kw strided adds: python ab_scatter.py N K[,K] rounds [stride]. 64 -> 64 channels,
+3x3, 24 x 24, padding 1, channels_last; ratios to a convolution of the same stride."""
+
+import statistics as st
+import sys
+import time
+
+import torch
+
+from lrlc.experiments.run.memory import keep_freed_memory
+from lrlc.functional import _rows_backward as rb
+from lrlc.layers import LowRankLocallyConnected2d
+
+new = rb._add_input_grad_scattered
+
+
+def old(dxp, g, kernels, geo, i):
+    c, (sh, sw), (dh, dw) = geo.channels, geo.stride, geo.dilation
+    w_out = geo.out[1]
+    for a in range(geo.kh):
+        dp = torch.bmm(g, kernels.kernel_row(i, a).transpose(1, 2))
+        row = dxp[i * sh + a * dh]
+        for b in range(geo.kw):
+            cols = slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
+            row[:, cols] += dp[:, :, b * c : (b + 1) * c].transpose(0, 1)
+
+
+def best(f, reps=3):
+    f()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+keep_freed_memory()
+torch.set_num_threads(2)
+n, ks, rounds = int(sys.argv[1]), [int(k) for k in sys.argv[2].split(",")], int(sys.argv[3])
+s = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+fmt = torch.channels_last
+x = torch.randn(n, 64, 24, 24).to(memory_format=fmt).requires_grad_()
+conv = torch.nn.Conv2d(64, 64, 3, stride=s, padding=1).to(memory_format=fmt)
+g = torch.randn_like(conv(x))
+mods = {
+    k: LowRankLocallyConnected2d(
+        64, 64, 3, input_size=(24, 24), rank=k, stride=s, padding=1, path="kernel"
+    ).to(memory_format=fmt)
+    for k in ks
+}
+res: dict = {}
+for _r in range(rounds):
+    res.setdefault("conv", []).append(best(lambda: conv(x).backward(g)))
+    for k, m in mods.items():
+        for variant, fn in (("old", old), ("new", new)):
+            rb._add_input_grad_scattered = fn
+            res.setdefault((k, variant), []).append(best(lambda m=m: m(x).backward(g)))
+c = st.median(res["conv"])
+print(f"stride {s}, N = {n}: conv {c * 1e3:.1f} ms")
+for k in ks:
+    o, w = st.median(res[(k, "old")]), st.median(res[(k, "new")])
+    pr = [b / a for a, b in zip(res[(k, "old")], res[(k, "new")], strict=True)]
+    print(
+        f"K={k}: old {o * 1e3:.1f} ms x{o / c:.3f}  new {w * 1e3:.1f} ms x{w / c:.3f}  "
+        f"new/old median {st.median(pr):.3f} ({min(pr):.2f}-{max(pr):.2f})"
+    )
