@@ -406,3 +406,15 @@ def test_bf16_basis_gradients_are_as_accurate_as_algorithm_1s():
     err = {p: ((d_bases(p, torch.float32, True) - ref).norm() / ref.norm()).item()
            for p in ("basis", "kernel")}  # fmt: skip
     assert err["kernel"] < 1.25 * err["basis"], err
+
+
+def test_strided_and_dilated_columns_cost_what_was_measured():
+    """With the compiled products, strided columns add 0.05 of a convolution step (measured:
+    0.01-0.06, stride 2), so the kernel path keeps K = 2 at stride 2 (1.41 against
+    Algorithm 1's 2.16x at N = 128); dilated columns keep the 0.5 estimate."""
+    compiled = COMPILED_PATH_COSTS["AVX512"]
+    plain = compiled.kernel_cost(2, 128, None)
+    assert compiled.kernel_cost(2, 128, "strided") == pytest.approx(plain + 0.05)
+    assert compiled.kernel_cost(2, 128, "dilated") == pytest.approx(plain + 0.5)
+    assert choose_path(2, 128, (2, 2), (1, 1), costs=compiled) == "kernel"
+    assert choose_path(2, 128, (1, 1), (1, 2), costs=compiled) == "basis"

@@ -44,17 +44,22 @@ class PathCosts:
     that does not shrink with the batch (building, re-laying out and reading the per-position
     filters: `fixed_examples` examples' worth of convolution) and a small part that grows with K
     (building W, dF^k and dw: `per_rank_examples` per basis). dL/dx through scattered patch
-    gradients (stride > 1 or dilated columns) adds `scattered_input_grad` (an estimate, not
-    yet measured). Algorithm 1 costs K convolutions."""
+    gradients adds `strided_input_grad` for strided columns (products accumulated into
+    d(xp), `_rows_backward._scatter_by_products`) and `scattered_input_grad` for dilated ones
+    (a product into a buffer and kw strided adds; an estimate, not measured). Algorithm 1
+    costs K convolutions."""
 
     products: float
     fixed_examples: float
     per_rank_examples: float
     scattered_input_grad: float = 0.5
+    strided_input_grad: float = 0.5
 
-    def kernel_cost(self, rank: int, batch: int, scattered: bool) -> float:
+    def kernel_cost(self, rank: int, batch: int, scattered: str | None) -> float:
+        """`scattered`: None (dL/dx by the transposed product), "strided" or "dilated"."""
         cost = self.products + (self.fixed_examples + self.per_rank_examples * rank) / batch
-        return cost + (self.scattered_input_grad if scattered else 0.0)
+        extra = {None: 0.0, "strided": self.strided_input_grad}
+        return cost + extra.get(scattered, self.scattered_input_grad)
 
 
 # Fitted to `lrlc bench rank` (docs/performance.md) on the two kinds of CPU these machines
@@ -78,8 +83,13 @@ CPU_PATH_COSTS = {
     "AVX2": PathCosts(products=1.4, fixed_examples=60.0, per_rank_examples=1.0),
     "AVX512": PathCosts(products=2.9, fixed_examples=40.0, per_rank_examples=2.0),
 }
+# Strided columns (stride 2, padding 1, 64 channels, 24 x 24) cost 0.01-0.06 of a
+# convolution step over stride 1 at K = 1-4, N = 128 and 512, with the compiled products
+# (session 23, docs/performance.md).
 COMPILED_PATH_COSTS = {
-    "AVX512": PathCosts(products=1.25, fixed_examples=37.0, per_rank_examples=2.6),
+    "AVX512": PathCosts(
+        products=1.25, fixed_examples=37.0, per_rank_examples=2.6, strided_input_grad=0.05
+    ),
 }
 # CPUs of other ISAs (not measured) get AVX2's costs.
 DEFAULT_PATH_COSTS = CPU_PATH_COSTS["AVX2"]
@@ -344,7 +354,7 @@ def path_estimates(
     same size: Algorithm 1 costs K of them, the kernel path `PathCosts.kernel_cost` with the
     constants of `device` (`path_costs`) unless `costs` are given."""
     costs = costs or path_costs(device)
-    scattered = not (stride[1] == 1 and dilation[1] == 1)
+    scattered = "dilated" if dilation[1] != 1 else "strided" if stride[1] != 1 else None
     return float(rank), costs.kernel_cost(rank, max(batch, 1), scattered)
 
 
