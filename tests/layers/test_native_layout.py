@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from lrlc.functional import use_native
+from lrlc.functional._input_grads import unpad_grad
 from lrlc.functional._native import layout
 from lrlc.functional._native.layout import contiguous_nchw, transposed_copy, transposes
 from lrlc.functional._rows import pad_hnwc, pad_nhwc
-from lrlc.functional._rows_backward import unpad_grad
 
 from .test_native import HAVE_KERNEL, ISAS, needs_kernel
 

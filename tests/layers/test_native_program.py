@@ -142,20 +142,20 @@ def test_a_wrong_step_would_be_caught():
 
 @needs_kernel
 @pytest.mark.parametrize(
-    "what", ["stride", "float64", "channels"], ids=["stride 2", "float64", "C=4"]
+    "what", ["dilation", "float64", "channels"], ids=["dilation 2", "float64", "C=4"]
 )
 def test_what_it_cannot_take_is_left_to_the_row_loop(what):
     size, kernel, padding, rank, channels = CASES[0]
-    stride, fmt, dtype = 1, CL, torch.float32
-    if what == "stride":
-        stride = 2
+    dilation, fmt, dtype = 1, CL, torch.float32
+    if what == "dilation":
+        dilation = 2
     elif what == "float64":
         dtype = torch.float64
     else:
         channels = 4  # C = 4, kw * C = 12 columns: not whole AVX2 or AVX-512 vectors
     torch.manual_seed(0)
     layer = LowRankLocallyConnected2d(
-        channels, channels, kernel, input_size=size, rank=rank, stride=stride, path="kernel"
+        channels, channels, kernel, input_size=size, rank=rank, dilation=dilation, path="kernel"
     ).to(dtype=dtype, memory_format=fmt)
     x = torch.randn(3, channels, *size, dtype=dtype).to(memory_format=fmt)
     g = torch.randn_like(layer(x))

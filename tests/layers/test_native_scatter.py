@@ -1,13 +1,15 @@
-"""dL/dx of strided geometries (`_rows_backward._scatter_by_products`): each kernel row's
-products added straight into d(xp)'s row through the compiled kernel, positions whose input
-columns overlap in separate products, equal to torch's products (and through them, to the
-naive loop: the float64 tests of `test_kernel_path.py`)."""
+"""The backward of strided geometries through the compiled kernel, in one call (the program,
+`_backward_program._strided_in_one_call`) and in the row loop (`_scatter_by_products`): dL/dx
+as each kernel row's products added straight into d(xp)'s row, positions whose input columns
+overlap in separate products; every gradient equal to torch's products' (and through them,
+to the naive loop: the float64 tests of `test_kernel_path.py`)."""
 
 import pytest
 import torch
 
-from lrlc.functional import _native, use_native
+from lrlc.functional import _backward_program as bp
 from lrlc.functional import _rows_backward as rb
+from lrlc.functional import use_native
 from lrlc.layers import LowRankLocallyConnected2d
 
 from .test_native import ISAS, needs_kernel
@@ -21,6 +23,7 @@ def _grads(layer, x, g):
 
 
 @needs_kernel
+@pytest.mark.parametrize("way", ["one call", "row loop"])
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize(
@@ -32,7 +35,7 @@ def _grads(layer, x, g):
     ],
     ids=str,
 )
-def test_strided_input_grads_through_the_compiled_products(isa, threads, stride, padding, fmt):
+def test_strided_backward_through_the_compiled_kernel(way, isa, threads, stride, padding, fmt):
     torch.manual_seed(0)
     layer = LowRankLocallyConnected2d(
         16, 16, 3, input_size=(11, 13), rank=3, stride=stride, padding=padding, path="kernel"
@@ -41,25 +44,29 @@ def test_strided_input_grads_through_the_compiled_products(isa, threads, stride,
     g = torch.randn_like(layer(x))
     with use_native(False):
         dx_ref, ref = _grads(layer, x, g)
-    scattered = []
-    real = rb._scatter_by_products
+    scattered, programs = [], []
+    real_scatter, real_strided = rb._scatter_by_products, bp._strided_in_one_call
 
     def spy(*args):
         scattered.append(1)
-        real(*args)
+        real_scatter(*args)
+
+    def strided(*args):
+        ran = (False, None) if way == "row loop" else real_strided(*args)
+        programs.append(ran[0])
+        return ran
 
     before_threads = torch.get_num_threads()
-    rb._scatter_by_products = spy
+    rb._scatter_by_products, bp._strided_in_one_call = spy, strided
     torch.set_num_threads(threads)
     try:
         with use_native(True, isa):
-            calls = _native.calls
             dx, got = _grads(layer, x, g)
-            assert _native.calls > calls
     finally:
-        rb._scatter_by_products = real
+        rb._scatter_by_products, bp._strided_in_one_call = real_scatter, real_strided
         torch.set_num_threads(before_threads)
-    assert scattered  # the strided dL/dx went through the products
+    assert programs == [way == "one call"]
+    assert bool(scattered) == (way == "row loop")
     torch.testing.assert_close(dx, dx_ref, rtol=1e-4, atol=1e-4)
     for name in ref:
         torch.testing.assert_close(got[name], ref[name], rtol=1e-4, atol=2e-4, msg=name)

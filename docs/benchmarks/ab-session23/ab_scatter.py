@@ -1,7 +1,9 @@
-"""In-process A/B of strided dL/dx: each kernel row's products accumulated straight into
-d(xp)'s row (`_rows_backward._scatter_by_products`) against session 22's product into a
-buffer and kw strided adds: python ab_scatter.py N K[,K] rounds [stride]. 64 -> 64 channels,
-3x3, 24 x 24, padding 1, channels_last; ratios to a convolution of the same stride."""
+"""In-process A/B of strided backward passes: python ab_scatter.py N K[,K] rounds [stride]
+[program]. Without `program`: the row loop's dL/dx as each kernel row's products accumulated
+straight into d(xp)'s row (`_rows_backward._scatter_by_products`) against session 22's
+product into a buffer and kw strided adds (the one-call backward switched off for both);
+with it: the one-call strided backward against that row loop. 64 -> 64 channels, 3x3,
+24 x 24, padding 1, channels_last; ratios to a convolution of the same stride."""
 
 import statistics as st
 import sys
@@ -10,10 +12,16 @@ import time
 import torch
 
 from lrlc.experiments.run.memory import keep_freed_memory
+from lrlc.functional import _backward_program as bp
 from lrlc.functional import _rows_backward as rb
 from lrlc.layers import LowRankLocallyConnected2d
 
 new = rb._add_input_grad_scattered
+one_call = bp._strided_in_one_call
+
+
+def no_call(*args):
+    return False, None
 
 
 def old(dxp, g, kernels, geo, i):
@@ -41,6 +49,7 @@ keep_freed_memory()
 torch.set_num_threads(2)
 n, ks, rounds = int(sys.argv[1]), [int(k) for k in sys.argv[2].split(",")], int(sys.argv[3])
 s = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+program = sys.argv[5:] == ["program"]
 fmt = torch.channels_last
 x = torch.randn(n, 64, 24, 24).to(memory_format=fmt).requires_grad_()
 conv = torch.nn.Conv2d(64, 64, 3, stride=s, padding=1).to(memory_format=fmt)
@@ -55,8 +64,12 @@ res: dict = {}
 for _r in range(rounds):
     res.setdefault("conv", []).append(best(lambda: conv(x).backward(g)))
     for k, m in mods.items():
-        for variant, fn in (("old", old), ("new", new)):
-            rb._add_input_grad_scattered = fn
+        for variant in ("old", "new"):
+            if program:
+                bp._strided_in_one_call = one_call if variant == "new" else no_call
+            else:
+                bp._strided_in_one_call = no_call
+                rb._add_input_grad_scattered = new if variant == "new" else old
             res.setdefault((k, variant), []).append(best(lambda m=m: m(x).backward(g)))
 c = st.median(res["conv"])
 print(f"stride {s}, N = {n}: conv {c * 1e3:.1f} ms")

@@ -184,6 +184,24 @@ class BasisKernels(RowKernels):
         out = self._buffer("scattered", (self.w_out, rows.shape[1]), w)
         return row_mm(w, rows, out, by_rows=True).view(self.w_out, c_out, kwc)
 
+    def program_scattered_filters(self, prog, out: Tensor) -> None:
+        """`kernel_row_scattered` at every (i, a) as a step of `prog`: (W_out, K) @ (K, X)
+        from `flat_acc`'s kernel row a, each thread a share of the positions."""
+        kh = self.shape[0]
+        flat = self._dw.flat_acc
+        if self.block > 1 or flat.dtype != self.bases.dtype:
+            prog.ok = False
+            return
+        rows = flat.view(flat.shape[0], kh, -1)  # (K, kh, X)
+        w = [r.unsqueeze(0) for r in self._w_rows[:2]]  # (1, W_out, K)
+        b = [rows[:, a].unsqueeze(0) for a in range(min(kh, 2))]  # (1, K, X)
+        o = out.unsqueeze(0)
+        prog.product(
+            (1, self.w_out, rows.shape[0], rows.shape[2]), (w[0], b[0], o),
+            (w[1], b[0], o) if self.h_out > 1 else None, (w[0], b[1], o) if kh > 1 else None,
+            by_rows=True,
+        )  # fmt: skip
+
     def kernel_row_transposed(self, i: int, a: int, kw: int) -> Tensor:
         return self._build(i, a, "input_grad").view(-1, *self.transposed_shape[1:])
 

@@ -152,6 +152,12 @@ class RowKernels:
         cannot be built it says so (`prog.ok = False`), and the row loop runs."""
         prog.ok = False
 
+    def program_scattered_filters(self, prog, out: Tensor) -> None:
+        """Add to `prog` the steps that build each (i, a)'s `kernel_row_scattered` into out
+        (W_out, C_out * kw * C_in), for strided dL/dx in the one-call backward; where it
+        cannot, `prog.ok = False` (the row loop runs)."""
+        prog.ok = False
+
     def grad_target(self, i: int, a: int) -> Tensor | None:
         """Where dL/dW of row i, kernel row a may be written directly instead of handed to
         `add_grad`: (W_out, kw * C_in, C_out) with contiguous columns, or None."""

@@ -16,14 +16,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._native import column_multiple, row_bmm, runs_compiled
-from ._native.layout import contiguous_nchw, transposed_copy, transposes
-from ._native.program import BETA_ROW_SEEN, Program
+from ._backward_program import backward_in_one_call
+from ._input_grads import InputGrad, scatter_view, unpad_grad
+from ._native import row_bmm, runs_compiled
+from ._native.layout import transposed_copy
 from ._ops import Padding4, Pair
 from ._rows import RowGeometry, RowKernels, _copy_patches, _Patches, transposed_input_grad
-
-# dL/dx's (padding, the input's (H, W), its memory format), or None where it is not asked for
-InputGrad = tuple[Padding4, Pair, torch.memory_format] | None
 
 
 class _GradRows:
@@ -128,7 +126,7 @@ def backward_rows(
     W_out). `input_grad`: (padding, the input's (H, W), its memory format) to return dL/dx
     (N, C, H, W) dense in that format, or None. One pass over the output rows: each row's
     filters are built once and serve both of its products."""
-    ran, dx = _backward_in_one_call(xp, grad_out, kernels, geo, input_grad)
+    ran, dx = backward_in_one_call(xp, grad_out, kernels, geo, input_grad)
     if ran:
         return dx
     h_out, w_out = geo.out
@@ -158,83 +156,6 @@ def backward_rows(
     if dxp is None:
         return None
     return unpad_grad(dxp.transpose(0, 1), *input_grad)
-
-
-def _backward_in_one_call(
-    xp: Tensor, grad_out: Tensor, kernels: RowKernels, geo: RowGeometry, input_grad: InputGrad
-) -> tuple[bool, Tensor | None]:
-    """`backward_rows`' loop as one compiled call (`_native.program`): the same steps at
-    each output row i and kernel row a (dL/dy's row copied at a = 0; the dW products; dF, dw
-    and the placed filters from `kernels.program_steps`; dL/dx's row products), with barriers
-    where a step reads what another thread wrote. For stride 1, undilated, float32 and a
-    source with steps (`kernels.takes_program()`); dL/dx, where asked for (not for a
-    network's first layer), is written channels_last and copied once where the input is NCHW
-    (the row loop's strided writes of each input row took longer: N = 128, K = 4, 1.50 ->
-    1.42x a convolution; N = 512 1.34 -> 1.28x, AMD EPYC Zen 4). Returns (whether it ran,
-    dL/dx); where it did not, nothing was done and the loop runs."""
-    if geo.stride != (1, 1) or geo.dilation != (1, 1) or not kernels.takes_program():
-        return False, None
-    if xp.dtype is not torch.float32 or not column_multiple():
-        return False, None
-    (h_out, w_out), kh, kw, c = geo.out, geo.kh, geo.kw, geo.channels
-    n, c_out = grad_out.shape[:2]
-    m = kw - 1
-    wg = w_out + 2 * m
-    gpad = xp.new_zeros((n, wg, c_out))
-    rows = grad_out.permute(2, 0, 3, 1)  # (H_out, N, W_out, C_out)
-    prog = Program(h_out, kh)
-    prog.barrier()  # the last row's dL/dx products read gpad
-    prog.copy_rows(rows[0], rows[1] if h_out > 1 else None, gpad[:, m : m + w_out])
-    prog.barrier()
-    patches = [geo.patches(xp, i, a)[0] if i < h_out and a < kh else None
-               for i, a in ((0, 0), (1, 0), (0, 1))]  # fmt: skip
-    grad = _filter_grads(prog, gpad[:, m : m + w_out], patches, kernels, geo)
-    prog.barrier()  # dF reads every position's filter gradients
-    diag = None if input_grad is None else xp.new_zeros((xp.shape[2], kw, c_out, c))
-    kernels.program_steps(prog, grad, diag)
-    if input_grad is None:  # the first layer's input: no dL/dx, no placed filters
-        return prog.run(), None
-    prog.barrier()  # dL/dx reads every position's placed filters
-    pad, (h, w), fmt = input_grad
-    left, _, top, _ = pad
-    dx = xp.new_empty((n, h, w, c))
-    wp = xp.shape[2]
-    g_win = gpad.as_strided((wp, n, kw * c_out), (c_out, wg * c_out, 1), gpad.storage_offset())
-    cols = slice(left, left + w)
-    prog.product(
-        (w, n, kw * c_out, c), (g_win[cols], diag.view(wp, kw * c_out, c)[cols],
-        dx[:, 0].transpose(0, 1)), None, None, beta_rule=BETA_ROW_SEEN,
-        rows_of_i_plus_a=(top, h), out_rows=(-top, dx.stride(1)),
-    )  # fmt: skip
-    if not prog.run():
-        return False, None
-    dx = dx.permute(0, 3, 1, 2)
-    return True, dx if fmt == torch.channels_last else contiguous_nchw(dx)
-
-
-def _filter_grads(
-    prog: Program, g: Tensor, patches: list[Tensor | None], kernels: RowKernels, geo: RowGeometry
-) -> Tensor | None:
-    """The one-call backward's dW products at every (i, a), from dL/dy's row g (N, W_out,
-    C_out) and the patches at (0, 0), (1, 0), (0, 1) (None where there is no such row):
-    straight into a stored weight's
-    gradient where the source has one (`grad_target`, as `_row_filter_grad`; returns None),
-    else into one (W_out, C_out, kw * C) buffer that the source's steps read (returned as
-    (W_out, X))."""
-    w_out, kw, c = geo.out[1], geo.kw, geo.channels
-    n, c_out = g.shape[0], g.shape[2]
-    if kernels.grad_target(0, 0) is not None:  # (kw*C, N) @ (N, C_out) a position, in place
-        g_rows = g.transpose(0, 1)  # (W_out, N, C_out)
-        at = [None if p is None else (p.transpose(1, 2), g_rows, kernels.grad_target(*ia))
-              for p, ia in zip(patches, ((0, 0), (1, 0), (0, 1)), strict=True)]  # fmt: skip
-        prog.product((w_out, kw * c, n, c_out), *at)
-        return None
-    g_t = g.permute(1, 2, 0)  # (W_out, C_out, N)
-    d_a = g.new_empty((w_out, c_out, kw * c))
-    prog.product(
-        (w_out, c_out, n, kw * c), *[None if p is None else (g_t, p, d_a) for p in patches]
-    )
-    return d_a.view(w_out, -1)
 
 
 def _row_filter_grad(
@@ -301,7 +222,7 @@ def _scatter_by_products(row: Tensor, g: Tensor, filters: Tensor, sw: int, kw: i
     kw * C) buffer and no kw strided adds per kernel row (stride 2, N = 128, K = 4: the
     step 0.83 of the old at N = 128, 0.74-0.78 at N = 512, alternating; AMD EPYC Zen 4)."""
     w_out, n = g.shape[:2]
-    out = row.as_strided((w_out, n, kw * c), (sw * c, row.stride(0), 1), row.storage_offset())
+    out = scatter_view(row, w_out, n, kw * c, sw)
     step = -(-kw // sw)
     for first in range(min(step, w_out)):
         js = slice(first, w_out, step)
@@ -330,29 +251,3 @@ def _add_input_grad_transposed(
     for a in range(geo.kh):
         kernels.place_transposed(i, a, diag)
         rows.add(i * geo.stride[0] + a * geo.dilation[0], g_win, diag.view(wp, kw * c_out, c))
-
-
-def unpad_grad(
-    dxp: Tensor, pad: Padding4, size: Pair, memory_format: torch.memory_format
-) -> Tensor:
-    """d(xp) (N, Hp, Wp, C) -> dL/dx (N, C, H, W), dense in `memory_format` (the input's,
-    so that the layers before read it as they wrote x)."""
-    left, _, top, _ = pad
-    h, w = size
-    dx = dxp[:, top : top + h, left : left + w]  # (N, H, W, C)
-    if memory_format == torch.channels_last:
-        return dx.contiguous().permute(0, 3, 1, 2)
-    # One pass through the compiled transposes (`transposed_copy`) where they run; else
-    # through dense NHWC copies of a few images at a time: one strided copy from d(xp)'s order
-    # straight to NCHW gathers every element from far apart and took 1.8x (float32) to 4x
-    # (bf16) the two copies' time (N = 256, 64 channels, 24 x 24: 147 against 82 ms, 93
-    # against 23); in chunks, the NHWC copy adds an eighth of dx to the peak, not all of it.
-    n = dx.shape[0]
-    out = dx.new_empty((n, dx.shape[3], h, w))
-    if transposes(out.permute(0, 2, 3, 1), dx):
-        transposed_copy(out.permute(0, 2, 3, 1), dx)
-        return out
-    step = -(-n // 8)
-    for s in range(0, n, step):
-        out[s : s + step] = dx[s : s + step].contiguous().permute(0, 3, 1, 2)
-    return out
