@@ -27,19 +27,25 @@ def _grads(layer, x, g):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize(
-    "stride,padding,fmt",
+    "kernel,stride,padding,fmt",
     [
-        ((2, 2), 1, torch.channels_last),  # blocks of 3 columns 2 apart: two products a row
-        ((3, 2), 0, torch.contiguous_format),
-        ((1, 3), 1, torch.channels_last),  # 3 apart: no overlap, one product
+        (3, (2, 2), 1, torch.channels_last),  # blocks of 3 columns 2 apart: two products a row
+        (3, (3, 2), 0, torch.contiguous_format),
+        (3, (1, 3), 1, torch.channels_last),  # 3 apart: no overlap, one product
+        (3, (2, 1), 1, torch.channels_last),  # 1 apart: three products a row
+        ((3, 5), (2, 2), 2, torch.channels_last),  # 5 columns 2 apart: three products
+        (1, (2, 2), 0, torch.contiguous_format),  # one column: one product
     ],
     ids=str,
 )
-def test_strided_backward_through_the_compiled_kernel(way, isa, threads, stride, padding, fmt):
+def test_strided_backward_through_the_compiled_kernel(
+    way, isa, threads, kernel, stride, padding, fmt
+):
     torch.manual_seed(0)
     layer = LowRankLocallyConnected2d(
-        16, 16, 3, input_size=(11, 13), rank=3, stride=stride, padding=padding, path="kernel"
-    ).to(memory_format=fmt)
+        16, 16, kernel, input_size=(11, 13), rank=3, stride=stride, padding=padding,
+        path="kernel",
+    ).to(memory_format=fmt)  # fmt: skip
     x = torch.randn(4, 16, 11, 13).to(memory_format=fmt)
     g = torch.randn_like(layer(x))
     with use_native(False):
@@ -66,7 +72,8 @@ def test_strided_backward_through_the_compiled_kernel(way, isa, threads, stride,
         rb._scatter_by_products, bp._strided_in_one_call = real_scatter, real_strided
         torch.set_num_threads(before_threads)
     assert programs == [way == "one call"]
-    assert bool(scattered) == (way == "row loop")
+    # the row loop scatters where the stride along W is above 1 (else: the transposed product)
+    assert bool(scattered) == (way == "row loop" and stride[1] > 1)
     torch.testing.assert_close(dx, dx_ref, rtol=1e-4, atol=1e-4)
     for name in ref:
         torch.testing.assert_close(got[name], ref[name], rtol=1e-4, atol=2e-4, msg=name)
