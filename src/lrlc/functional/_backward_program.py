@@ -97,9 +97,9 @@ def _strided_in_one_call(
         return prog.run(), None
     filters = xp.new_empty((w_out, c_out * kw * c))
     kernels.program_scattered_filters(prog, filters)
-    dxp = torch.zeros_like(xp)  # (Hp, N, Wp, C)
-    if dxp.stride(2) != c:
+    if not prog.ok or xp.stride(2) != c:  # (a locally connected weight: the row loop)
         return False, None
+    dxp = torch.zeros_like(xp)  # (Hp, N, Wp, C), as xp
     outs = [scatter_view(dxp[r], w_out, n, kw * c, sw) if r < dxp.shape[0] else None
             for r in (0, sh, 1)]  # fmt: skip
     g_pos, f_pos = g.transpose(0, 1), filters.view(w_out, c_out, kw * c)
