@@ -5,11 +5,14 @@ product into a buffer and kw strided adds (the one-call backward switched off fo
 with it: the one-call strided backward against that row loop. 64 -> 64 channels, 3x3,
 24 x 24, padding 1, channels_last; ratios to a convolution of the same stride."""
 
+import pathlib
 import statistics as st
 import sys
-import time
 
 import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "ab-session22"))
+from _setup import best_of  # noqa: E402
 
 from lrlc.experiments.run.memory import keep_freed_memory
 from lrlc.functional import _backward_program as bp
@@ -35,16 +38,6 @@ def old(dxp, g, kernels, geo, i):
             row[:, cols] += dp[:, :, b * c : (b + 1) * c].transpose(0, 1)
 
 
-def best(f, reps=3):
-    f()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 keep_freed_memory()
 torch.set_num_threads(2)
 n, ks, rounds = int(sys.argv[1]), [int(k) for k in sys.argv[2].split(",")], int(sys.argv[3])
@@ -62,7 +55,7 @@ mods = {
 }
 res: dict = {}
 for _r in range(rounds):
-    res.setdefault("conv", []).append(best(lambda: conv(x).backward(g)))
+    res.setdefault("conv", []).append(best_of(lambda: conv(x).backward(g)))
     for k, m in mods.items():
         for variant in ("old", "new"):
             if program:
@@ -70,7 +63,7 @@ for _r in range(rounds):
             else:
                 bp._strided_in_one_call = no_call
                 rb._add_input_grad_scattered = new if variant == "new" else old
-            res.setdefault((k, variant), []).append(best(lambda m=m: m(x).backward(g)))
+            res.setdefault((k, variant), []).append(best_of(lambda m=m: m(x).backward(g)))
 c = st.median(res["conv"])
 print(f"stride {s}, N = {n}: conv {c * 1e3:.1f} ms")
 for k in ks:
