@@ -179,6 +179,38 @@ def test_a_bias_in_the_first_product_is_adding_it_after(bias_shape):
     assert torch.autograd.gradcheck(lambda b: lrlc_by_kernels(x, bases, wts, *geo, bias=b), (bias,))
 
 
+# Strided columns, undilated: dL/dx by products accumulated into d(xp) (positions whose
+# columns overlap in separate products; `_rows_backward._scatter_by_products`, and in one
+# call `_backward_program._strided_in_one_call`), which GEOMETRIES' strided case (dilated)
+# does not take.
+STRIDED_COLUMNS = [((9, 11), 3, (2, 2), 1, 1), ((8, 13), (3, 5), (1, 3), 2, 1)]
+
+
+@pytest.mark.parametrize("geometry", STRIDED_COLUMNS, ids=lambda g: f"{g[0]}-k{g[1]}-s{g[2]}")
+def test_strided_columns_match_the_naive_loop(geometry):
+    size, k, s, p, d = geometry
+    lc = randomize_(LocallyConnected2d(2, 3, k, input_size=size, stride=s, padding=p)).double()
+    lrlc = build("factorized", "softmax", geometry).double()
+    for layer in (lc, lrlc):
+        x = torch.randn(3, 2, *size, dtype=torch.float64, requires_grad=True)
+        out = layer(x)
+        if layer is lc:
+            ref = naive_local(
+                x, lambda i, j: lc.weight[i, j], lc.bias, lc.weight.shape[:2], lc.stride,
+                lc.padding, lc.dilation,
+            )  # fmt: skip
+        else:
+            ref = naive_lrlc(layer, x)
+        torch.testing.assert_close(out, ref, rtol=1e-10, atol=1e-10)
+        g = torch.randn_like(out)
+        params = [x, *(q for q in layer.parameters() if q.requires_grad)]
+        got = torch.autograd.grad(out, params, g, allow_unused=True)
+        want = torch.autograd.grad(ref, params, g, allow_unused=True)
+        for a, b in zip(got, want, strict=True):
+            if b is not None:
+                torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"{g[0]}-s{g[2]}-p{g[3]}-d{g[4]}")
 def test_locally_connected_training_path_matches_the_naive_loop(geometry):
     size, k, s, p, d = geometry

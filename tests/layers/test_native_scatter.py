@@ -10,7 +10,7 @@ import torch
 from lrlc.functional import _backward_program as bp
 from lrlc.functional import _rows_backward as rb
 from lrlc.functional import use_native
-from lrlc.layers import LowRankLocallyConnected2d
+from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d
 
 from .test_native import ISAS, needs_kernel
 
@@ -77,3 +77,23 @@ def test_strided_backward_through_the_compiled_kernel(
     torch.testing.assert_close(dx, dx_ref, rtol=1e-4, atol=1e-4)
     for name in ref:
         torch.testing.assert_close(got[name], ref[name], rtol=1e-4, atol=2e-4, msg=name)
+
+
+@needs_kernel
+@pytest.mark.parametrize("fmt", [torch.channels_last, torch.contiguous_format])
+def test_a_strided_locally_connected_layer_through_the_compiled_products(fmt):
+    """`LocallyConnected2d`'s strided dL/dx (the row loop): its stored filters transposed into
+    the products' order (`_WeightKernels.kernel_row_scattered`), against the layer in float64
+    (which the row products do not take: another computation of the same gradients)."""
+    torch.manual_seed(0)
+    layer = LocallyConnected2d(16, 16, 3, input_size=(11, 13), stride=2, padding=1)
+    layer = layer.to(memory_format=fmt)
+    x = torch.randn(4, 16, 11, 13).to(memory_format=fmt)
+    g = torch.randn_like(layer(x))
+    dx_ref, ref = _grads(layer.double(), x.double(), g.double())
+    layer = layer.float()
+    with use_native(True):
+        dx, got = _grads(layer, x, g)
+    torch.testing.assert_close(dx, dx_ref.float(), rtol=1e-4, atol=1e-4)
+    for name in ref:
+        torch.testing.assert_close(got[name], ref[name].float(), rtol=1e-4, atol=2e-4, msg=name)

@@ -23,6 +23,7 @@ from ._bias import batch_sum_to
 from ._engines import plain_engine
 from ._equations import per_position_filters
 from ._native import column_multiple
+from ._native.layout import transposed_copy
 from ._ops import Padding4, Pair, conv_output_size, inference_dtype, memory_format_of
 from ._rows import (
     RowGeometry,
@@ -125,6 +126,7 @@ class _WeightKernels(RowKernels):
 
     def __init__(self, weight: Tensor, need_grads: bool = False) -> None:
         self.weight = weight
+        self._scattered: Tensor | None = None  # `kernel_row_scattered`'s buffer
         self._d_rows: Tensor | None = None  # d_weight in the rows' order, where a view
         if need_grads:
             self.d_weight = torch.empty_like(weight)
@@ -132,6 +134,18 @@ class _WeightKernels(RowKernels):
 
     def row(self, i: int) -> Tensor:
         return weight_by_rows(self.weight[i : i + 1])[0]
+
+    def kernel_row_scattered(self, i: int, a: int) -> Tensor:
+        """(W_out, C_out, kw * C_in), contiguous, for the compiled products of strided dL/dx:
+        the stored rows transposed by `transposed_copy` into one reused buffer (stride 2, N =
+        128: the step 1.53 -> 1.34x a convolution, alternating; AMD EPYC Zen 4)."""
+        rows = _rows_view(self.weight)  # (H_out, W_out, kh, kw * C_in, C_out)
+        if rows is None:
+            return super().kernel_row_scattered(i, a)
+        src = rows[i, :, a].transpose(1, 2)
+        if self._scattered is None:
+            self._scattered = torch.empty(src.shape, dtype=src.dtype, device=src.device)
+        return transposed_copy(self._scattered, src)
 
     def whole_source(self) -> tuple[str, Tensor] | None:
         rows = _rows_view(self.weight)
