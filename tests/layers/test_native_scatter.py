@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from lrlc.functional import _backward_program as bp
+from lrlc.functional import _native, use_native
 from lrlc.functional import _rows_backward as rb
-from lrlc.functional import use_native
 from lrlc.layers import LocallyConnected2d, LowRankLocallyConnected2d
 
 from .test_native import ISAS, needs_kernel
@@ -81,19 +81,32 @@ def test_strided_backward_through_the_compiled_kernel(
 
 @needs_kernel
 @pytest.mark.parametrize("fmt", [torch.channels_last, torch.contiguous_format])
-def test_a_strided_locally_connected_layer_through_the_compiled_products(fmt):
-    """`LocallyConnected2d`'s strided dL/dx (the row loop): its stored filters transposed into
-    the products' order (`_WeightKernels.kernel_row_scattered`), against the layer in float64
-    (which the row products do not take: another computation of the same gradients)."""
+@pytest.mark.parametrize(
+    "kind,stride,dilation",
+    [("lc", 2, 1), ("lc", 1, 2), ("lrlc", (2, 1), (1, 2)), ("lrlc", 2, 2)],
+    ids=str,
+)
+def test_the_row_loops_scattered_input_grads_through_the_compiled_products(
+    fmt, kind, stride, dilation
+):
+    """The row loop's scattered dL/dx (strided `LocallyConnected2d`, dilated columns: one
+    product per tap, `_scatter_by_taps`) through the compiled kernel, against the layer in
+    float64 (checked against the naive loop in `test_kernel_path.py`)."""
     torch.manual_seed(0)
-    layer = LocallyConnected2d(16, 16, 3, input_size=(11, 13), stride=2, padding=1)
+    shape = dict(input_size=(11, 13), stride=stride, padding=2, dilation=dilation)
+    if kind == "lc":
+        layer = LocallyConnected2d(16, 16, 3, **shape)
+    else:
+        layer = LowRankLocallyConnected2d(16, 16, 3, rank=3, path="kernel", **shape)
     layer = layer.to(memory_format=fmt)
     x = torch.randn(4, 16, 11, 13).to(memory_format=fmt)
     g = torch.randn_like(layer(x))
     dx_ref, ref = _grads(layer.double(), x.double(), g.double())
     layer = layer.float()
     with use_native(True):
+        calls = _native.calls
         dx, got = _grads(layer, x, g)
+        assert _native.calls > calls
     torch.testing.assert_close(dx, dx_ref.float(), rtol=1e-4, atol=1e-4)
     for name in ref:
         torch.testing.assert_close(got[name], ref[name].float(), rtol=1e-4, atol=2e-4, msg=name)

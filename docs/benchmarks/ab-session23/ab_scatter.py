@@ -12,6 +12,7 @@ import sys
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "ab-session22"))
+from _old_scatter import old  # noqa: E402
 from _setup import best_of  # noqa: E402
 
 from lrlc.experiments.run.memory import keep_freed_memory
@@ -25,17 +26,6 @@ one_call = bp._strided_in_one_call
 
 def no_call(*args):
     return False, None
-
-
-def old(dxp, g, kernels, geo, i):
-    c, (sh, sw), (dh, dw) = geo.channels, geo.stride, geo.dilation
-    w_out = geo.out[1]
-    for a in range(geo.kh):
-        dp = torch.bmm(g, kernels.kernel_row(i, a).transpose(1, 2))
-        row = dxp[i * sh + a * dh]
-        for b in range(geo.kw):
-            cols = slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
-            row[:, cols] += dp[:, :, b * c : (b + 1) * c].transpose(0, 1)
 
 
 keep_freed_memory()

