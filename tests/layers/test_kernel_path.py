@@ -9,15 +9,9 @@ import torch
 
 from lrlc import LocallyConnected2d, LowRankLocallyConnected2d
 from lrlc.functional import (
-    choose_path,
-    low_rank_locally_connected2d,
     lrlc_by_kernels,
-    native_status,
-    path_costs,
-    use_native,
 )
 from lrlc.functional._basis_rows import rows_per_block
-from lrlc.functional._kernel_path import COMPILED_PATH_COSTS, CPU_PATH_COSTS, GPU_PATH_COSTS
 
 from ._reference import naive_local, naive_lrlc
 from .conftest import randomize_
@@ -258,154 +252,6 @@ def test_locally_connected_weight_is_stored_by_rows_and_any_layout_works():
         torch.testing.assert_close(other(x), lc(x), rtol=1e-12, atol=1e-12)
 
 
-def test_the_layer_chooses_its_path_by_cost():
-    layer = LowRankLocallyConnected2d(4, 4, 3, input_size=(8, 8), rank=8)
-    assert layer.chosen_path(128) == "kernel"  # K = 8 convolutions vs about 1.6
-    assert LowRankLocallyConnected2d(4, 4, 3, input_size=8, rank=1).chosen_path(128) == "basis"
-    dependent = LowRankLocallyConnected2d(
-        4, 4, 3, input_size=8, rank=8, combining="input_dependent"
-    )
-    assert dependent.chosen_path(128) == "basis"  # filters differ per example
-    assert choose_path(2, 1, (1, 1), (1, 1)) == "basis"  # one example: building W dominates
-    forced = LowRankLocallyConnected2d(4, 4, 3, input_size=8, rank=8, path="basis")
-    assert forced.chosen_path(512) == "basis" and "path='basis'" in repr(forced)
-    with pytest.raises(ValueError, match="path must be one of"):
-        LowRankLocallyConnected2d(4, 4, 3, input_size=8, rank=2, path="fast")
-
-
-def test_the_cost_model_follows_the_cpu_it_runs_on(monkeypatch):
-    # Measured (docs/performance.md): at K = 2 the kernel path beats Algorithm 1 on the AVX2
-    # CPU (1.41x vs 2.13x a convolution at N = 512) and loses on the AVX-512 one (2.92x vs
-    # 2.04x); from K = 4 it wins on both.
-    avx2, avx512 = CPU_PATH_COSTS["AVX2"], CPU_PATH_COSTS["AVX512"]
-    for batch in (128, 512):
-        assert choose_path(2, batch, (1, 1), (1, 1), costs=avx2) == "kernel"
-        assert choose_path(2, batch, (1, 1), (1, 1), costs=avx512) == "basis"
-        for rank in (4, 8, 32):
-            assert choose_path(rank, batch, (1, 1), (1, 1), costs=avx2) == "kernel"
-            assert choose_path(rank, batch, (1, 1), (1, 1), costs=avx512) == "kernel"
-    # Batch 32 on the AVX-512 CPU: Algorithm 1 still at K = 4, the kernel path from K = 8.
-    assert choose_path(4, 32, (1, 1), (1, 1), costs=avx512) == "basis"
-    assert choose_path(8, 32, (1, 1), (1, 1), costs=avx512) == "kernel"
-    layer = LowRankLocallyConnected2d(4, 4, 3, input_size=8, rank=2)
-    cases = [("AVX512", avx512, "basis"), ("AVX512_BF16", avx512, "basis"),
-             ("AVX2", avx2, "kernel"), ("DEFAULT", avx2, "kernel")]  # fmt: skip
-    with use_native(False):  # torch's products
-        for capability, costs, path in cases:
-            monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda c=capability: c)
-            assert path_costs() is costs and path_costs("cpu") is costs, capability
-            assert layer.chosen_path(512) == path, capability
-    assert path_costs("cuda") is GPU_PATH_COSTS
-    # On a GPU (an H200): Algorithm 1 to K = 8, the kernel path from K = 16, at any batch.
-    for batch in (32, 128, 512):
-        assert choose_path(8, batch, (1, 1), (1, 1), "cuda") == "basis"
-        assert choose_path(16, batch, (1, 1), (1, 1), "cuda") == "kernel"
-
-
-def test_the_cost_model_knows_the_compiled_products():
-    """With the compiled row products on an AVX-512 CPU (fitted to session 19's grids), the
-    kernel path is the cheaper from K = 2 at batches of 128 and 512, from K = 4 at 32; at
-    K = 1 Algorithm 1 (one convolution) always is. AVX2 keeps its constants."""
-    compiled = COMPILED_PATH_COSTS["AVX512"]
-    for batch in (128, 512):
-        assert choose_path(1, batch, (1, 1), (1, 1), costs=compiled) == "basis"
-        for rank in (2, 4, 8, 32):
-            assert choose_path(rank, batch, (1, 1), (1, 1), costs=compiled) == "kernel"
-    assert choose_path(2, 32, (1, 1), (1, 1), costs=compiled) == "basis"
-    assert choose_path(4, 32, (1, 1), (1, 1), costs=compiled) == "kernel"
-    assert "AVX2" not in COMPILED_PATH_COSTS
-    if native_status().isa == "AVX512" and native_status().available:
-        with use_native(True):
-            assert path_costs() is compiled
-        with use_native(False):
-            assert path_costs() is CPU_PATH_COSTS["AVX512"]
-
-
-def test_kernel_path_under_bf16_autocast_is_close_to_float32():
-    layer = randomize_(LowRankLocallyConnected2d(4, 5, 3, input_size=(9, 9), rank=4, path="kernel"))
-    x = torch.randn(4, 4, 9, 9)
-    ref = layer(x)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        out = layer(x)
-    assert out.dtype in (torch.bfloat16, torch.float32)
-    torch.testing.assert_close(out.float(), ref, rtol=5e-2, atol=5e-2)
-
-
-@pytest.mark.parametrize("dilation", [1, (1, 2)])  # the grouped and the per-column dW
-def test_kernel_path_gradients_under_bf16_are_close_to_float64(dilation):
-    # In bf16 on a CPU the patches are copied before dW's product (`_copy_patches`); every
-    # gradient must still be Algorithm 1's.
-    layer = randomize_(LowRankLocallyConnected2d(6, 5, 3, input_size=9, rank=3, dilation=dilation))
-    x = torch.randn(4, 6, 9, 9)
-    out64, dx64, named64 = grads(layer.double(), x.double(), "basis")
-    layer.float()
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        out, dx, named = grads(layer, x, "kernel")
-    assert out.dtype == torch.bfloat16 and named.keys() == named64.keys()
-    pairs = [(out, out64), (dx, dx64)] + [(named[n], named64[n]) for n in named64]
-    for got, ref in pairs:
-        scale = ref.abs().max().item()
-        torch.testing.assert_close(got.double(), ref, rtol=0, atol=2e-2 * scale)
-
-
-def _lc_grads(layer, x, naive=False):
-    """Output and gradients of a LocallyConnected2d, or of the naive loop with its parameters."""
-    layer.zero_grad()
-    x = x.detach().clone().requires_grad_(True)
-    if naive:
-        out = naive_local(x, lambda i, j: layer.weight[i, j], layer.bias, layer.output_size,
-                          layer.stride, layer.padding, layer.dilation)  # fmt: skip
-    else:
-        out = layer(x)
-    out.backward(
-        torch.linspace(-1, 1, out.numel(), dtype=out.dtype, device=out.device).view_as(out)
-    )
-    return [out.detach(), x.grad, layer.weight.grad.clone(), layer.bias.grad.clone()]
-
-
-@pytest.mark.parametrize(
-    "case", ["lc", "lc-stride2-pad", "lc-channels_last", "lrlc-blocks", "lrlc-stride2-pad"]
-)
-def test_bf16_row_products_match_float64(case):
-    # bf16 on a CPU takes its own route through the row products (`_copy_patches`), and a
-    # locally connected layer, its inference form and a blocked filter build each have theirs:
-    # a kernel row out of place, or the wrong filters for it, is off by the size of the
-    # output, not by bf16's rounding (each case fails with the patches of a row's kernel rows
-    # swapped in `forward_rows`). References: the naive loop, and Algorithm 1 in float64.
-    torch.manual_seed(0)
-    stride, padding = (2, 1) if "stride2" in case else (1, 0)
-    fmt = torch.channels_last if "channels_last" in case else torch.contiguous_format
-    x = torch.randn(4, 6, 9, 9).contiguous(memory_format=fmt)
-    if case.startswith("lc"):
-        layer = randomize_(
-            LocallyConnected2d(6, 5, 3, input_size=9, stride=stride, padding=padding)
-        )
-        ref = _lc_grads(layer.double(), x.double(), naive=True)
-        layer.float()
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-            inferred = layer(x)  # the inference form (no autograd)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            got = _lc_grads(layer, x)
-        pairs = list(zip([inferred, *got], [ref[0], *ref]))
-    else:
-        # combining="full" at K = H_out * W_out: filters built a block of rows at a time
-        kwargs = dict(stride=stride, padding=padding, combining="full")
-        h_out = (9 + 2 * padding - 3) // stride + 1
-        layer = randomize_(
-            LowRankLocallyConnected2d(6, 5, 3, input_size=9, rank=h_out**2, **kwargs)
-        )
-        assert rows_per_block(h_out**2, h_out, h_out) > 1
-        out64, dx64, named64 = grads(layer.double(), x.double(), "basis")
-        layer.float()
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            out, dx, named = grads(layer, x, "kernel")
-        pairs = [(out, out64), (dx, dx64)] + [(named[n], named64[n]) for n in named64]
-    assert pairs[0][0].dtype == torch.bfloat16
-    for got, want in pairs:
-        scale = want.abs().max().item()
-        torch.testing.assert_close(got.double(), want, rtol=0, atol=2e-2 * scale)
-
-
 @pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=str)
 @pytest.mark.parametrize("padding", [0, 1])
 def test_output_and_input_gradient_keep_the_inputs_memory_format(fmt, padding):
@@ -417,36 +263,3 @@ def test_output_and_input_gradient_keep_the_inputs_memory_format(fmt, padding):
         out = layer(x)
         out.backward(torch.ones_like(out))
         assert out.is_contiguous(memory_format=fmt) and x.grad.is_contiguous(memory_format=fmt)
-
-
-def test_bf16_basis_gradients_are_as_accurate_as_algorithm_1s():
-    # dF^k sums a share from every output row; summed in bf16 its error was 1.8x Algorithm 1's
-    # (whose convolution sums in float32 and rounds once). Now accumulated in float32.
-    torch.manual_seed(0)
-    x, g = torch.randn(16, 32, 20, 20), torch.randn(16, 32, 18, 18)
-    bases = torch.randn(4, 32, 32, 3, 3) * 0.05
-    weights = torch.softmax(torch.randn(4, 18, 18), 0)
-
-    def d_bases(path, dtype, autocast):
-        b = bases.to(dtype).clone().requires_grad_()  # .to() of the same dtype is no copy
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            y = low_rank_locally_connected2d(x.to(dtype), b, weights.to(dtype), path=path)
-        y.backward(g.to(y.dtype))
-        return b.grad.double()
-
-    ref = d_bases("basis", torch.float64, False)
-    err = {p: ((d_bases(p, torch.float32, True) - ref).norm() / ref.norm()).item()
-           for p in ("basis", "kernel")}  # fmt: skip
-    assert err["kernel"] < 1.25 * err["basis"], err
-
-
-def test_strided_and_dilated_columns_cost_what_was_measured():
-    """With the compiled products, strided columns add 0.05 of a convolution step (measured:
-    0.01-0.06, stride 2), so the kernel path keeps K = 2 at stride 2 (1.41 against
-    Algorithm 1's 2.16x at N = 128); dilated columns keep the 0.5 estimate."""
-    compiled = COMPILED_PATH_COSTS["AVX512"]
-    plain = compiled.kernel_cost(2, 128, None)
-    assert compiled.kernel_cost(2, 128, "strided") == pytest.approx(plain + 0.05)
-    assert compiled.kernel_cost(2, 128, "dilated") == pytest.approx(plain + 0.5)
-    assert choose_path(2, 128, (2, 2), (1, 1), costs=compiled) == "kernel"
-    assert choose_path(2, 128, (1, 1), (1, 2), costs=compiled) == "basis"
