@@ -35,20 +35,12 @@ def backward_in_one_call(
         return False, None
     if geo.stride != (1, 1):
         return _strided_in_one_call(xp, grad_out, kernels, geo, input_grad)
-    (h_out, w_out), kh, kw, c = geo.out, geo.kh, geo.kw, geo.channels
+    w_out, kw, c = geo.out[1], geo.kw, geo.channels
     n, c_out = grad_out.shape[:2]
     m = kw - 1
     wg = w_out + 2 * m
-    gpad = xp.new_zeros((n, wg, c_out))
-    rows = grad_out.permute(2, 0, 3, 1)  # (H_out, N, W_out, C_out)
-    prog = Program(h_out, kh)
-    prog.barrier()  # the last row's dL/dx products read gpad
-    prog.copy_rows(rows[0], rows[1] if h_out > 1 else None, gpad[:, m : m + w_out])
-    prog.barrier()
-    patches = [geo.patches(xp, i, a)[0] if i < h_out and a < kh else None
-               for i, a in ((0, 0), (1, 0), (0, 1))]  # fmt: skip
-    grad = _filter_grads(prog, gpad[:, m : m + w_out], patches, kernels, geo)
-    prog.barrier()  # dF reads every position's filter gradients
+    gpad = xp.new_zeros((n, wg, c_out))  # dL/dy's row, zero-margined for the transposed dL/dx
+    prog, grad = _gradient_steps(xp, grad_out, kernels, geo, gpad[:, m : m + w_out])
     diag = None if input_grad is None else xp.new_zeros((xp.shape[2], kw, c_out, c))
     kernels.program_steps(prog, grad, diag)
     if input_grad is None:  # the first layer's input: no dL/dx, no placed filters
@@ -80,18 +72,10 @@ def _strided_in_one_call(
     row i * sh + a, every ceil(kw / sw)-th position in one, with a barrier between them.
     Stride 2, K = 4 / 16: 0.89 / 0.90 of the row loop's step at N = 128, 0.97 / 0.96 at N =
     512 (AMD EPYC Zen 4, alternating in one process)."""
-    (h_out, w_out), kh, kw, c = geo.out, geo.kh, geo.kw, geo.channels
+    w_out, kw, c = geo.out[1], geo.kw, geo.channels
     (sh, sw), n, c_out = geo.stride, *grad_out.shape[:2]
     g = xp.new_zeros((n, w_out, c_out))  # dL/dy's row
-    rows = grad_out.permute(2, 0, 3, 1)  # (H_out, N, W_out, C_out)
-    prog = Program(h_out, kh)
-    prog.barrier()  # the last row's dL/dx products read g
-    prog.copy_rows(rows[0], rows[1] if h_out > 1 else None, g)
-    prog.barrier()
-    patches = [geo.patches(xp, i, a)[0] if i < h_out and a < kh else None
-               for i, a in ((0, 0), (1, 0), (0, 1))]  # fmt: skip
-    grad = _filter_grads(prog, g, patches, kernels, geo)
-    prog.barrier()  # dF reads every position's filter gradients
+    prog, grad = _gradient_steps(xp, grad_out, kernels, geo, g)
     kernels.program_steps(prog, grad, None)
     if input_grad is None:  # the first layer's input: no dL/dx
         return prog.run(), None
@@ -112,6 +96,25 @@ def _strided_in_one_call(
     if not prog.run():
         return False, None
     return True, unpad_grad(dxp.transpose(0, 1), *input_grad)
+
+
+def _gradient_steps(
+    xp: Tensor, grad_out: Tensor, kernels: RowKernels, geo: RowGeometry, g: Tensor
+) -> tuple[Program, Tensor | None]:
+    """A program's first steps, what both one-call backward passes do alike: dL/dy's row
+    copied into g (N, W_out, C_out) at a = 0, then the dW products (`_filter_grads`), with
+    barriers around them. Returns the program and the filter gradients' buffer (or None)."""
+    h_out, kh = geo.out[0], geo.kh
+    rows = grad_out.permute(2, 0, 3, 1)  # (H_out, N, W_out, C_out)
+    prog = Program(h_out, kh)
+    prog.barrier()  # the previous (i, a)'s dL/dx products read g
+    prog.copy_rows(rows[0], rows[1] if h_out > 1 else None, g)
+    prog.barrier()
+    patches = [geo.patches(xp, i, a)[0] if i < h_out and a < kh else None
+               for i, a in ((0, 0), (1, 0), (0, 1))]  # fmt: skip
+    grad = _filter_grads(prog, g, patches, kernels, geo)
+    prog.barrier()  # dF reads every position's filter gradients
+    return prog, grad
 
 
 def _filter_grads(
