@@ -23,6 +23,7 @@
        c_in, src, s_j, s_t, s_c, ds_i, ds_a, dst, d_x, d_b: for each position j (the thread's
        share) and tap t, dst + (j + t) d_x + (kw - 1 - t) d_b, (c_out, c_in) contiguous, =
        the transpose of src + j s_j + t s_t, (c_in, c_out) with rows s_c apart.
+   Steps 2 (an NCHW source), 3 and 5 transpose by lc_layout.c's blocks.
    Deltas in elements. Returns 0, -1 for an unknown instruction set or step, -2 where memory
    for the dot products' partial sums ran out (nothing then done). */
 
@@ -32,17 +33,6 @@
 #include "lc_common.h"
 
 #define PROGRAM_STEP 32
-
-/* dst (cols x rows, contiguous) = the transpose of src (rows x cols, rows s_r apart), in
-   16 x 16 blocks (each read and written within a few cache lines). */
-static void transpose_block(const float *src, idx s_r, idx rows, idx cols, float *dst) {
-  for (idx r0 = 0; r0 < rows; r0 += 16)
-    for (idx c0 = 0; c0 < cols; c0 += 16) {
-      const idx r1 = r0 + 16 < rows ? r0 + 16 : rows, c1 = c0 + 16 < cols ? c0 + 16 : cols;
-      for (idx r = r0; r < r1; r++)
-        for (idx c = c0; c < c1; c++) dst[c * rows + r] = src[r * s_r + c];
-    }
-}
 
 static int runs_now(idx when, idx a, idx kh) {
   return when == 0 || (when == 1 && a == 0) || (when == 2 && a == kh - 1);
@@ -100,8 +90,8 @@ int lrlc_rows_program_f32(const idx *v) {
             share_of(w_out, t, nt, &lo, &hi);
             for (idx j = lo; j < hi; j++)
               for (idx tap = 0; tap < kw; tap++)
-                transpose_block(src + j * q[7] + tap * q[8], q[9], c_in, c_out,
-                                dst + (j + tap) * q[13] + (kw - 1 - tap) * q[14]);
+                lrlc_transpose_one(src + j * q[7] + tap * q[8], q[9], c_in, c_out,
+                                   dst + (j + tap) * q[13] + (kw - 1 - tap) * q[14], c_in);
           } else if (q[0] == 2) {
             const idx n = q[2], w = q[3], c = q[4];
             const float *src = (const float *)q[5] + i * q[9];
@@ -125,8 +115,7 @@ int lrlc_rows_program_f32(const idx *v) {
             float *dst = (float *)q[6] + i * q[8];
             idx lo, hi;
             share_of(rows, t, nt, &lo, &hi);
-            for (idx j = lo; j < hi; j++)
-              for (idx k = 0; k < cols; k++) dst[k * q[7] + j] = src[j * q[5] + k];
+            if (hi > lo) lrlc_transpose_one(src + lo * q[5], q[5], hi - lo, cols, dst + lo, q[7]);
           }
         }
   }
