@@ -20,7 +20,7 @@ import functools
 import torch
 from torch import Tensor
 
-from ._basis_layouts import dw_operand
+from ._basis_layouts import dw_operand, taps_inner
 from ._native import column_multiple, native_isa, pack_panels, panel_width, row_mm
 from ._native.dots import row_dots
 from ._native.program import BETA_AFTER_FIRST
@@ -50,8 +50,10 @@ class DwProducts:
 
     @functools.cached_property
     def flat_acc(self) -> Tensor:
-        """(K, kh, C_out, kw, C_in) as (K, kh * X): the order of the filter gradients."""
-        return self.bases.permute(0, 3, 1, 4, 2).reshape(self.k, -1).to(self.acc)
+        """(K, kh, C_out, kw, C_in) as (K, kh * X): the order of the filter gradients. From
+        `taps_inner` (a view for channels_last bases), one copy of whole runs of C_in."""
+        t = taps_inner(self.bases.to(self.acc))  # (K, C_out, kh, kw, C_in)
+        return t.permute(0, 2, 1, 3, 4).reshape(self.k, -1)
 
     @functools.cached_property
     def panels(self) -> Tensor | None:

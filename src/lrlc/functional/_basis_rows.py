@@ -176,23 +176,31 @@ class BasisKernels(RowKernels):
         """(W_out, C_out, kw * C_in), contiguous: built from the bases in the filter
         gradients' order (`flat_acc`), which is this one, where it is the products' dtype
         and one row is built at a time; else the base class's transposed view."""
-        if self.block > 1 or self._dw.flat_acc.dtype != self.bases.dtype:
+        rows = self._scattered_bases
+        if rows is None:
             return super().kernel_row_scattered(i, a)
         kh, kwc, c_out = self.shape
-        rows = self._dw.flat_acc.view(-1, kh, c_out * kwc)[:, a]  # (K, X), X = (o, b, c)
         w = self._w_rows[i]
-        out = self._buffer("scattered", (self.w_out, rows.shape[1]), w)
-        return row_mm(w, rows, out, by_rows=True).view(self.w_out, c_out, kwc)
+        out = self._buffer("scattered", (self.w_out, rows.shape[2]), w)
+        return row_mm(w, rows[:, a], out, by_rows=True).view(self.w_out, c_out, kwc)
+
+    @property
+    def _scattered_bases(self) -> Tensor | None:
+        """`flat_acc` by kernel row, (K, kh, X) with X = (C_out, kw, C_in), what the scattered
+        dL/dx's filters are built from; None where they are not (blocks of rows, or the
+        gradients' dtype not the products')."""
+        flat = self._dw.flat_acc
+        if self.block > 1 or flat.dtype != self.bases.dtype:
+            return None
+        return flat.view(flat.shape[0], self.shape[0], -1)
 
     def program_scattered_filters(self, prog, out: Tensor) -> None:
         """`kernel_row_scattered` at every (i, a) as a step of `prog`: (W_out, K) @ (K, X)
         from `flat_acc`'s kernel row a, each thread a share of the positions."""
-        kh = self.shape[0]
-        flat = self._dw.flat_acc
-        if self.block > 1 or flat.dtype != self.bases.dtype:
+        kh, rows = self.shape[0], self._scattered_bases
+        if rows is None:
             prog.ok = False
             return
-        rows = flat.view(flat.shape[0], kh, -1)  # (K, kh, X)
         w = [r.unsqueeze(0) for r in self._w_rows[:2]]  # (1, W_out, K)
         b = [rows[:, a].unsqueeze(0) for a in range(min(kh, 2))]  # (1, K, X)
         o = out.unsqueeze(0)
