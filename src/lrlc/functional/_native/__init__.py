@@ -111,7 +111,7 @@ def _build(compiler: str) -> tuple[Path | None, str]:
         if done.returncode != 0:
             os.unlink(tmp)
             first = (done.stderr.strip().splitlines() or ["no message"])[0]
-            return None, f"{compiler} could not build {SOURCES[0].name}: {first}"
+            return None, f"{compiler} could not build the compiled products (lc_*.c): {first}"
         os.replace(tmp, target)
         return target, "built"
     return None, "no writable cache folder (" + "; ".join(errors) + "): set LRLC_CACHE_DIR"
